@@ -1,1 +1,3 @@
-export const placeholder = 1;
+export { COMMANDS, EXIT, runCli } from "./cli.ts";
+export type { Command, CommandContext, OptionSpec } from "./command.ts";
+export { type CliIo, processIo } from "./io.ts";

@@ -1,0 +1,37 @@
+import { resolve } from "node:path";
+import { PLATFORMS, type Platform } from "@talos-ext/spec";
+import { type CommandContext, listOption, type OptionSpec, stringOption, usageError } from "../command.ts";
+
+export const ROOT_OPTION: Record<string, OptionSpec> = {
+  root: { type: "string", value: "DIR", description: "root of the bldr tree (the directory with the Pkgfile); default: ." },
+};
+export const BUILD_ARG_OPTION: Record<string, OptionSpec> = {
+  "build-arg": {
+    type: "string",
+    multiple: true,
+    value: "K=V",
+    description: "build argument, visible to templates as .BUILD_ARG_K",
+  },
+};
+
+export function rootDir(ctx: CommandContext): string {
+  return resolve(ctx.io.cwd, stringOption(ctx.values.root) ?? ".");
+}
+
+/** Checks platform names up front so a typo is a usage error, not a load failure. */
+export function platformsOption(ctx: CommandContext, fallback: readonly Platform[]): Platform[] {
+  const asked = listOption(ctx.values.platform);
+  if (asked.length === 0) return [...fallback];
+  for (const p of asked) {
+    if (!(PLATFORMS as readonly string[]).includes(p)) {
+      throw usageError(`platform "${p}" is not defined`, `supported platforms: ${PLATFORMS.join(", ")}`);
+    }
+  }
+  return [...new Set(asked)] as Platform[];
+}
+
+export function singlePlatform(ctx: CommandContext): Platform {
+  const list = platformsOption(ctx, ["linux/amd64"]);
+  if (list.length > 1) throw usageError("this command takes one --platform");
+  return list[0]!;
+}

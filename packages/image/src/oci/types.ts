@@ -1,0 +1,44 @@
+/** One thing to put in a layer. Paths are posix, relative to the image root, no leading "/". */
+export interface FsEntry {
+  path: string;
+  type: "file" | "dir" | "symlink" | "hardlink";
+  /** Permission bits (including setuid/setgid/sticky); the file type bits are ignored. */
+  mode: number;
+  /** Required for files whose `open` returns a stream; checked against what the stream yields. */
+  size?: number;
+  /** Symlink target (as stored), or for hardlinks the path of the file it links to. */
+  linkTarget?: string;
+  /** File contents. Called once, when the layer is written. */
+  open?: () => NodeJS.ReadableStream | Uint8Array;
+}
+
+export type Compression = "gzip" | "zstd";
+
+export interface LayerOptions {
+  /** Default "gzip". */
+  compression?: Compression;
+  /** Every entry's mtime, in seconds since the Unix epoch. */
+  sourceDateEpoch: number;
+  /** Compression level; defaults to 6 (gzip) or 3 (zstd). Part of the output's identity. */
+  level?: number;
+}
+
+export interface LayerDescriptor {
+  /** "sha256:<hex>" of the compressed blob. */
+  digest: string;
+  /** Compressed size in bytes. */
+  size: number;
+  /** "sha256:<hex>" of the uncompressed tar (the config's rootfs.diff_ids entry). */
+  diffId: string;
+  mediaType: string;
+}
+
+export type Platform = "linux/amd64" | "linux/arm64";
+
+export interface ImageInput {
+  platform: Platform;
+  /** Bottom layer first. A string is a directory walked with `collectTree`. */
+  layers: (FsEntry[] | string)[];
+  /** The image config's `config.Labels` (the Pkgfile labels). */
+  labels?: Record<string, string>;
+}
