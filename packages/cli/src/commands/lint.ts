@@ -41,7 +41,7 @@ export const lintCommand: Command = {
     for (const platform of platforms) {
       const tree = await loadTree({ root, platform, buildArgs });
       for (const name of tree.packages.keys()) names.add(name);
-      all.push(...tree.diagnostics, ...resolveAll(tree).diagnostics, ...lintTree(tree, { talosVersion }));
+      all.push(...tree.diagnostics, ...resolveAll(tree).diagnostics, ...(await lintTree(tree, { talosVersion })));
     }
     const diagnostics = dedupeDiagnostics(all);
     const ok = !hasErrors(diagnostics);

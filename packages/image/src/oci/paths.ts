@@ -7,13 +7,17 @@ import { ociError } from "./errors.ts";
  */
 export function normalizeEntryPath(raw: string, context: string): string {
   if (raw.includes("\0")) {
-    throw ociError("OCI_BAD_ENTRY", `${context}: path ${JSON.stringify(raw)} contains a NUL byte`, "Rename the file.");
+    throw ociError(
+      "OCI_BAD_ENTRY",
+      `${context}: path ${JSON.stringify(raw)} contains a NUL byte`,
+      "Rename the file.",
+    );
   }
   if (raw.startsWith("/")) {
     throw ociError(
       "OCI_PATH_TRAVERSAL",
       `${context}: path ${JSON.stringify(raw)} is absolute`,
-      "Entries must be relative to the image root (no leading \"/\").",
+      'Entries must be relative to the image root (no leading "/").',
     );
   }
   const parts = raw.split("/").filter((s) => s !== "" && s !== ".");
@@ -21,7 +25,7 @@ export function normalizeEntryPath(raw: string, context: string): string {
     throw ociError(
       "OCI_PATH_TRAVERSAL",
       `${context}: path ${JSON.stringify(raw)} contains ".."`,
-      "Entries must stay inside the image root; remove the \"..\" segments.",
+      'Entries must stay inside the image root; remove the ".." segments.',
     );
   }
   return parts.join("/");
@@ -50,10 +54,18 @@ export function symlinkEscapes(entryPath: string, target: string): boolean {
 
 export function checkSymlink(entryPath: string, target: string, context: string): void {
   if (target === "") {
-    throw ociError("OCI_BAD_ENTRY", `${context}: symlink ${entryPath} has an empty target`, "Give the symlink a target.");
+    throw ociError(
+      "OCI_BAD_ENTRY",
+      `${context}: symlink ${entryPath} has an empty target`,
+      "Give the symlink a target.",
+    );
   }
   if (target.includes("\0")) {
-    throw ociError("OCI_BAD_ENTRY", `${context}: symlink ${entryPath} target contains a NUL byte`, "Fix the link target.");
+    throw ociError(
+      "OCI_BAD_ENTRY",
+      `${context}: symlink ${entryPath} target contains a NUL byte`,
+      "Fix the link target.",
+    );
   }
   if (symlinkEscapes(entryPath, target)) {
     throw ociError(

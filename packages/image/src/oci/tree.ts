@@ -38,9 +38,14 @@ export async function collectTree(rootDir: string, options: CollectTreeOptions =
     // The root itself is followed (like a finalize copy with follow-symlink); nothing below it is.
     rootStat = await stat(rootDir);
   } catch (cause) {
-    throw ociError("OCI_SOURCE_MISSING", `cannot read ${rootDir}: ${errnoCode(cause) ?? cause}`, "Check the path.", {
-      cause,
-    });
+    throw ociError(
+      "OCI_SOURCE_MISSING",
+      `cannot read ${rootDir}: ${errnoCode(cause) ?? cause}`,
+      "Check the path.",
+      {
+        cause,
+      },
+    );
   }
   const entries: FsEntry[] = [];
   const inodes = new Map<string, FsEntry[]>();
@@ -71,8 +76,7 @@ export async function collectTree(rootDir: string, options: CollectTreeOptions =
   };
 
   if (!rootStat.isDirectory()) {
-    if (!rootStat.isFile()) add(rootDir, basename(rootDir), rootStat);
-    else add(rootDir, basename(rootDir), rootStat);
+    add(rootDir, basename(rootDir), rootStat);
     return entries;
   }
 

@@ -53,7 +53,10 @@ export function assertPlatform(value: string): Platform {
  * machine, not the target (bldr sets it from the build platform). There is no `TOOLCHAIN`, and
  * neither `PKG_NAME` nor `SOURCE_DATE_EPOCH` is a template variable.
  */
-export function builtinVariables(platform: Platform, buildPlatform: Platform = platform): Record<string, string> {
+export function builtinVariables(
+  platform: Platform,
+  buildPlatform: Platform = platform,
+): Record<string, string> {
   const target = FACTS[assertPlatform(platform)];
   const build = FACTS[assertPlatform(buildPlatform)];
   return {

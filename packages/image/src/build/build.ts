@@ -1,0 +1,229 @@
+/**
+ * `talos-ext build`: tree -> plan -> verified sources -> engine (or native assembly) -> final
+ * filesystem -> Talos validation -> deterministic OCI image layout, for each platform.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { posix, resolve } from "node:path";
+import {
+  type Diagnostic,
+  hasErrors,
+  loadTree,
+  type Platform,
+  resolveGraph,
+  TalosExtError,
+  validateExtension,
+} from "@talos-ext/spec";
+import { type Engine, type EngineKind, detectEngine, runEngineBuild } from "../engine/engine.ts";
+import { type Compression, type ImageInput, writeOciLayout } from "../oci/index.ts";
+import { type ImageMirror } from "../plan/mirrors.ts";
+import { type BuildPlan, planBuild } from "../plan/plan.ts";
+import { fetchSources, type SourceCacheOptions } from "../sources/index.ts";
+import { writeBuildContext } from "./context.ts";
+import { extractTar } from "./extract.ts";
+import { assembleNatively } from "./native.ts";
+
+export type BuildEvent =
+  | { kind: "plan"; platform: Platform; packages: string[]; needsEngine: boolean }
+  | { kind: "sources"; platform: Platform; count: number }
+  | { kind: "engine"; platform: Platform; description: string }
+  | { kind: "step"; platform: Platform; text: string }
+  | { kind: "validate"; platform: Platform }
+  | { kind: "write"; outDir: string };
+
+export interface BuildOptions {
+  root: string;
+  target: string;
+  platforms: Platform[];
+  buildArgs?: Record<string, string>;
+  engine?: EngineKind | "auto";
+  /** OCI layout directory; default `<root>/../dist/<target>` is the CLI's business. */
+  outDir: string;
+  mirrors?: ImageMirror[];
+  sources?: Omit<SourceCacheOptions, "mirrors">;
+  sourceMirrors?: SourceCacheOptions["mirrors"];
+  offline?: boolean;
+  noCache?: boolean;
+  compression?: Compression;
+  /** Talos version the result is validated against. */
+  talosVersion?: string;
+  /** Pulls an image (already mirror-resolved) into an OCI layout; needed by the no-engine path for image deps. */
+  pullImage?: (ref: string, layoutDir: string) => Promise<void>;
+  onEvent?: (e: BuildEvent) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuildResult {
+  outDir: string;
+  digest: string;
+  mediaType: string;
+  platforms: { platform: Platform; digest: string; engine: string }[];
+  diagnostics: Diagnostic[];
+}
+
+/** SOURCE_DATE_EPOCH from the build args (as bldr reads it), else 0, so output is always reproducible. */
+export function sourceDateEpoch(buildArgs: Record<string, string> = {}): number {
+  const raw = buildArgs.SOURCE_DATE_EPOCH;
+  if (raw === undefined) return 0;
+  if (!/^\d+$/.test(raw)) {
+    throw new TalosExtError({
+      code: "BUILD_BAD_SOURCE_DATE_EPOCH",
+      message: `error parsing "build-arg:SOURCE_DATE_EPOCH": "${raw}" is not a base-10 integer`,
+      hint: "pass seconds since the Unix epoch, e.g. --build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)",
+    });
+  }
+  return Number(raw);
+}
+
+export interface PlannedPlatform {
+  platform: Platform;
+  plan: BuildPlan;
+  graph: ReturnType<typeof resolveGraph>;
+  diagnostics: Diagnostic[];
+}
+
+/** Loads, resolves and plans one platform; tree errors stop here, before anything runs. */
+export async function planPlatform(options: BuildOptions, platform: Platform, engine?: Engine): Promise<PlannedPlatform> {
+  const tree = await loadTree({ root: options.root, platform, buildArgs: options.buildArgs ?? {} });
+  const graph = resolveGraph(tree, options.target);
+  const problems = [...tree.diagnostics, ...graph.diagnostics];
+  if (hasErrors(problems)) {
+    throw new TalosExtError({
+      code: "BUILD_TREE_INVALID",
+      message: `the tree at ${options.root} has errors for ${platform}; nothing was built`,
+      hint: "run talos-ext lint to see every problem with its location",
+      diagnostics: problems.filter((d) => d.severity === "error"),
+    });
+  }
+  const plan = planBuild(tree, graph, {
+    platform,
+    mirrors: options.mirrors ?? [],
+    syntax: engine?.syntax ?? "modern",
+    ...(options.buildArgs?.BUILDKIT_CACHE_MOUNT_NS ? { cacheMountNamespace: options.buildArgs.BUILDKIT_CACHE_MOUNT_NS } : {}),
+  });
+  return { platform, plan, graph, diagnostics: [...problems, ...plan.diagnostics] };
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const epoch = sourceDateEpoch(options.buildArgs);
+  const emit = options.onEvent ?? (() => {});
+  const work = await mkdtemp(posix.join(tmpdir(), "talos-ext-build-"));
+  const images: ImageInput[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const engines: string[] = [];
+  let engine: Engine | undefined;
+  try {
+    for (const platform of options.platforms) {
+      let planned = await planPlatform(options, platform, engine);
+      if (planned.plan.needsEngine && !engine) {
+        engine = detectEngine(options.engine ?? "auto", options.env ?? process.env);
+        emit({ kind: "engine", platform, description: engine.description });
+        // The Dockerfile depends on what the engine's frontend understands.
+        planned = await planPlatform(options, platform, engine);
+      }
+      const { plan, graph } = planned;
+      diagnostics.push(...planned.diagnostics);
+      emit({ kind: "plan", platform, packages: plan.packages, needsEngine: plan.needsEngine });
+
+      // Sources are fetched and verified on the host before any step runs.
+      emit({ kind: "sources", platform, count: plan.sources.length });
+      const fetched = await fetchSources(
+        plan.sources.map(({ url, destination, sha256, sha512 }) => ({ url, destination, sha256, sha512 })),
+        {
+          ...(options.sources ?? {}),
+          ...(options.sourceMirrors ? { mirrors: options.sourceMirrors } : {}),
+          ...(options.offline ? { offline: true } : {}),
+        },
+      );
+      const sourceFiles = new Map<string, string>();
+      plan.sources.forEach((s, i) => sourceFiles.set(s.sha256, fetched[i]!.path));
+
+      const platformDir = await mkdtemp(posix.join(work, `${platform.replace("/", "-")}-`));
+      const rootfs = posix.join(platformDir, "rootfs");
+      if (plan.needsEngine) {
+        const eng = engine!;
+        const contextDir = posix.join(platformDir, "context");
+        const dockerfile = await writeBuildContext(plan, contextDir, sourceFiles);
+        const outputTar = posix.join(platformDir, "out.tar");
+        await runEngineBuild(
+          eng,
+          {
+            contextDir,
+            dockerfile,
+            target: plan.finalStage,
+            platform,
+            outputTar,
+            network: plan.network,
+            allowHostNetwork: plan.dockerfile.includes("--network=host"),
+            ...(options.noCache ? { noCache: true } : {}),
+            ...(options.env ? { env: options.env } : {}),
+            onEvent: (text) => emit({ kind: "step", platform, text }),
+          },
+          (label) => plan.runs.find((r) => r.label === label)?.command,
+        );
+        await extractTar(outputTar, rootfs);
+        engines.push(eng.description);
+      } else {
+        const out = await assembleNatively({
+          plan,
+          graph,
+          workDir: platformDir,
+          sourceFiles,
+          pullImage:
+            options.pullImage ??
+            (async (ref) => {
+              throw new TalosExtError({
+                code: "BUILD_PULL_UNAVAILABLE",
+                message: `image "${ref}" is needed but no registry client was given`,
+                hint: "use talos-ext build (which pulls with its registry client) or pass pullImage",
+              });
+            }),
+        });
+        await mkdir(posix.dirname(rootfs), { recursive: true });
+        await rename(out, rootfs);
+        engines.push("native (no engine)");
+      }
+
+      emit({ kind: "validate", platform });
+      const report = await validateExtension(rootfs, {
+        ...(options.talosVersion ? { talosVersion: options.talosVersion } : {}),
+        pkgName: options.target,
+      });
+      // Only images with a manifest are extensions; an internal stage such as `base` is not.
+      if (existsSync(posix.join(rootfs, "manifest.yaml"))) {
+        diagnostics.push(...report.diagnostics);
+        if (!report.ok) {
+          throw new TalosExtError({
+            code: "BUILD_INVALID_EXTENSION",
+            message: `the built image of "${options.target}" for ${platform} is not a valid Talos extension; nothing was written`,
+            hint: "fix the problems listed (talos-ext validate shows them for any image)",
+            diagnostics: report.diagnostics.filter((d) => d.severity === "error"),
+          });
+        }
+      }
+      images.push({ platform, layers: [rootfs], labels: plan.labels });
+    }
+
+    emit({ kind: "write", outDir: options.outDir });
+    await mkdir(posix.dirname(resolve(options.outDir)), { recursive: true });
+    const written = await writeOciLayout(resolve(options.outDir), images, {
+      sourceDateEpoch: epoch,
+      compression: options.compression ?? "gzip",
+      refName: "latest",
+    });
+    return {
+      outDir: resolve(options.outDir),
+      digest: written.digest,
+      mediaType: written.mediaType,
+      platforms: written.manifests.map((m, i) => ({
+        platform: m.platform as Platform,
+        digest: m.digest,
+        engine: engines[i] ?? "",
+      })),
+      diagnostics,
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

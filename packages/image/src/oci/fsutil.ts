@@ -1,0 +1,43 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+/** fsyncs a directory so a rename inside it survives a crash; not every platform allows it. */
+export async function syncDir(dir: string): Promise<void> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch {
+    // Directories cannot be opened or fsynced everywhere (e.g. Windows); the rename is still atomic.
+  } finally {
+    await fh?.close();
+  }
+}
+
+export function tempName(dir: string, label: string): string {
+  return join(dir, `.tmp-${label}-${process.pid}-${randomBytes(6).toString("hex")}`);
+}
+
+/** Writes bytes to `target` through a synced temp file and a rename. */
+export async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
+  const dir = dirname(target);
+  await mkdir(dir, { recursive: true });
+  const tmp = tempName(dir, "file");
+  const fh = await open(tmp, "wx", 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,79 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { sourceError } from "./errors.ts";
+import type { SourceSpec } from "./types.ts";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
+
+export function checkSha256(sha256: unknown, url?: string): string {
+  const value = typeof sha256 === "string" ? sha256.toLowerCase() : "";
+  if (!HEX64.test(value)) {
+    throw sourceError(
+      "SOURCE_BAD_CHECKSUM",
+      `sha256 ${JSON.stringify(sha256)}${url ? ` of ${url}` : ""} is not 64 hex digits`,
+      "Copy the checksum again, e.g. from `sha256sum <file>`.",
+    );
+  }
+  return value;
+}
+
+export function checkSha512(sha512: unknown, url?: string): string {
+  const value = typeof sha512 === "string" ? sha512.toLowerCase() : "";
+  if (!HEX128.test(value)) {
+    throw sourceError(
+      "SOURCE_BAD_CHECKSUM",
+      `sha512 ${JSON.stringify(sha512)}${url ? ` of ${url}` : ""} is not 128 hex digits`,
+      "Copy the checksum again, e.g. from `sha512sum <file>`.",
+    );
+  }
+  return value;
+}
+
+/** Validates a source before any I/O: checksum syntax and a http(s) URL. */
+export function checkSpec(src: SourceSpec): { url: URL; sha256: string; sha512: string } {
+  let url: URL;
+  try {
+    url = new URL(src.url);
+  } catch {
+    throw sourceError(
+      "SOURCE_BAD_URL",
+      `${JSON.stringify(src.url)} is not a URL`,
+      "Use an absolute http(s) URL.",
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw sourceError(
+      "SOURCE_BAD_URL",
+      `${src.url}: only http and https are supported`,
+      "Use an http(s) URL.",
+    );
+  }
+  if (url.username || url.password) {
+    throw sourceError(
+      "SOURCE_BAD_URL",
+      `the URL of ${src.destination || "a source"} carries credentials`,
+      "Do not put credentials in source URLs; they end up in logs and cache keys.",
+    );
+  }
+  return { url, sha256: checkSha256(src.sha256, src.url), sha512: checkSha512(src.sha512, src.url) };
+}
+
+export interface Digests {
+  sha256: string;
+  sha512: string;
+  size: number;
+}
+
+/** Both digests of a file in one streaming pass. */
+export async function digestFile(path: string): Promise<Digests> {
+  const h256 = createHash("sha256");
+  const h512 = createHash("sha512");
+  let size = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    h256.update(chunk);
+    h512.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: h256.digest("hex"), sha512: h512.digest("hex"), size };
+}

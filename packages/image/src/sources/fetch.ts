@@ -1,0 +1,307 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { TalosExtError } from "@talos-ext/spec";
+import { checkSha256, checkSpec, digestFile } from "./checksums.ts";
+import { sourceError } from "./errors.ts";
+import { AttemptError, displayUrl, networkFailure, openUrl, type RequestOptions } from "./http.ts";
+import type { FetchedSource, SourceCacheOptions, SourceSpec } from "./types.ts";
+
+const DEFAULT_RETRIES = 3;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_RETRY_DELAY_MS = 500;
+const DEFAULT_CONCURRENCY = 4;
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TALOS_EXT_CACHE_DIR) return env.TALOS_EXT_CACHE_DIR;
+  const base = env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "talos-ext", "sources");
+}
+
+/** Where a file with this sha256 lives in the cache: `<cacheDir>/sha256/<hex>`. */
+export function cachePathFor(sha256: string, options: Pick<SourceCacheOptions, "cacheDir"> = {}): string {
+  return join(options.cacheDir ?? defaultCacheDir(), "sha256", checkSha256(sha256));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Not every platform can fsync a directory; the rename is atomic either way.
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function mismatch(
+  url: URL,
+  which: "sha256" | "sha512",
+  expected: string,
+  actual: string,
+  size: number,
+): TalosExtError {
+  return sourceError(
+    "SOURCE_CHECKSUM_MISMATCH",
+    `${displayUrl(url)}: ${which} mismatch: expected ${expected}, got ${actual} (${size} bytes)`,
+    "The file is not the one the pkg.yaml pins. If the upstream file really changed, check why, then update both sha256 and sha512.",
+  );
+}
+
+interface Job {
+  url: URL;
+  sha256: string;
+  sha512: string;
+  final: string;
+  tmpDir: string;
+}
+
+/**
+ * One download attempt into a temp file in the cache, hashing sha256 and sha512 on the way.
+ * Only a file whose two digests match is fsynced and renamed to its content address; in every
+ * other case the temp file is deleted, so the cache never holds an unverified byte.
+ */
+async function attempt(
+  job: Job,
+  start: URL,
+  req: RequestOptions,
+  options: SourceCacheOptions,
+): Promise<void> {
+  const { res, req: clientReq, timedOut } = await openUrl(start, req);
+  const lengthHeader = res.headers["content-length"];
+  const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  await mkdir(job.tmpDir, { recursive: true });
+  const tmp = join(job.tmpDir, `${job.sha256}.${process.pid}.${randomBytes(6).toString("hex")}.part`);
+  const fh = await open(tmp, "wx", 0o644);
+  let renamed = false;
+  try {
+    const h256 = createHash("sha256");
+    const h512 = createHash("sha512");
+    let bytes = 0;
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        h256.update(chunk);
+        h512.update(chunk);
+        bytes += chunk.length;
+        await fh.write(chunk);
+        options.onProgress?.({ url: displayUrl(start), bytes, ...(total !== undefined ? { total } : {}) });
+      }
+    } catch (err) {
+      clientReq.destroy();
+      throw networkFailure(start, err, timedOut(), req.timeoutMs);
+    }
+    if (!res.complete || (total !== undefined && bytes !== total)) {
+      throw new AttemptError(
+        sourceError(
+          "SOURCE_NETWORK_ERROR",
+          `${displayUrl(start)}: connection closed after ${bytes}${total !== undefined ? ` of ${total}` : ""} bytes`,
+          "The download was cut off; it is retried a few times. Check the network or use a mirror.",
+        ),
+        true,
+      );
+    }
+    const sha256 = h256.digest("hex");
+    const sha512 = h512.digest("hex");
+    if (sha256 !== job.sha256)
+      throw new AttemptError(mismatch(start, "sha256", job.sha256, sha256, bytes), false);
+    if (sha512 !== job.sha512)
+      throw new AttemptError(mismatch(start, "sha512", job.sha512, sha512, bytes), false);
+    await fh.sync();
+    await fh.close();
+    await mkdir(dirname(job.final), { recursive: true });
+    await rename(tmp, job.final);
+    renamed = true;
+    await syncDir(dirname(job.final));
+  } finally {
+    if (!renamed) {
+      await fh.close().catch(() => {});
+      await rm(tmp, { force: true });
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function downloadWithRetries(job: Job, url: URL, options: SourceCacheOptions): Promise<void> {
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  const delay = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  const req: RequestOptions = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    proxyEnv: options.proxyEnv ?? process.env,
+    ca: typeof options.ca === "string" ? [options.ca] : options.ca,
+  };
+  for (let n = 0; ; n++) {
+    try {
+      await attempt(job, url, req, options);
+      return;
+    } catch (err) {
+      if (!(err instanceof AttemptError)) throw err;
+      if (!err.retryable || n >= retries) throw err.error;
+      // Exponential backoff with a little jitter so parallel clients do not retry in step.
+      await sleep(delay * 2 ** n * (0.75 + Math.random() * 0.5));
+    }
+  }
+}
+
+function candidates(url: URL, mirrors: SourceCacheOptions["mirrors"]): URL[] {
+  const original = url.toString();
+  const out: URL[] = [];
+  for (const m of mirrors ?? []) {
+    if (original.startsWith(m.prefix)) {
+      try {
+        out.push(new URL(m.replacement + original.slice(m.prefix.length)));
+      } catch {
+        throw sourceError(
+          "SOURCE_BAD_MIRROR",
+          `mirror ${JSON.stringify(m.prefix)} rewrites ${original} to an invalid URL`,
+          "Fix the mirror's replacement.",
+        );
+      }
+      break;
+    }
+  }
+  if (!out.some((u) => u.toString() === original)) out.push(url);
+  return out;
+}
+
+/** Is the cached file the pinned one? A bad file is removed, so it is never used again. */
+async function cachedOk(path: string, sha256: string, sha512: string): Promise<"ok" | "missing" | "corrupt"> {
+  if (!(await exists(path))) return "missing";
+  const d = await digestFile(path);
+  if (d.sha256 === sha256 && d.sha512 === sha512) return "ok";
+  await rm(path, { force: true });
+  return "corrupt";
+}
+
+const inflight = new Map<string, Promise<FetchedSource>>();
+
+async function fetchUncoalesced(src: SourceSpec, options: SourceCacheOptions): Promise<FetchedSource> {
+  const { url, sha256, sha512 } = checkSpec(src);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const final = cachePathFor(sha256, { cacheDir });
+  const state = await cachedOk(final, sha256, sha512);
+  const base = { path: final, sha256, destination: src.destination };
+  if (state === "ok") return { ...base, fromCache: true, url: displayUrl(url) };
+  if (options.offline) {
+    const what = `${displayUrl(url)} (sha256 ${sha256}, sha512 ${sha512})`;
+    if (state === "corrupt") {
+      throw sourceError(
+        "SOURCE_CACHE_CORRUPT",
+        `the cached copy of ${what} at ${final} did not match its checksums and was removed; offline mode cannot download it again`,
+        `Place the correct file at ${final} (it is verified before use) or run without offline mode.`,
+      );
+    }
+    throw sourceError(
+      "SOURCE_OFFLINE_MISSING",
+      `offline, and ${what} is not in the cache`,
+      `Download it elsewhere and place it at ${final}; it is verified against both checksums before use.`,
+    );
+  }
+  const job: Job = { url, sha256, sha512, final, tmpDir: join(cacheDir, "tmp") };
+  const failures: { url: URL; error: TalosExtError }[] = [];
+  for (const candidate of candidates(url, options.mirrors)) {
+    try {
+      await downloadWithRetries(job, candidate, options);
+      return { ...base, fromCache: false, url: displayUrl(candidate) };
+    } catch (err) {
+      if (!(err instanceof TalosExtError)) throw err;
+      failures.push({ url: candidate, error: err as TalosExtError });
+    }
+  }
+  const last = failures[failures.length - 1]!.error;
+  if (failures.length === 1) throw last;
+  const earlier = failures
+    .slice(0, -1)
+    .map((f) => `${f.error.code}: ${f.error.message}`)
+    .join("; ");
+  throw new TalosExtError({
+    code: last.code,
+    message: `${last.message} (tried first: ${earlier})`,
+    hint: last.hint ?? "",
+    cause: last,
+    diagnostics: failures.map((f) => f.error.toDiagnostic()),
+  });
+}
+
+/**
+ * Returns the verified file for `src` from the cache, downloading it (mirrors first) when it is
+ * missing or corrupt. Concurrent calls for the same file in this process share one download;
+ * separate processes may both download, and both rename the same verified bytes into place.
+ */
+export function fetchSource(src: SourceSpec, options: SourceCacheOptions = {}): Promise<FetchedSource> {
+  let key: string;
+  try {
+    const { sha256, sha512 } = checkSpec(src);
+    key = `${options.cacheDir ?? defaultCacheDir()}\0${sha256}\0${sha512}\0${options.offline ? 1 : 0}`;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const running = inflight.get(key);
+  if (running) return running.then((r) => ({ ...r, destination: src.destination }));
+  const p = fetchUncoalesced(src, options).finally(() => inflight.delete(key));
+  inflight.set(key, p);
+  return p;
+}
+
+/**
+ * Fetches many sources, at most `concurrency` at a time, one download per distinct checksum.
+ * Results are in input order. Every checksum is validated before the first request. If any
+ * source fails, the others still finish and the first failure (in input order) is thrown,
+ * with every failure listed in its diagnostics.
+ */
+export async function fetchSources(
+  list: SourceSpec[],
+  options: SourceCacheOptions = {},
+): Promise<FetchedSource[]> {
+  for (const src of list) checkSpec(src);
+  const limit = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const results: (FetchedSource | undefined)[] = new Array(list.length);
+  const errors: (TalosExtError | undefined)[] = new Array(list.length);
+  const byKey = new Map<string, number[]>();
+  list.forEach((src, i) => {
+    const key = `${src.sha256.toLowerCase()}\0${src.sha512.toLowerCase()}`;
+    const group = byKey.get(key);
+    if (group) group.push(i);
+    else byKey.set(key, [i]);
+  });
+  const groups = [...byKey.values()];
+  let next = 0;
+  const worker = async () => {
+    while (next < groups.length) {
+      const group = groups[next++]!;
+      try {
+        const r = await fetchSource(list[group[0]!]!, options);
+        for (const i of group) results[i] = { ...r, destination: list[i]!.destination };
+      } catch (err) {
+        if (!(err instanceof TalosExtError)) throw err;
+        for (const i of group) errors[i] = err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, groups.length) }, worker));
+  const failed = errors.filter((e): e is TalosExtError => e !== undefined);
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    if (failed.length === 1) throw first;
+    throw new TalosExtError({
+      code: first.code,
+      message: `${first.message} (and ${new Set(failed).size - 1} more failed source(s))`,
+      hint: first.hint ?? "",
+      cause: first,
+      diagnostics: [...new Set(failed)].map((e) => e.toDiagnostic()),
+    });
+  }
+  return results as FetchedSource[];
+}

@@ -1,0 +1,49 @@
+/** One `sources[]` item of a pkg.yaml. */
+export interface SourceSpec {
+  url: string;
+  destination: string;
+  sha256: string;
+  sha512: string;
+}
+
+export interface SourceProgress {
+  url: string;
+  bytes: number;
+  /** From Content-Length, when the server sends it. */
+  total?: number;
+}
+
+export interface SourceCacheOptions {
+  /** Default: $TALOS_EXT_CACHE_DIR, else $XDG_CACHE_HOME/talos-ext/sources, else ~/.cache/talos-ext/sources. */
+  cacheDir?: string;
+  /** URL prefix rewrites; the first match is tried before the original URL (the fallback). */
+  mirrors?: { prefix: string; replacement: string }[];
+  /** Use the cache only; never touch the network. */
+  offline?: boolean;
+  /** Extra attempts after a 5xx, 429, reset or timeout (default 3). 4xx is never retried. */
+  retries?: number;
+  /** Idle timeout: fail when no byte arrives for this long, connect included (default 30000). */
+  timeoutMs?: number;
+  /** First retry delay; doubles on each retry (default 500). */
+  retryDelayMs?: number;
+  onProgress?: (e: SourceProgress) => void;
+  /**
+   * Where HTTP_PROXY / HTTPS_PROXY / NO_PROXY (and lower-case forms) are read from; default
+   * `process.env`. Pass `{}` to ignore any proxy.
+   */
+  proxyEnv?: Record<string, string | undefined>;
+  /** Extra CA certificates (PEM) to trust besides the system ones; verification stays on. */
+  ca?: string | string[];
+  /** Parallel downloads in `fetchSources` (default 4). */
+  concurrency?: number;
+}
+
+export interface FetchedSource {
+  /** The verified file in the cache. */
+  path: string;
+  fromCache: boolean;
+  /** The URL the file came from: the mirror or original URL that was requested (before redirects). */
+  url: string;
+  sha256: string;
+  destination: string;
+}

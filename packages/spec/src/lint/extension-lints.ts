@@ -1,0 +1,154 @@
+/**
+ * Extension-level lints on the source tree: the manifest a package ships (name, version format,
+ * compatibility, that it is finalized at `/manifest.yaml`) and the service specs in its directory,
+ * checked before anything is built.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { posix } from "node:path";
+import { type Diagnostic, diagnostic } from "../errors.ts";
+import { matchVersionFormat } from "../extension/rules.ts";
+import { satisfiesConstraint } from "../extension/constraint.ts";
+import { lintServiceSpec } from "../extension/service-lint.ts";
+import type { LoadedPackage, LoadedTree } from "../loader/index.ts";
+import { decodeManifest, decodeServiceSpec } from "../schema/index.ts";
+import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
+import { finalizedPkgFile, scriptText } from "./tree-lints.ts";
+
+interface ManifestSource {
+  file: string;
+  content: string;
+}
+
+async function manifestOf(tree: LoadedTree, p: LoadedPackage): Promise<ManifestSource | undefined> {
+  const templated = p.templatedFiles.find((t) => t.path === "manifest.yaml");
+  if (templated) return { file: templated.source, content: templated.content };
+  const file = posix.join(p.dir, "manifest.yaml");
+  const content = await readFile(posix.join(tree.root, file), "utf8").catch(() => undefined);
+  return content === undefined ? undefined : { file, content };
+}
+
+function safeDecode(text: string, file: string, out: Diagnostic[]): DecodedYaml | undefined {
+  try {
+    return decodeYaml(text, { file });
+  } catch (e) {
+    const err = e as { toDiagnostic?: () => Diagnostic };
+    if (err.toDiagnostic) out.push(err.toDiagnostic());
+    return undefined;
+  }
+}
+
+export async function lintManifest(tree: LoadedTree, p: LoadedPackage, talosVersion: string): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  const source = await manifestOf(tree, p);
+  if (!source) return out;
+  const doc = safeDecode(source.content, source.file, out);
+  if (!doc) return out;
+  const decoded = decodeManifest(doc);
+  out.push(...decoded.diagnostics);
+  const m = decoded.value;
+  if (!m) return out;
+  if (m.metadata.name !== p.name) {
+    out.push(
+      diagnostic(
+        "LINT_MANIFEST_NAME_MISMATCH",
+        "error",
+        `manifest name "${m.metadata.name}" differs from package name "${p.name}"`,
+        {
+          hint: "extensions-validator --pkg-name rejects this; make metadata.name equal the pkg.yaml name",
+          location: doc.locate(["metadata", "name"]),
+        },
+      ),
+    );
+  }
+  if (!matchVersionFormat(m.metadata.version)) {
+    out.push(
+      diagnostic("EXT_VERSION_FORMAT", "error", `invalid version format ${m.metadata.version} for extension: ${m.metadata.name}`, {
+        hint: 'use semver ("1.2.3"), a date ("20240101"), or <upstream>-v<talos> forms; quote it in YAML',
+        location: doc.locate(["metadata", "version"]),
+      }),
+    );
+  }
+  const constraint = m.metadata.compatibility.talos.version;
+  const check = satisfiesConstraint(constraint, talosVersion);
+  if (!check.ok) {
+    const parseError = check.error?.startsWith("error parsing");
+    out.push(
+      diagnostic(parseError ? "EXT_CONSTRAINT_INVALID" : "EXT_CONSTRAINT_UNSATISFIED", "error", check.error ?? "constraint not satisfied", {
+        hint: parseError
+          ? 'write a blang/semver range with full versions, e.g. ">= v1.10.0"'
+          : `the imager refuses this extension for Talos ${talosVersion}; widen the constraint or lint with --talos-version`,
+        location: doc.locate(["metadata", "compatibility", "talos", "version"]),
+      }),
+    );
+  }
+  const placed = finalizedPkgFile(p, "manifest.yaml");
+  if (placed !== "/manifest.yaml") {
+    out.push(
+      diagnostic(
+        "LINT_MANIFEST_NOT_FINALIZED",
+        "error",
+        placed
+          ? `manifest.yaml is finalized to "${placed}", not to /manifest.yaml`
+          : "manifest.yaml is never copied into the image by finalize",
+        {
+          hint: "add `- from: /pkg/manifest.yaml\\n  to: /` to finalize (Talos needs /manifest.yaml at the image root)",
+          location: p.doc.locate(["finalize"], "key"),
+        },
+      ),
+    );
+  }
+  return out;
+}
+
+/** Container directory names an install script creates, or undefined when a name is computed. */
+function containerDirsFromScripts(script: string): string[] | undefined {
+  const names = new Set<string>();
+  for (const m of script.matchAll(/usr\/local\/lib\/containers\/([^\s"'/;|&)]+)/g)) {
+    const name = m[1]!;
+    if (/[$`{*?]/.test(name)) return undefined;
+    names.add(name);
+  }
+  return [...names];
+}
+
+/** YAML files in the package directory that are service specs (they have a `container` key). */
+async function serviceSpecFiles(tree: LoadedTree, p: LoadedPackage): Promise<{ file: string; text: string }[]> {
+  const dir = posix.join(tree.root, p.dir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out: { file: string; text: string }[] = [];
+  for (const name of names.sort()) {
+    if (!name.endsWith(".yaml") || name === "pkg.yaml" || name === "vars.yaml" || name === "manifest.yaml") continue;
+    const text = await readFile(posix.join(dir, name), "utf8").catch(() => "");
+    if (/^container:/m.test(text) && /^name:/m.test(text)) out.push({ file: posix.join(p.dir, name), text });
+  }
+  return out;
+}
+
+export async function lintServiceSpecs(tree: LoadedTree, p: LoadedPackage): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  const files = await serviceSpecFiles(tree, p);
+  if (files.length === 0) return out;
+  const script = scriptText(p);
+  const containerDirs = p.pkg.steps.length > 0 ? containerDirsFromScripts(script) : undefined;
+  const decoded = files.map((f) => {
+    const doc = safeDecode(f.text, f.file, out);
+    const spec = doc ? decodeServiceSpec(doc) : undefined;
+    if (spec) out.push(...spec.diagnostics);
+    return { ...f, doc, spec: spec?.value };
+  });
+  const names = decoded.map((d) => d.spec?.name).filter((n): n is string => Boolean(n));
+  for (const d of decoded) {
+    if (!d.spec || !d.doc) continue;
+    const doc = d.doc;
+    out.push(
+      ...lintServiceSpec(d.spec, {
+        file: d.file,
+        locate: (path, which) => doc.locate(path, which),
+        hasPath: () => undefined,
+        ...(containerDirs ? { containerDirs } : {}),
+        otherServices: names,
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+import type { Diagnostic } from "../errors.ts";
+import type { LoadedTree } from "../loader/index.ts";
+import { lintManifest, lintServiceSpecs } from "./extension-lints.ts";
+import { packageLints } from "./tree-lints.ts";
+
+/** The Talos version whose rules apply when none is given. */
+export const DEFAULT_TALOS_VERSION = "v1.14.0";
+
+export interface LintOptions {
+  /** Talos version for the path allow-list and compatibility checks; default DEFAULT_TALOS_VERSION. */
+  talosVersion?: string;
+}
+
+/** Lints beyond bldr's own validation, over every loaded package of a tree. */
+export async function lintTree(tree: LoadedTree, options: LintOptions = {}): Promise<Diagnostic[]> {
+  const talosVersion = options.talosVersion ?? DEFAULT_TALOS_VERSION;
+  const out = packageLints(tree);
+  for (const p of tree.packages.values()) {
+    out.push(...(await lintManifest(tree, p, talosVersion)), ...(await lintServiceSpecs(tree, p)));
+  }
+  return out;
+}
+
+export { splitImageRef } from "./image-ref.ts";

@@ -1,0 +1,4 @@
+export { compareBytes } from "./fs-walk.ts";
+export { loadTree } from "./load-tree.ts";
+export { assertPlatform, buildArgVariables, builtinVariables, isPlatform, PLATFORMS } from "./platform.ts";
+export type { LoadedPackage, LoadedTree, LoadMode, LoadTreeOptions, TemplatedFile } from "./types.ts";

@@ -1,0 +1,76 @@
+/**
+ * An extension's `manifest.yaml` (Talos `extensions.Manifest`); see talos-extensions.md §1.2.
+ * Decoded leniently like Talos; only `version` is checked, and it is checked first by Talos.
+ */
+import type { DecodedYaml } from "../yaml/decode.ts";
+import { type DecodeResult, decodeWithSchema } from "./engine.ts";
+import { ALWAYS, goEnum, goQuote, goString, goStruct, type IssueSink, isRecord, report, zeroIfNull } from "./go.ts";
+
+export interface ExtensionManifest {
+  version: "v1alpha1";
+  metadata: {
+    name: string;
+    version: string;
+    author: string;
+    description: string;
+    compatibility: { talos: { version: string } };
+    extraInfo?: string;
+  };
+}
+
+const versionMessage = (v: string) => `unsupported manifest version: ${goQuote(v)}`;
+const VERSION_HINT = "start the manifest with `version: v1alpha1`";
+
+const constraintSchema = goStruct(
+  {
+    version: goString(
+      'Constraint on the Talos version, e.g. ">= v1.10.0" (blang/semver ranges; an empty string means any).',
+    ).default(""),
+  },
+  { goType: "extensions.Constraint", owner: "Talos", label: "compatibility constraint" },
+);
+
+const metadataSchema = goStruct(
+  {
+    name: goString("Extension name; shown in `talosctl get extensions` and used as a node label key.").default(""),
+    version: goString("Extension version; quote it so YAML keeps it as text.").default(""),
+    author: goString("Author, free text.").default(""),
+    description: goString("Description, free text.").default(""),
+    compatibility: zeroIfNull(
+      goStruct(
+        { talos: zeroIfNull(constraintSchema) },
+        { goType: "extensions.Compatibility", owner: "Talos", label: "compatibility" },
+      ),
+    ),
+    extraInfo: goString("Free-form extra information.").optional(),
+  },
+  { goType: "extensions.Metadata", owner: "Talos", label: "manifest metadata" },
+);
+
+const manifestFields = goStruct(
+  {
+    version: goEnum(["v1alpha1"], {
+      message: versionMessage,
+      code: "SCHEMA_MANIFEST_VERSION",
+      hint: VERSION_HINT,
+      description: "Manifest format version; must be v1alpha1.",
+    }),
+    metadata: zeroIfNull(metadataSchema),
+  },
+  { goType: "extensions.Manifest", owner: "Talos", label: "manifest", required: ["version"] },
+).superRefine((m, ctx) => validateManifest(m, ctx), ALWAYS);
+
+function validateManifest(m: unknown, ctx: IssueSink): void {
+  // An empty document, or no `version`, is the empty string to Talos.
+  if (isRecord(m) && m.version === undefined) {
+    report(ctx, ["version"], "SCHEMA_MANIFEST_VERSION", versionMessage(""), VERSION_HINT);
+  }
+}
+
+export const manifestSchema = zeroIfNull(manifestFields).transform(
+  (m): ExtensionManifest => ({ ...m, version: m.version as "v1alpha1" }),
+);
+
+export function decodeManifest(doc: DecodedYaml): DecodeResult<ExtensionManifest> {
+  return decodeWithSchema(manifestSchema, doc);
+}
