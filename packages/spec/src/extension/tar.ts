@@ -392,7 +392,11 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
 
 async function skipPadding(reader: { skip(n: number): Promise<number> }, size: number, source: string, at: number) {
   const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-  if (pad > 0 && (await reader.skip(pad)) < pad) throw tarError(source, "unexpected end of archive in padding", at);
+  if (pad === 0) return;
+  // Go's archive/tar (so crane and the Talos imager) reads an archive that ends right after the
+  // last entry's data as complete; some writers (umoci 0.4) produce exactly that.
+  const skipped = await reader.skip(pad);
+  if (skipped > 0 && skipped < pad) throw tarError(source, "unexpected end of archive in padding", at);
 }
 
 async function skipData(reader: { skip(n: number): Promise<number> }, size: number, source: string, at: number) {

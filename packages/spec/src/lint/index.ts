@@ -1,10 +1,9 @@
 import type { Diagnostic } from "../errors.ts";
+import { DEFAULT_TALOS_VERSION } from "../extension/validate.ts";
 import type { LoadedTree } from "../loader/index.ts";
 import { lintManifest, lintServiceSpecs } from "./extension-lints.ts";
 import { packageLints } from "./tree-lints.ts";
 
-/** The Talos version whose rules apply when none is given. */
-export const DEFAULT_TALOS_VERSION = "v1.14.0";
 
 export interface LintOptions {
   /** Talos version for the path allow-list and compatibility checks; default DEFAULT_TALOS_VERSION. */
