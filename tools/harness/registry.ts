@@ -393,7 +393,8 @@ async function startProxy(
         }
         res.destroy();
       });
-      req.on("close", () => {
+      // The client went away (timeout, reset): stop the upstream request too.
+      res.on("close", () => {
         if (!res.writableFinished) upstream.destroy();
       });
       if (!reset) {

@@ -1,7 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { createGzip, createZstdCompress, constants as zc } from "node:zlib";
 import { errnoCode, ociError } from "./errors.ts";
 import { syncDir, tempName } from "./fsutil.ts";
@@ -184,23 +183,16 @@ export async function* tarStream(entries: PreparedEntry[], mtime: number): Async
   yield END_OF_ARCHIVE;
 }
 
-function hashing(hash: Hash, onChunk?: (chunk: Buffer, offset: number) => Buffer) {
+function hashing(hash: Hash) {
   return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    let offset = 0;
-    for await (const raw of source) {
-      const chunk = onChunk ? onChunk(raw, offset) : raw;
-      offset += chunk.length;
+    for await (const chunk of source) {
       hash.update(chunk);
       yield chunk;
     }
   };
 }
 
-/**
- * Feeds the compressor fixed-size blocks. zstd's output depends on how its input is split into
- * writes (gzip's does not), and read sizes vary between file systems, so without this the same
- * tree could compress to different bytes.
- */
+/** Input block size for the compressor (see `compress`). */
 export const COMPRESS_BLOCK = 64 * 1024;
 
 async function* rechunk(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -230,6 +222,50 @@ function normaliseGzipHeader(chunk: Buffer, offset: number): Buffer {
   for (let i = Math.max(offset, 4); i < Math.min(offset + out.length, 8); i++) out[i - offset] = 0;
   if (offset <= 9 && offset + out.length > 9) out[9 - offset] = GZIP_OS_UNKNOWN;
   return out;
+}
+
+/**
+ * Compresses a byte stream deterministically and hands each output chunk to `onOutput` (which
+ * may be slow; memory stays bounded by a few blocks). The input is cut into fixed 64 KiB blocks
+ * and written one block at a time, each processed before the next write and before end():
+ * Node's streaming zstd output depends on how writes are batched and on whether end()
+ * overtakes the last write, so nothing is left to timing. gzip output gets a fixed header.
+ */
+export async function compress(
+  source: AsyncIterable<Buffer>,
+  compression: Compression,
+  level: number,
+  onOutput: (chunk: Buffer) => Promise<void>,
+): Promise<void> {
+  const compressor =
+    compression === "gzip"
+      ? createGzip({ level })
+      : createZstdCompress({
+          params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 },
+        });
+  const sink = (async () => {
+    let offset = 0;
+    for await (const raw of compressor as AsyncIterable<Buffer>) {
+      const chunk = compression === "gzip" ? normaliseGzipHeader(raw, offset) : raw;
+      offset += chunk.length;
+      await onOutput(chunk);
+    }
+  })();
+  const sinkStopped = sink.then(() => {
+    throw new Error("the compressed stream ended before its input");
+  });
+  sinkStopped.catch(() => {});
+  const writeBlock = (block: Buffer) =>
+    new Promise<void>((resolve, reject) => compressor.write(block, (err) => (err ? reject(err) : resolve())));
+  try {
+    for await (const block of rechunk(source)) await Promise.race([writeBlock(block), sinkStopped]);
+    compressor.end();
+    await sink;
+  } catch (err) {
+    compressor.destroy();
+    await sink.catch(() => {});
+    throw err;
+  }
 }
 
 export function layerOptions(options: LayerOptions): {
@@ -264,7 +300,8 @@ export function layerOptions(options: LayerOptions): {
 /**
  * Writes one layer blob into `<out.dir>/sha256/<hex>` (`out.dir` is a layout's `blobs` dir).
  * The tar is produced, hashed (diff_id), compressed, hashed again (digest) and written in one
- * streaming pass through a temp file that is fsynced and renamed into place.
+ * streaming pass (memory stays bounded by a few blocks) through a temp file that is fsynced
+ * and renamed into place.
  */
 export async function writeLayer(
   entries: AsyncIterable<FsEntry> | FsEntry[],
@@ -278,28 +315,14 @@ export async function writeLayer(
   const diffHash = createHash("sha256");
   const blobHash = createHash("sha256");
   let size = 0;
-  const compressor =
-    compression === "gzip"
-      ? createGzip({ level })
-      : createZstdCompress({
-          params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 },
-        });
   const tmp = tempName(shaDir, "layer");
   const fh = await open(tmp, "wx", 0o644);
   try {
-    await pipeline(
-      tarStream(prepared, epoch),
-      hashing(diffHash),
-      rechunk,
-      compressor,
-      hashing(blobHash, compression === "gzip" ? normaliseGzipHeader : undefined),
-      async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) {
-          size += chunk.length;
-          await fh.write(chunk);
-        }
-      },
-    );
+    await compress(hashing(diffHash)(tarStream(prepared, epoch)), compression, level, async (chunk) => {
+      blobHash.update(chunk);
+      size += chunk.length;
+      await fh.write(chunk);
+    });
     await fh.sync();
   } catch (err) {
     await fh.close();

@@ -43,19 +43,32 @@ describe("satisfiesConstraint", () => {
   });
 
   test.each([
-    ["1.10", 'Could not parse Range "1.10": Could not parse version "1.10" in "1.10": No Major.Minor.Patch elements found'],
+    [
+      "1.10",
+      'Could not parse Range "1.10": Could not parse version "1.10" in "1.10": No Major.Minor.Patch elements found',
+    ],
     ["^1.0.0", 'Could not parse Range "^1.0.0": Could not parse comparator "^" in "^1.0.0"'],
     ["~> 1.0.0", 'Could not parse Range "~>1.0.0": Could not parse comparator "~>" in "~>1.0.0"'],
     ["|| >=1.0.0", "First element in range is '||'"],
     [">=1.0.0 ||", "Last element in range is '||'"],
-    [">= v1.10", 'Could not parse Range ">=1.10": Could not parse version "1.10" in ">=1.10": No Major.Minor.Patch elements found'],
+    [
+      ">= v1.10",
+      'Could not parse Range ">=1.10": Could not parse version "1.10" in ">=1.10": No Major.Minor.Patch elements found',
+    ],
     ["latest", 'Could not get version from string: "latest"'],
-    [">=01.0.0", 'Could not parse Range ">=01.0.0": Could not parse version "01.0.0" in ">=01.0.0": Major number must not contain leading zeroes "01"'],
+    [
+      ">=01.0.0",
+      'Could not parse Range ">=01.0.0": Could not parse version "01.0.0" in ">=01.0.0": Major number must not contain leading zeroes "01"',
+    ],
     // A whitespace-only constraint is not "empty" to Talos; blang sees no parts at all.
     ["   ", "Last element in range is '||'"],
   ])("%j is a parse error", (constraint, blang) => {
     const r = satisfiesConstraint(constraint, "v1.14.0");
-    expect(r).toEqual({ ok: false, reason: "invalid", error: `error parsing Talos version constraint: ${blang}` });
+    expect(r).toEqual({
+      ok: false,
+      reason: "invalid",
+      error: `error parsing Talos version constraint: ${blang}`,
+    });
   });
 
   test("blang quirks are kept: one-character words vanish, unknown operators on wildcards mean '='", () => {
@@ -106,7 +119,16 @@ describe("satisfiesConstraint", () => {
 
 describe("semver compare", () => {
   test("prerelease precedence follows semver (numeric < alpha, shorter < longer)", () => {
-    const order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"];
+    const order = [
+      "1.0.0-alpha",
+      "1.0.0-alpha.1",
+      "1.0.0-alpha.beta",
+      "1.0.0-beta",
+      "1.0.0-beta.2",
+      "1.0.0-beta.11",
+      "1.0.0-rc.1",
+      "1.0.0",
+    ];
     for (let i = 1; i < order.length; i++) {
       expect(compareSemver(parseSemver(order[i - 1]!), parseSemver(order[i]!))).toBe(-1);
     }

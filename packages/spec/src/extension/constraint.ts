@@ -139,7 +139,9 @@ export function parseRange(s: string): Range {
       const [op, v] = splitComparatorVersion(part);
       const comparator = COMPARATORS.get(op);
       if (!comparator) {
-        throw new Error(`Could not parse Range ${goQuote(part)}: Could not parse comparator ${goQuote(op)} in ${goQuote(op + v)}`);
+        throw new Error(
+          `Could not parse Range ${goQuote(part)}: Could not parse comparator ${goQuote(op)} in ${goQuote(op + v)}`,
+        );
       }
       let bound: SemVer;
       try {

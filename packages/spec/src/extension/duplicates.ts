@@ -28,12 +28,17 @@ export function findDuplicatePaths(trees: readonly ExtensionTree[]): Diagnostic[
     const names = list.map((i) => trees[i]!.source);
     const last = trees[list[list.length - 1]!]!;
     out.push(
-      diagnostic("EXT_DUPLICATE_PATH", "warning", `${path} is shipped by ${list.length} extensions: ${names.join(", ")}`, {
-        hint:
-          "Talos overlays extensions without conflict checks: the one listed last in the installer wins " +
-          "(the order is a string sort of the list indexes, so 10 comes before 2); ship the file from one extension only",
-        location: { file: entryLocation(last, path) },
-      }),
+      diagnostic(
+        "EXT_DUPLICATE_PATH",
+        "warning",
+        `${path} is shipped by ${list.length} extensions: ${names.join(", ")}`,
+        {
+          hint:
+            "Talos overlays extensions without conflict checks: the one listed last in the installer wins " +
+            "(the order is a string sort of the list indexes, so 10 comes before 2); ship the file from one extension only",
+          location: { file: entryLocation(last, path) },
+        },
+      ),
     );
   }
   return out;

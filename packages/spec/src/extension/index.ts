@@ -22,7 +22,13 @@ export {
   lintServiceSpec,
   type ServiceLintContext,
 } from "./service-lint.ts";
-export { normalizeArchivePath, type ReadTarOptions, readTar, type TarEntry, type TarEntryType } from "./tar.ts";
+export {
+  normalizeArchivePath,
+  type ReadTarOptions,
+  readTar,
+  type TarEntry,
+  type TarEntryType,
+} from "./tar.ts";
 export { type ExtensionEntry, type ExtensionEntryType, type ExtensionTree, entryLocation } from "./tree.ts";
 export {
   DEFAULT_TALOS_VERSION,

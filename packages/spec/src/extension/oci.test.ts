@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -93,7 +93,9 @@ describe("readOciLayout", () => {
   });
 
   test("refuses blobs that do not match their digest, and missing blobs", async () => {
-    const dir = await writeOciLayout(fresh(), [{ platform: "linux/amd64", layers: [{ specs: tarSpecs({ "manifest.yaml": "x" }) }] }]);
+    const dir = await writeOciLayout(fresh(), [
+      { platform: "linux/amd64", layers: [{ specs: tarSpecs({ "manifest.yaml": "x" }) }] },
+    ]);
     const blobs = join(dir, "blobs", "sha256");
     const names = await readdir(blobs);
     // Corrupt every blob that is a tar (the layer).
@@ -115,7 +117,10 @@ describe("readOciLayout", () => {
     const big = "y".repeat(200_000);
     for (const gzip of [false, true]) {
       const dir = await writeOciLayout(fresh(), [
-        { platform: "linux/amd64", layers: [{ gzip, specs: tarSpecs({ "rootfs/usr/local/big": big, "rootfs/usr/local/small": "s" }) }] },
+        {
+          platform: "linux/amd64",
+          layers: [{ gzip, specs: tarSpecs({ "rootfs/usr/local/big": big, "rootfs/usr/local/small": "s" }) }],
+        },
       ]);
       const tree = await readOciLayout(dir);
       expect(await text(tree, "rootfs/usr/local/big")).toBe(big);
@@ -127,11 +132,16 @@ describe("readOciLayout", () => {
 describe("validateExtension on images", () => {
   test("an OCI layout directory, and the same layout as a tar (oci-archive)", async () => {
     const dir = await writeOciLayout(fresh(), [
-      { platform: "linux/amd64", layers: [{ gzip: true, specs: tarSpecs(goodExtension({ "rootfs/usr/lib64/x.so": "x" })) }] },
+      {
+        platform: "linux/amd64",
+        layers: [{ gzip: true, specs: tarSpecs(goodExtension({ "rootfs/usr/lib64/x.so": "x" })) }],
+      },
       { platform: "linux/arm64", layers: [{ gzip: true, specs: tarSpecs(goodExtension()) }] },
     ]);
     const amd = await validateExtension(dir, { platform: "linux/amd64" });
-    expect(amd.diagnostics.map((d) => [d.code, d.file])).toEqual([["EXT_PATH_NOT_ALLOWED", `${dir}:rootfs/usr/lib64/x.so`]]);
+    expect(amd.diagnostics.map((d) => [d.code, d.file])).toEqual([
+      ["EXT_PATH_NOT_ALLOWED", `${dir}:rootfs/usr/lib64/x.so`],
+    ]);
     expect(amd.services.map((s) => s.spec.name)).toEqual(["multipathd"]);
     const arm = await validateExtension(dir, { platform: "linux/arm64" });
     expect(arm.ok).toBe(true);
@@ -139,7 +149,9 @@ describe("validateExtension on images", () => {
     const archive = `${fresh()}.tar`;
     execFileSync("tar", ["-C", dir, "-cf", archive, "."]);
     const fromArchive = await validateExtension(archive, { platform: "linux/amd64" });
-    expect(fromArchive.diagnostics.map((d) => [d.code, d.file])).toEqual([["EXT_PATH_NOT_ALLOWED", `${archive}:rootfs/usr/lib64/x.so`]]);
+    expect(fromArchive.diagnostics.map((d) => [d.code, d.file])).toEqual([
+      ["EXT_PATH_NOT_ALLOWED", `${archive}:rootfs/usr/lib64/x.so`],
+    ]);
     const gz = `${fresh()}.tar.gz`;
     execFileSync("tar", ["-C", dir, "-czf", gz, "."]);
     expect((await validateExtension(gz, { platform: "linux/arm64" })).ok).toBe(true);
@@ -147,15 +159,31 @@ describe("validateExtension on images", () => {
 
   test("an image built by umoci (an independent producer), whiteouts included", async () => {
     const work = fresh();
-    const src = await writeFixtureDir(join(work, "src"), goodExtension({ "rootfs/usr/local/bin/tmp-tool": "x" }));
+    const src = await writeFixtureDir(
+      join(work, "src"),
+      goodExtension({ "rootfs/usr/local/bin/tmp-tool": "x" }),
+    );
     const layout = join(work, "layout");
     const umoci = (...args: string[]) => execFileSync("umoci", args, { stdio: "pipe" });
     umoci("init", "--layout", layout);
     umoci("new", "--image", `${layout}:latest`);
-    umoci("insert", "--rootless", "--image", `${layout}:latest`, join(src, "manifest.yaml"), "/manifest.yaml");
+    umoci(
+      "insert",
+      "--rootless",
+      "--image",
+      `${layout}:latest`,
+      join(src, "manifest.yaml"),
+      "/manifest.yaml",
+    );
     umoci("insert", "--rootless", "--image", `${layout}:latest`, join(src, "rootfs"), "/rootfs");
-    umoci("insert", "--rootless", "--image", `${layout}:latest`, "--whiteout", "/rootfs/usr/local/bin/tmp-tool");
-    await mkdir(join(work, "empty"));
+    umoci(
+      "insert",
+      "--rootless",
+      "--image",
+      `${layout}:latest`,
+      "--whiteout",
+      "/rootfs/usr/local/bin/tmp-tool",
+    );
     const r = await validateExtension(layout);
     expect(r.diagnostics).toEqual([]);
     expect(r.manifest?.metadata.version).toBe("0.13.0");

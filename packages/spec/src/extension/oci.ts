@@ -66,7 +66,13 @@ interface ParsedDigest {
   hex: string;
 }
 
-function ociError(code: string, source: string, message: string, hint: string, cause?: unknown): TalosExtError {
+function ociError(
+  code: string,
+  source: string,
+  message: string,
+  hint: string,
+  cause?: unknown,
+): TalosExtError {
   return new TalosExtError({ code, message, hint, location: { file: source }, cause });
 }
 
@@ -88,7 +94,12 @@ function parseDigest(value: unknown, source: string): ParsedDigest {
 function parseDescriptor(value: unknown, source: string, what: string): Descriptor {
   const v = value as Record<string, unknown> | null;
   if (!v || typeof v !== "object" || typeof v.mediaType !== "string" || typeof v.size !== "number") {
-    throw ociError("OCI_LAYOUT_INVALID", source, `${what} is not a valid descriptor`, "descriptors need mediaType, digest and size");
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      source,
+      `${what} is not a valid descriptor`,
+      "descriptors need mediaType, digest and size",
+    );
   }
   parseDigest(v.digest, source);
   return v as unknown as Descriptor;
@@ -101,13 +112,23 @@ function parseJson(bytes: Uint8Array, source: string, what: string): Record<stri
   } catch {
     // reported below
   }
-  throw ociError("OCI_LAYOUT_INVALID", source, `${what} is not a JSON object`, "the image layout is corrupt; re-export it");
+  throw ociError(
+    "OCI_LAYOUT_INVALID",
+    source,
+    `${what} is not a JSON object`,
+    "the image layout is corrupt; re-export it",
+  );
 }
 
-async function collect(source: ByteSource, limit: number, onTooLarge: () => TalosExtError): Promise<Uint8Array> {
+async function collect(
+  source: ByteSource,
+  limit: number,
+  onTooLarge: () => TalosExtError,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
-  const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = source instanceof Uint8Array ? [source] : source;
+  const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+    source instanceof Uint8Array ? [source] : source;
   for await (const c of iterable) {
     total += c.length;
     if (total > limit) throw onTooLarge();
@@ -129,7 +150,13 @@ async function hashBlob(store: BlobStore, d: Descriptor): Promise<{ digest: stri
     }
   } catch (e) {
     if (e instanceof TalosExtError) throw e;
-    throw ociError("OCI_BLOB_MISSING", store.source, `cannot read blob ${d.digest}: ${(e as Error).message}`, "the image layout is incomplete; re-export it", e);
+    throw ociError(
+      "OCI_BLOB_MISSING",
+      store.source,
+      `cannot read blob ${d.digest}: ${(e as Error).message}`,
+      "the image layout is incomplete; re-export it",
+      e,
+    );
   }
   return { digest: `${parsed.algorithm}:${hash.digest("hex")}`, size };
 }
@@ -137,7 +164,12 @@ async function hashBlob(store: BlobStore, d: Descriptor): Promise<{ digest: stri
 async function verifyBlob(store: BlobStore, d: Descriptor): Promise<void> {
   const parsed = parseDigest(d.digest, store.source);
   if ((await store.size(parsed)) === undefined) {
-    throw ociError("OCI_BLOB_MISSING", store.source, `blob ${d.digest} is missing`, "the image layout is incomplete; re-export it");
+    throw ociError(
+      "OCI_BLOB_MISSING",
+      store.source,
+      `blob ${d.digest} is missing`,
+      "the image layout is incomplete; re-export it",
+    );
   }
   const actual = await hashBlob(store, d);
   if (actual.digest !== d.digest) {
@@ -159,7 +191,13 @@ async function verifyBlob(store: BlobStore, d: Descriptor): Promise<void> {
 }
 
 async function readJsonBlob(store: BlobStore, d: Descriptor, what: string): Promise<Record<string, unknown>> {
-  if (d.size > MAX_JSON) throw ociError("OCI_LAYOUT_INVALID", store.source, `${what} ${d.digest} is too large`, "re-export the image");
+  if (d.size > MAX_JSON)
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      store.source,
+      `${what} ${d.digest} is too large`,
+      "re-export the image",
+    );
   await verifyBlob(store, d);
   const bytes = await collect(store.open(parseDigest(d.digest, store.source)), MAX_JSON, () =>
     ociError("OCI_LAYOUT_INVALID", store.source, `${what} ${d.digest} is too large`, "re-export the image"),
@@ -193,13 +231,28 @@ interface Candidate {
   platform?: Platform;
 }
 
-async function collectManifests(store: BlobStore, index: Record<string, unknown>, depth: number, out: Candidate[]) {
+async function collectManifests(
+  store: BlobStore,
+  index: Record<string, unknown>,
+  depth: number,
+  out: Candidate[],
+) {
   if (depth > MAX_INDEX_DEPTH) {
-    throw ociError("OCI_LAYOUT_INVALID", store.source, "image indexes are nested too deeply", "re-export the image");
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      store.source,
+      "image indexes are nested too deeply",
+      "re-export the image",
+    );
   }
   const manifests = index.manifests;
   if (!Array.isArray(manifests)) {
-    throw ociError("OCI_LAYOUT_INVALID", store.source, "image index has no manifests list", "re-export the image");
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      store.source,
+      "image index has no manifests list",
+      "re-export the image",
+    );
   }
   for (const [i, raw] of manifests.entries()) {
     const d = parseDescriptor(raw, store.source, `manifests[${i}]`);
@@ -219,7 +272,10 @@ async function collectManifests(store: BlobStore, index: Record<string, unknown>
   }
 }
 
-async function platformFromConfig(store: BlobStore, manifest: Record<string, unknown>): Promise<Platform | undefined> {
+async function platformFromConfig(
+  store: BlobStore,
+  manifest: Record<string, unknown>,
+): Promise<Platform | undefined> {
   const d = parseDescriptor(manifest.config, store.source, "config");
   const config = await readJsonBlob(store, d, "image config");
   if (typeof config.os !== "string" || typeof config.architecture !== "string") return undefined;
@@ -228,21 +284,45 @@ async function platformFromConfig(store: BlobStore, manifest: Record<string, unk
   return p;
 }
 
-async function selectManifest(store: BlobStore, platformText: string | undefined): Promise<Record<string, unknown>> {
+async function selectManifest(
+  store: BlobStore,
+  platformText: string | undefined,
+): Promise<Record<string, unknown>> {
   const layoutBytes = await store.file("oci-layout");
   if (!layoutBytes) {
-    throw ociError("OCI_LAYOUT_INVALID", store.source, "oci-layout file is missing", "this is not an OCI image layout");
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      store.source,
+      "oci-layout file is missing",
+      "this is not an OCI image layout",
+    );
   }
   const layout = parseJson(layoutBytes, store.source, "oci-layout");
   if (typeof layout.imageLayoutVersion !== "string") {
-    throw ociError("OCI_LAYOUT_INVALID", store.source, "oci-layout has no imageLayoutVersion", "this is not an OCI image layout");
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      store.source,
+      "oci-layout has no imageLayoutVersion",
+      "this is not an OCI image layout",
+    );
   }
   const indexBytes = await store.file("index.json");
-  if (!indexBytes) throw ociError("OCI_LAYOUT_INVALID", store.source, "index.json is missing", "this is not an OCI image layout");
+  if (!indexBytes)
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      store.source,
+      "index.json is missing",
+      "this is not an OCI image layout",
+    );
   const candidates: Candidate[] = [];
   await collectManifests(store, parseJson(indexBytes, store.source, "index.json"), 0, candidates);
   if (candidates.length === 0) {
-    throw ociError("OCI_PLATFORM_NOT_FOUND", store.source, "the image layout holds no image manifest", "export an image, not an empty layout");
+    throw ociError(
+      "OCI_PLATFORM_NOT_FOUND",
+      store.source,
+      "the image layout holds no image manifest",
+      "export an image, not an empty layout",
+    );
   }
 
   const manifests = new Map<Candidate, Record<string, unknown>>();
@@ -283,7 +363,12 @@ function removeTree(map: Map<string, ExtensionEntry>, path: string, includeSelf:
 async function flatten(store: BlobStore, manifest: Record<string, unknown>): Promise<ExtensionEntry[]> {
   const layers = manifest.layers;
   if (!Array.isArray(layers)) {
-    throw ociError("OCI_LAYOUT_INVALID", store.source, "image manifest has no layers list", "re-export the image");
+    throw ociError(
+      "OCI_LAYOUT_INVALID",
+      store.source,
+      "image manifest has no layers list",
+      "re-export the image",
+    );
   }
   const fs = new Map<string, ExtensionEntry>();
   for (const [i, raw] of layers.entries()) {
@@ -312,8 +397,10 @@ async function flatten(store: BlobStore, manifest: Record<string, unknown>): Pro
     })) {
       const base = basename(m.path);
       if (base === ".wh..wh..opq") opaque.push(dirname(m.path));
-      else if (base.startsWith(".wh..wh.")) continue; // AUFS bookkeeping, not content
-      else if (base.startsWith(".wh.")) whiteouts.push(`${dirname(m.path) ? `${dirname(m.path)}/` : ""}${base.slice(4)}`);
+      else if (base.startsWith(".wh..wh."))
+        continue; // AUFS bookkeeping, not content
+      else if (base.startsWith(".wh."))
+        whiteouts.push(`${dirname(m.path) ? `${dirname(m.path)}/` : ""}${base.slice(4)}`);
       else members.push(m);
     }
     for (const dir of opaque) removeTree(fs, dir, false);
@@ -323,7 +410,10 @@ async function flatten(store: BlobStore, manifest: Record<string, unknown>): Pro
       const existing = fs.get(m.path);
       if (existing?.type === "dir" && m.type !== "dir") removeTree(fs, m.path, false);
       // A directory entry over an existing directory only updates its metadata.
-      fs.set(m.path, toEntry(m, layerSource, () => store.open(digest), fs, direct));
+      fs.set(
+        m.path,
+        toEntry(m, layerSource, () => store.open(digest), fs, direct),
+      );
     }
   }
   return [...fs.values()];
@@ -358,7 +448,12 @@ export async function readOciLayout(dir: string, platform?: string): Promise<Ext
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
   } catch (e) {
-    throw ociError("EXT_INPUT_NOT_FOUND", dir, `cannot read OCI layout ${dir}: ${(e as Error).message}`, "check the path");
+    throw ociError(
+      "EXT_INPUT_NOT_FOUND",
+      dir,
+      `cannot read OCI layout ${dir}: ${(e as Error).message}`,
+      "check the path",
+    );
   }
   const store = dirStore(dir);
   const manifest = await selectManifest(store, platform);
@@ -400,14 +495,22 @@ export async function readOciArchive(file: string, platform?: string): Promise<E
     async file(name) {
       const m = member(name);
       if (!m) return undefined;
-      return collect(rangeOf(m), MAX_JSON, () => ociError("OCI_LAYOUT_INVALID", file, `${name} is too large`, "re-export the image"));
+      return collect(rangeOf(m), MAX_JSON, () =>
+        ociError("OCI_LAYOUT_INVALID", file, `${name} is too large`, "re-export the image"),
+      );
     },
     async size(d) {
       return blob(d)?.storedSize;
     },
     open(d) {
       const m = blob(d);
-      if (!m) throw ociError("OCI_BLOB_MISSING", file, `blob ${d.text} is missing`, "the image archive is incomplete");
+      if (!m)
+        throw ociError(
+          "OCI_BLOB_MISSING",
+          file,
+          `blob ${d.text} is missing`,
+          "the image archive is incomplete",
+        );
       return rangeOf(m);
     },
   };
@@ -421,11 +524,26 @@ export async function readOciArchive(file: string, platform?: string): Promise<E
   return { source: file, entries: await flatten(store, manifest), kind: "archive" };
 }
 
-async function* rangeChunks(open: () => ByteSource, offset: number, length: number, source: string): AsyncGenerator<Uint8Array> {
+async function* rangeChunks(
+  open: () => ByteSource,
+  offset: number,
+  length: number,
+  source: string,
+): AsyncGenerator<Uint8Array> {
   const mapError = (cause: unknown) =>
-    ociError("OCI_LAYOUT_INVALID", source, `cannot read ${source}: ${(cause as Error)?.message ?? cause}`, "the archive is corrupt");
+    ociError(
+      "OCI_LAYOUT_INVALID",
+      source,
+      `cannot read ${source}: ${(cause as Error)?.message ?? cause}`,
+      "the archive is corrupt",
+    );
   const { reader } = await openDecompressed(open(), mapError, (kind) =>
-    ociError("EXT_TAR_UNSUPPORTED", source, `${kind}-compressed archives are not supported`, "use a plain, gzip or zstd tar"),
+    ociError(
+      "EXT_TAR_UNSUPPORTED",
+      source,
+      `${kind}-compressed archives are not supported`,
+      "use a plain, gzip or zstd tar",
+    ),
   );
   try {
     if ((await reader.skip(offset)) < offset) throw mapError(new Error("unexpected end of archive"));

@@ -14,7 +14,13 @@ import type { ExtensionEntry, ExtensionEntryType, ExtensionTree } from "./tree.t
 const KEEP_MAX_FILE = 64 * 1024;
 const KEEP_MAX_TOTAL = 32 * 1024 * 1024;
 
-function inputError(code: string, file: string, message: string, hint: string, cause?: unknown): TalosExtError {
+function inputError(
+  code: string,
+  file: string,
+  message: string,
+  hint: string,
+  cause?: unknown,
+): TalosExtError {
   return new TalosExtError({ code, message, hint, location: { file }, cause });
 }
 
@@ -44,10 +50,21 @@ export async function readExtensionDir(dir: string): Promise<ExtensionTree> {
   try {
     top = await stat(dir);
   } catch (e) {
-    throw inputError("EXT_INPUT_NOT_FOUND", dir, `cannot read ${dir}: ${(e as Error).message}`, "check the path", e);
+    throw inputError(
+      "EXT_INPUT_NOT_FOUND",
+      dir,
+      `cannot read ${dir}: ${(e as Error).message}`,
+      "check the path",
+      e,
+    );
   }
   if (!top.isDirectory()) {
-    throw inputError("EXT_INPUT_UNSUPPORTED", dir, `${dir} is not a directory`, "pass an extension directory");
+    throw inputError(
+      "EXT_INPUT_UNSUPPORTED",
+      dir,
+      `${dir} is not a directory`,
+      "pass an extension directory",
+    );
   }
   const entries: ExtensionEntry[] = [];
   const walk = async (rel: string) => {
@@ -55,7 +72,13 @@ export async function readExtensionDir(dir: string): Promise<ExtensionTree> {
     try {
       names = await readdir(rel === "" ? dir : join(dir, rel));
     } catch (e) {
-      throw inputError("EXT_INPUT_UNREADABLE", join(dir, rel), `cannot list ${join(dir, rel)}: ${(e as Error).message}`, "check permissions", e);
+      throw inputError(
+        "EXT_INPUT_UNREADABLE",
+        join(dir, rel),
+        `cannot list ${join(dir, rel)}: ${(e as Error).message}`,
+        "check permissions",
+        e,
+      );
     }
     names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const name of names) {
@@ -65,10 +88,21 @@ export async function readExtensionDir(dir: string): Promise<ExtensionTree> {
       try {
         st = await lstat(full);
       } catch (e) {
-        throw inputError("EXT_INPUT_UNREADABLE", full, `cannot stat ${full}: ${(e as Error).message}`, "check permissions", e);
+        throw inputError(
+          "EXT_INPUT_UNREADABLE",
+          full,
+          `cannot stat ${full}: ${(e as Error).message}`,
+          "check permissions",
+          e,
+        );
       }
       const type = typeOf(st);
-      const entry: ExtensionEntry = { path, type, mode: st.mode & 0o7777, size: type === "file" ? st.size : 0 };
+      const entry: ExtensionEntry = {
+        path,
+        type,
+        mode: st.mode & 0o7777,
+        size: type === "file" ? st.size : 0,
+      };
       if (type === "symlink") {
         entry.linkTarget = await readlink(full);
         entry.size = st.size;
@@ -164,8 +198,20 @@ function memberReader(
       m.dataOffset,
       m.storedSize,
       (cause) =>
-        inputError("EXT_TAR_INVALID", location, `cannot read ${location}: ${(cause as Error)?.message ?? cause}`, "the archive changed or is corrupt", cause),
-      (kind) => inputError("EXT_TAR_UNSUPPORTED", location, `${kind}-compressed archives are not supported`, "use a plain, gzip or zstd tar"),
+        inputError(
+          "EXT_TAR_INVALID",
+          location,
+          `cannot read ${location}: ${(cause as Error)?.message ?? cause}`,
+          "the archive changed or is corrupt",
+          cause,
+        ),
+      (kind) =>
+        inputError(
+          "EXT_TAR_UNSUPPORTED",
+          location,
+          `${kind}-compressed archives are not supported`,
+          "use a plain, gzip or zstd tar",
+        ),
     );
 }
 
@@ -175,7 +221,13 @@ export async function readExtensionTar(file: string): Promise<ExtensionTree> {
     const st = await stat(file);
     if (!st.isFile()) throw new Error("not a regular file");
   } catch (e) {
-    throw inputError("EXT_INPUT_NOT_FOUND", file, `cannot read ${file}: ${(e as Error).message}`, "check the path", e);
+    throw inputError(
+      "EXT_INPUT_NOT_FOUND",
+      file,
+      `cannot read ${file}: ${(e as Error).message}`,
+      "check the path",
+      e,
+    );
   }
   const { entries } = await entriesFromTar(
     fileChunks(file),
@@ -195,7 +247,12 @@ export async function readFileRange(file: string, offset: number, length: number
     while (at < length) {
       const { bytesRead } = await handle.read(out, at, length - at, offset + at);
       if (bytesRead === 0) {
-        throw inputError("EXT_TAR_INVALID", file, `${file} is shorter than its index says`, "the file changed while it was read");
+        throw inputError(
+          "EXT_TAR_INVALID",
+          file,
+          `${file} is shorter than its index says`,
+          "the file changed while it was read",
+        );
       }
       at += bytesRead;
     }

@@ -84,8 +84,10 @@ export function isPathAllowedOnBoundary(absPath: string, prefixes: readonly stri
 export const VERSION_FORMATS = {
   semver: /^v?(\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)$/,
   date: /^\d{8}(\.\d)?$/,
-  buildArg: /^(\d+\.\d+\.\d+)-v(\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)(-(\d+)-g([0-9a-f]+)(-dirty)?)?$/,
-  commitBuildArg: /^([0-9a-f]+)-v(\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)(-(\d+)-g([0-9a-f]+)(-dirty)?)?$/,
+  buildArg:
+    /^(\d+\.\d+\.\d+)-v(\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)(-(\d+)-g([0-9a-f]+)(-dirty)?)?$/,
+  commitBuildArg:
+    /^([0-9a-f]+)-v(\d+\.\d+\.\d+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)(-(\d+)-g([0-9a-f]+)(-dirty)?)?$/,
   partialSemver: /^v?(\d+\.\d+)$/,
 } as const satisfies Record<string, RegExp>;
 
@@ -93,7 +95,8 @@ export type VersionFormat = keyof typeof VERSION_FORMATS;
 
 /** Which format `version` matches, if any. */
 export function matchVersionFormat(version: string): VersionFormat | undefined {
-  for (const [name, re] of Object.entries(VERSION_FORMATS)) if (re.test(version)) return name as VersionFormat;
+  for (const [name, re] of Object.entries(VERSION_FORMATS))
+    if (re.test(version)) return name as VersionFormat;
   return undefined;
 }
 

@@ -45,7 +45,8 @@ export function goQuote(s: string): string {
 
 function parseUint(s: string): bigint {
   // strconv.ParseUint(s, 10, 64)
-  if (s === "" || !DIGITS.test(s)) throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: invalid syntax`);
+  if (s === "" || !DIGITS.test(s))
+    throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: invalid syntax`);
   const v = BigInt(s);
   if (v > UINT64_MAX) throw new Error(`strconv.ParseUint: parsing ${goQuote(s)}: value out of range`);
   return v;
@@ -63,11 +64,15 @@ export function parseSemver(s: string): SemVer {
   const minorText = s.slice(first + 1, second);
   let patchText = s.slice(second + 1);
 
-  if (!DIGITS.test(majorText)) throw new Error(`Invalid character(s) found in major number ${goQuote(majorText)}`);
-  if (leadingZero(majorText)) throw new Error(`Major number must not contain leading zeroes ${goQuote(majorText)}`);
+  if (!DIGITS.test(majorText))
+    throw new Error(`Invalid character(s) found in major number ${goQuote(majorText)}`);
+  if (leadingZero(majorText))
+    throw new Error(`Major number must not contain leading zeroes ${goQuote(majorText)}`);
   const major = parseUint(majorText);
-  if (!DIGITS.test(minorText)) throw new Error(`Invalid character(s) found in minor number ${goQuote(minorText)}`);
-  if (leadingZero(minorText)) throw new Error(`Minor number must not contain leading zeroes ${goQuote(minorText)}`);
+  if (!DIGITS.test(minorText))
+    throw new Error(`Invalid character(s) found in minor number ${goQuote(minorText)}`);
+  if (leadingZero(minorText))
+    throw new Error(`Minor number must not contain leading zeroes ${goQuote(minorText)}`);
   const minor = parseUint(minorText);
 
   let build: string[] = [];
@@ -82,15 +87,18 @@ export function parseSemver(s: string): SemVer {
     prerelease = patchText.slice(dash + 1).split(".");
     patchText = patchText.slice(0, dash);
   }
-  if (!DIGITS.test(patchText)) throw new Error(`Invalid character(s) found in patch number ${goQuote(patchText)}`);
-  if (leadingZero(patchText)) throw new Error(`Patch number must not contain leading zeroes ${goQuote(patchText)}`);
+  if (!DIGITS.test(patchText))
+    throw new Error(`Invalid character(s) found in patch number ${goQuote(patchText)}`);
+  if (leadingZero(patchText))
+    throw new Error(`Patch number must not contain leading zeroes ${goQuote(patchText)}`);
   const patch = parseUint(patchText);
 
   const pre: PreRelease[] = [];
   for (const p of prerelease) {
     if (p.length === 0) throw new Error("Prerelease is empty");
     if (DIGITS.test(p)) {
-      if (leadingZero(p)) throw new Error(`Numeric PreRelease version must not contain leading zeroes ${goQuote(p)}`);
+      if (leadingZero(p))
+        throw new Error(`Numeric PreRelease version must not contain leading zeroes ${goQuote(p)}`);
       pre.push({ num: parseUint(p) });
     } else if (ALPHANUM.test(p)) pre.push({ str: p });
     else throw new Error(`Invalid character(s) found in prerelease ${goQuote(p)}`);
@@ -128,7 +136,8 @@ export function compareSemver(a: SemVer, b: SemVer): number {
 
 export function formatSemver(v: SemVer): string {
   let s = `${v.major}.${v.minor}.${v.patch}`;
-  if (v.pre.length > 0) s += `-${v.pre.map((p) => (p.num !== undefined ? p.num.toString() : p.str)).join(".")}`;
+  if (v.pre.length > 0)
+    s += `-${v.pre.map((p) => (p.num !== undefined ? p.num.toString() : p.str)).join(".")}`;
   if (v.build.length > 0) s += `+${v.build.join(".")}`;
   return s;
 }

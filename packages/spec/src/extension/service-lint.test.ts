@@ -35,7 +35,9 @@ describe("lintServiceSpec", () => {
   test("the known-good multipathd spec is clean, with or without knowledge of the files", () => {
     expect(lint(GOOD_SERVICE)).toEqual([]);
     expect(
-      lint(GOOD_SERVICE, { hasPath: paths("/usr/local/lib/containers/multipathd", "/usr/local/sbin/multipathd") }),
+      lint(GOOD_SERVICE, {
+        hasPath: paths("/usr/local/lib/containers/multipathd", "/usr/local/sbin/multipathd"),
+      }),
     ).toEqual([]);
   });
 
@@ -48,7 +50,10 @@ describe("lintServiceSpec", () => {
   });
 
   test("LINT_SERVICE_CONTAINER_DIR_MISSING", () => {
-    const ds = lint(GOOD_SERVICE, { hasPath: paths("/usr/local/sbin/multipathd"), containerDirs: ["multipath"] });
+    const ds = lint(GOOD_SERVICE, {
+      hasPath: paths("/usr/local/sbin/multipathd"),
+      containerDirs: ["multipath"],
+    });
     expect(ds).toHaveLength(1);
     expect(ds[0]).toMatchObject({
       code: "LINT_SERVICE_CONTAINER_DIR_MISSING",
@@ -63,7 +68,9 @@ describe("lintServiceSpec", () => {
   test("LINT_SERVICE_NAME_MISMATCH uses the spec file name, not the service name", () => {
     expect(lint(GOOD_SERVICE, { specFileName: "multipathd.yaml" })).toEqual([]);
     const ds = lint(GOOD_SERVICE, { specFileName: "mpath.yaml" });
-    expect(ds.map((d) => [d.code, d.severity, d.line])).toEqual([["LINT_SERVICE_NAME_MISMATCH", "warning", 1]]);
+    expect(ds.map((d) => [d.code, d.severity, d.line])).toEqual([
+      ["LINT_SERVICE_NAME_MISMATCH", "warning", 1],
+    ]);
   });
 
   test("LINT_SERVICE_ENTRYPOINT_MISSING: a bind mount hides the container rootfs below it", () => {
@@ -73,7 +80,9 @@ describe("lintServiceSpec", () => {
     );
     // The /usr/local/sbin bind mount shadows the copy inside the container rootfs.
     const ds = lint(GOOD_SERVICE, { hasPath: has });
-    expect(ds.map((d) => [d.code, d.severity, d.line, d.column])).toEqual([["LINT_SERVICE_ENTRYPOINT_MISSING", "error", 3, 15]]);
+    expect(ds.map((d) => [d.code, d.severity, d.line, d.column])).toEqual([
+      ["LINT_SERVICE_ENTRYPOINT_MISSING", "error", 3, 15],
+    ]);
   });
 
   test("entrypoints under host bind mounts (outside /usr/local) count as present", () => {
@@ -82,8 +91,7 @@ describe("lintServiceSpec", () => {
   });
 
   test("bare entrypoints are looked up in the container PATH", () => {
-    const spec = (env: string) =>
-      `name: svc\ncontainer:\n  entrypoint: svc\n${env}\nrestart: always\n`;
+    const spec = (env: string) => `name: svc\ncontainer:\n  entrypoint: svc\n${env}\nrestart: always\n`;
     const base = "/usr/local/lib/containers/svc";
     expect(lint(spec(""), { specFileName: "svc.yaml", hasPath: paths(`${base}/usr/bin/svc`) })).toEqual([]);
     expect(codes(lint(spec(""), { specFileName: "svc.yaml", hasPath: paths(`${base}/opt/svc`) }))).toEqual([
@@ -95,18 +103,24 @@ describe("lintServiceSpec", () => {
 
   test("LINT_SERVICE_WAITS_FOR_CONFIG", () => {
     const ds = lint(GOOD_SERVICE.replace("restart: always", "  - configuration: true\nrestart: always"));
-    expect(ds.map((d) => [d.code, d.severity, d.line])).toEqual([["LINT_SERVICE_WAITS_FOR_CONFIG", "warning", 34]]);
+    expect(ds.map((d) => [d.code, d.severity, d.line])).toEqual([
+      ["LINT_SERVICE_WAITS_FOR_CONFIG", "warning", 34],
+    ]);
     expect(ds[0]!.message).toContain('ExtensionServiceConfig named "multipathd"');
     expect(lint(GOOD_SERVICE.replace("restart: always", "  - time: true\nrestart: always"))).toEqual([]);
   });
 
   test("LINT_SERVICE_UNKNOWN_DEPENDENCY", () => {
     const dep = (s: string, others: string[] = []) =>
-      lint(GOOD_SERVICE.replace("service: udevd", `service: ${s}`), { otherServices: ["multipathd", ...others] });
+      lint(GOOD_SERVICE.replace("service: udevd", `service: ${s}`), {
+        otherServices: ["multipathd", ...others],
+      });
     for (const ok of ["cri", "kubelet", "containerd", "udevd", "syslogd"]) expect(dep(ok)).toEqual([]);
     expect(dep("ext-iscsid", ["iscsid"])).toEqual([]);
     const typo = dep("udev");
-    expect(typo.map((d) => [d.code, d.severity, d.line])).toEqual([["LINT_SERVICE_UNKNOWN_DEPENDENCY", "error", 32]]);
+    expect(typo.map((d) => [d.code, d.severity, d.line])).toEqual([
+      ["LINT_SERVICE_UNKNOWN_DEPENDENCY", "error", 32],
+    ]);
     expect(typo[0]!.hint).toContain('"udevd"');
     const bare = dep("iscsid", ["iscsid"]);
     expect(bare[0]!.hint).toContain('"ext-iscsid"');
@@ -117,19 +131,27 @@ describe("lintServiceSpec", () => {
   });
 
   test("LINT_SERVICE_ROOTFS_PROPAGATION", () => {
-    const spec = (v: string) => GOOD_SERVICE.replace("    readonlyPaths: []", `    readonlyPaths: []\n    rootfsPropagation: ${v}`);
+    const spec = (v: string) =>
+      GOOD_SERVICE.replace("    readonlyPaths: []", `    readonlyPaths: []\n    rootfsPropagation: ${v}`);
     expect(lint(spec("rshared"))).toEqual([]);
     const ds = lint(spec("rshare"));
-    expect(ds.map((d) => [d.code, d.severity, d.line])).toEqual([["LINT_SERVICE_ROOTFS_PROPAGATION", "error", 9]]);
+    expect(ds.map((d) => [d.code, d.severity, d.line])).toEqual([
+      ["LINT_SERVICE_ROOTFS_PROPAGATION", "error", 9],
+    ]);
     expect(ds[0]!.hint).toContain('"rshared"');
   });
 
   test("LINT_MULTIPATHD_RUN_UDEV, also when only the entrypoint is multipathd; a /run mount covers it", () => {
     const noUdev = GOOD_SERVICE.replace(/ {4}- source: \/run\/udev\n(.*\n){3}/, "");
-    expect(lint(noUdev).map((d) => [d.code, d.severity, d.line])).toEqual([["LINT_MULTIPATHD_RUN_UDEV", "error", 9]]);
+    expect(lint(noUdev).map((d) => [d.code, d.severity, d.line])).toEqual([
+      ["LINT_MULTIPATHD_RUN_UDEV", "error", 9],
+    ]);
     const renamed = noUdev.replace("name: multipathd", "name: mpath");
     expect(codes(lint(renamed, { specFileName: "mpath.yaml" }))).toEqual(["LINT_MULTIPATHD_RUN_UDEV"]);
-    const run = noUdev.replace("    - source: /dev\n", "    - source: /run\n      destination: /run\n      type: bind\n      options: [rbind]\n    - source: /dev\n");
+    const run = noUdev.replace(
+      "    - source: /dev\n",
+      "    - source: /run\n      destination: /run\n      type: bind\n      options: [rbind]\n    - source: /dev\n",
+    );
     expect(lint(run)).toEqual([]);
   });
 });

@@ -103,7 +103,8 @@ function existsInContainer(
 }
 
 function entrypointCandidates(entrypoint: string, environment: readonly string[]): string[] {
-  if (entrypoint.includes("/")) return [cleanAbsolute(entrypoint.startsWith("/") ? entrypoint : `/${entrypoint}`)];
+  if (entrypoint.includes("/"))
+    return [cleanAbsolute(entrypoint.startsWith("/") ? entrypoint : `/${entrypoint}`)];
   let path = DEFAULT_PATH;
   for (const e of environment) if (e.startsWith("PATH=")) path = e.slice(5);
   return path
@@ -129,10 +130,15 @@ export function lintServiceSpec(spec: LintableServiceSpec, ctx: ServiceLintConte
   const stem = fileName.endsWith(".yaml") ? fileName.slice(0, -5) : fileName;
   if (validName && stem !== "" && stem !== name) {
     out.push(
-      diagnostic("LINT_SERVICE_NAME_MISMATCH", "warning", `service name "${name}" does not match its spec file name "${fileName}"`, {
-        hint: `Talos runs it as ext-${name} and needs ${containerDir}/; rename the file to ${name}.yaml (or set name: ${stem}) so the names cannot drift apart`,
-        location: at(["name"]),
-      }),
+      diagnostic(
+        "LINT_SERVICE_NAME_MISMATCH",
+        "warning",
+        `service name "${name}" does not match its spec file name "${fileName}"`,
+        {
+          hint: `Talos runs it as ext-${name} and needs ${containerDir}/; rename the file to ${name}.yaml (or set name: ${stem}) so the names cannot drift apart`,
+          location: at(["name"]),
+        },
+      ),
     );
   }
 
@@ -181,10 +187,15 @@ export function lintServiceSpec(spec: LintableServiceSpec, ctx: ServiceLintConte
   if (typeof propagation === "string" && propagation !== "" && !ROOTFS_PROPAGATION.includes(propagation)) {
     const near = didYouMean(propagation, ROOTFS_PROPAGATION);
     out.push(
-      diagnostic("LINT_SERVICE_ROOTFS_PROPAGATION", "error", `rootfsPropagation "${propagation}" is not a valid propagation mode`, {
-        hint: `Talos passes it to the runtime unchecked and the container fails to start; use one of ${ROOTFS_PROPAGATION.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
-        location: at(["container", "security", "rootfsPropagation"]),
-      }),
+      diagnostic(
+        "LINT_SERVICE_ROOTFS_PROPAGATION",
+        "error",
+        `rootfsPropagation "${propagation}" is not a valid propagation mode`,
+        {
+          hint: `Talos passes it to the runtime unchecked and the container fails to start; use one of ${ROOTFS_PROPAGATION.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
+          location: at(["container", "security", "rootfsPropagation"]),
+        },
+      ),
     );
   }
 
@@ -212,10 +223,15 @@ export function lintServiceSpec(spec: LintableServiceSpec, ctx: ServiceLintConte
       const other = target.slice(4);
       if (other === name) {
         out.push(
-          diagnostic("LINT_SERVICE_UNKNOWN_DEPENDENCY", "error", `service "${name}" depends on itself (${target}) and never starts`, {
-            hint: "remove this dependency",
-            location: loc,
-          }),
+          diagnostic(
+            "LINT_SERVICE_UNKNOWN_DEPENDENCY",
+            "error",
+            `service "${name}" depends on itself (${target}) and never starts`,
+            {
+              hint: "remove this dependency",
+              location: loc,
+            },
+          ),
         );
       } else if (!known.has(other)) {
         const near = didYouMean(target, candidates);
@@ -237,24 +253,36 @@ export function lintServiceSpec(spec: LintableServiceSpec, ctx: ServiceLintConte
     }
     const near = known.has(target) || target === name ? `ext-${target}` : didYouMean(target, candidates);
     out.push(
-      diagnostic("LINT_SERVICE_UNKNOWN_DEPENDENCY", "error", `service dependency "${target}" is not a Talos service; ext-${name} waits forever`, {
-        hint: near
-          ? `did you mean "${near}"?${near.startsWith("ext-") ? " Extension services are addressed as ext-<name>." : ""}`
-          : `depend on one of ${TALOS_SERVICES.join(", ")} or ext-<name> of another extension service`,
-        location: loc,
-      }),
+      diagnostic(
+        "LINT_SERVICE_UNKNOWN_DEPENDENCY",
+        "error",
+        `service dependency "${target}" is not a Talos service; ext-${name} waits forever`,
+        {
+          hint: near
+            ? `did you mean "${near}"?${near.startsWith("ext-") ? " Extension services are addressed as ext-<name>." : ""}`
+            : `depend on one of ${TALOS_SERVICES.join(", ")} or ext-<name> of another extension service`,
+          location: loc,
+        },
+      ),
     );
   });
 
   // multipathd enumerates paths through the udev database; without /run/udev it finds none (extensions#946).
   if (name === "multipathd" || basename(entrypoint) === "multipathd") {
-    const covered = mounts.some((m) => m.destination && isBind(m) && under("/run/udev", cleanAbsolute(m.destination)));
+    const covered = mounts.some(
+      (m) => m.destination && isBind(m) && under("/run/udev", cleanAbsolute(m.destination)),
+    );
     if (!covered) {
       out.push(
-        diagnostic("LINT_MULTIPATHD_RUN_UDEV", "error", "multipathd runs without /run/udev mounted, so it discovers no paths", {
-          hint: "add a mount { source: /run/udev, destination: /run/udev, type: bind, options: [bind, ro] }",
-          location: at(container.mounts ? ["container", "mounts"] : ["container"], "key"),
-        }),
+        diagnostic(
+          "LINT_MULTIPATHD_RUN_UDEV",
+          "error",
+          "multipathd runs without /run/udev mounted, so it discovers no paths",
+          {
+            hint: "add a mount { source: /run/udev, destination: /run/udev, type: bind, options: [bind, ro] }",
+            location: at(container.mounts ? ["container", "mounts"] : ["container"], "key"),
+          },
+        ),
       );
     }
   }

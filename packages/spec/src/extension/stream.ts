@@ -228,7 +228,10 @@ async function* bufferChunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<
 }
 
 /** Chunks of a file (or a byte range of it: `start` inclusive, `length` bytes). */
-export function fileChunks(file: string, range?: { start: number; length: number }): AsyncIterable<Uint8Array> {
+export function fileChunks(
+  file: string,
+  range?: { start: number; length: number },
+): AsyncIterable<Uint8Array> {
   if (range && range.length === 0) return (async function* () {})();
   const options = range ? { start: range.start, end: range.start + range.length - 1 } : {};
   return createReadStream(file, options);

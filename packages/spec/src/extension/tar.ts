@@ -168,13 +168,21 @@ function parsePax(data: Uint8Array, source: string, at: number): Record<string, 
 }
 
 function paxNumber(value: string, key: string, source: string, at: number): number {
-  if (!/^-?[0-9]+(\.[0-9]*)?$/.test(value)) throw tarError(source, `pax ${key} "${value}" is not a number`, at);
+  if (!/^-?[0-9]+(\.[0-9]*)?$/.test(value))
+    throw tarError(source, `pax ${key} "${value}" is not a number`, at);
   const n = Math.trunc(Number(value));
   if (!Number.isSafeInteger(n)) throw tarError(source, `pax ${key} is out of range`, at);
   return n;
 }
 
-const HEADER_ONLY: ReadonlySet<TarEntryType> = new Set(["hardlink", "symlink", "char", "block", "dir", "fifo"]);
+const HEADER_ONLY: ReadonlySet<TarEntryType> = new Set([
+  "hardlink",
+  "symlink",
+  "char",
+  "block",
+  "dir",
+  "fifo",
+]);
 
 function entryType(flag: number): TarEntryType | "skip" | undefined {
   switch (String.fromCharCode(flag)) {
@@ -267,9 +275,11 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
       // Metadata members that describe the next header.
       if (flagChar === "x" || flagChar === "g" || flagChar === "L" || flagChar === "K") {
         if (++metaHops > MAX_HOPS) throw tarError(source, "too many consecutive extended headers", at);
-        if (storedSize > MAX_META) throw tarError(source, `extended header of ${storedSize} bytes is too large`, at);
+        if (storedSize > MAX_META)
+          throw tarError(source, `extended header of ${storedSize} bytes is too large`, at);
         const data = await reader.read(storedSize);
-        if (data.length < storedSize) throw tarError(source, "unexpected end of archive in an extended header", at);
+        if (data.length < storedSize)
+          throw tarError(source, "unexpected end of archive in an extended header", at);
         await skipPadding(reader, storedSize, source, at);
         if (flagChar === "x") local = { ...(local ?? {}), ...parsePax(data, source, at) };
         else if (flagChar === "g") {
@@ -306,6 +316,7 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
       if (longLink !== undefined) link = longLink;
       if (pax.linkpath !== undefined) link = pax.linkpath;
       if (pax.size !== undefined) storedSize = paxNumber(pax.size, "size", source, at);
+      if (storedSize < 0) throw tarError(source, "negative entry size", at);
 
       let sparse = false;
       let size = storedSize;
@@ -327,6 +338,7 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
       if (real !== undefined) {
         sparse = true;
         size = paxNumber(real, "GNU.sparse.realsize", source, at);
+        if (size < 0) throw tarError(source, "negative sparse file size", at);
       }
       local = undefined;
       longName = undefined;
@@ -356,8 +368,14 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
         rawPath: name,
         type,
         mode: parseNumeric(block.subarray(100, 108), "mode", source, at) & 0o7777,
-        uid: pax.uid !== undefined ? paxNumber(pax.uid, "uid", source, at) : parseNumeric(block.subarray(108, 116), "uid", source, at),
-        gid: pax.gid !== undefined ? paxNumber(pax.gid, "gid", source, at) : parseNumeric(block.subarray(116, 124), "gid", source, at),
+        uid:
+          pax.uid !== undefined
+            ? paxNumber(pax.uid, "uid", source, at)
+            : parseNumeric(block.subarray(108, 116), "uid", source, at),
+        gid:
+          pax.gid !== undefined
+            ? paxNumber(pax.gid, "gid", source, at)
+            : parseNumeric(block.subarray(116, 124), "gid", source, at),
         mtime:
           pax.mtime !== undefined
             ? paxNumber(pax.mtime, "mtime", source, at)
@@ -390,7 +408,12 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
   }
 }
 
-async function skipPadding(reader: { skip(n: number): Promise<number> }, size: number, source: string, at: number) {
+async function skipPadding(
+  reader: { skip(n: number): Promise<number> },
+  size: number,
+  source: string,
+  at: number,
+) {
   const pad = (BLOCK - (size % BLOCK)) % BLOCK;
   if (pad === 0) return;
   // Go's archive/tar (so crane and the Talos imager) reads an archive that ends right after the
@@ -399,7 +422,12 @@ async function skipPadding(reader: { skip(n: number): Promise<number> }, size: n
   if (skipped > 0 && skipped < pad) throw tarError(source, "unexpected end of archive in padding", at);
 }
 
-async function skipData(reader: { skip(n: number): Promise<number> }, size: number, source: string, at: number) {
+async function skipData(
+  reader: { skip(n: number): Promise<number> },
+  size: number,
+  source: string,
+  at: number,
+) {
   if ((await reader.skip(size)) < size) throw tarError(source, "unexpected end of archive in entry data", at);
   await skipPadding(reader, size, source, at);
 }

@@ -6,7 +6,15 @@
 import { TalosExtError } from "../errors.ts";
 import { normalizeArchivePath } from "./tar.ts";
 
-export type ExtensionEntryType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "socket";
+export type ExtensionEntryType =
+  | "file"
+  | "dir"
+  | "symlink"
+  | "hardlink"
+  | "char"
+  | "block"
+  | "fifo"
+  | "socket";
 
 export interface ExtensionEntry {
   /** Relative POSIX path, e.g. `rootfs/usr/local/bin/x`. */
@@ -75,7 +83,7 @@ export class TreeIndex {
       set.add(parts[i - 1]!);
       if (i < parts.length) {
         const existing = this.#entries.get(child);
-        if (!existing || existing.type !== "dir") {
+        if (existing?.type !== "dir") {
           // A missing parent is created as a directory by extraction; a non-directory parent is
           // replaced by one (tar tools differ here; this keeps the tree a tree).
           this.#entries.set(child, { path: child, type: "dir", mode: 0o755, size: 0 });
@@ -180,7 +188,8 @@ export class TreeIndex {
       if (!target || hops > MAX_SYMLINK_HOPS) break;
       entry = target;
     }
-    if (entry.type !== "file" && entry.type !== "hardlink") throw unreadable(location, `it is a ${entry.type}`);
+    if (entry.type !== "file" && entry.type !== "hardlink")
+      throw unreadable(location, `it is a ${entry.type}`);
     if (!entry.read) throw unreadable(location, "its content is not available");
     return entry as ExtensionEntry & { read: NonNullable<ExtensionEntry["read"]> };
   }

@@ -13,7 +13,15 @@ import {
   validateExtensionTree,
   validateExtensionTreeAsync,
 } from "./index.ts";
-import { type Fixture, GOOD_MANIFEST, GOOD_SERVICE, goodExtension, memoryTree, writeFixtureDir } from "./testing/fixtures.ts";
+import {
+  type Fixture,
+  GOOD_MANIFEST,
+  GOOD_SERVICE,
+  goodExtension,
+  memoryTree,
+  writeFixtureDir,
+} from "./testing/fixtures.ts";
+import { writeTar } from "./testing/tar-writer.ts";
 
 const SPEC = "rootfs/usr/local/etc/containers/multipathd.yaml";
 
@@ -53,24 +61,37 @@ describe("a good extension", () => {
 describe("structure (S1–S4)", () => {
   test("S1: any top-level entry besides manifest.yaml and rootfs is refused", () => {
     const d = only(check(goodExtension({ "README.md": "hi" })), "EXT_UNEXPECTED_FILE");
-    expect(d).toMatchObject({ severity: "error", message: 'unexpected file "README.md"', file: "mem:README.md" });
-    expect(only(check(goodExtension({ extra: { type: "dir" } })), "EXT_UNEXPECTED_FILE").file).toBe("mem:extra");
+    expect(d).toMatchObject({
+      severity: "error",
+      message: 'unexpected file "README.md"',
+      file: "mem:README.md",
+    });
+    expect(only(check(goodExtension({ extra: { type: "dir" } })), "EXT_UNEXPECTED_FILE").file).toBe(
+      "mem:extra",
+    );
   });
 
   test("S2: a missing manifest", () => {
     const r = check(goodExtension({ "manifest.yaml": undefined }));
-    expect(only(r, "EXT_MANIFEST_MISSING")).toMatchObject({ severity: "error", message: "extension manifest is missing", file: "mem" });
+    expect(only(r, "EXT_MANIFEST_MISSING")).toMatchObject({
+      severity: "error",
+      message: "extension manifest is missing",
+      file: "mem",
+    });
     expect(r.ok).toBe(false);
   });
 
   test("S3: a missing rootfs, or one that is not a directory", () => {
     const r = check({ "manifest.yaml": GOOD_MANIFEST });
-    expect(only(r, "EXT_ROOTFS_MISSING")).toMatchObject({ severity: "error", message: "extension rootfs is missing" });
+    expect(only(r, "EXT_ROOTFS_MISSING")).toMatchObject({
+      severity: "error",
+      message: "extension rootfs is missing",
+    });
     const f = check({ "manifest.yaml": GOOD_MANIFEST, rootfs: "not a dir" });
     expect(only(f, "EXT_ROOTFS_MISSING").file).toBe("mem:rootfs");
   });
 
-  test("S4: version must be v1alpha1, and an empty manifest has version \"\"", () => {
+  test('S4: version must be v1alpha1, and an empty manifest has version ""', () => {
     const r = check(goodExtension({ "manifest.yaml": GOOD_MANIFEST.replace("v1alpha1", "v1alpha2") }));
     expect(only(r, "EXT_MANIFEST_VERSION")).toMatchObject({
       severity: "error",
@@ -94,7 +115,12 @@ describe("structure (S1–S4)", () => {
   });
 
   test("a manifest symlink is followed inside the tree, never out of it", () => {
-    const inside = check(goodExtension({ "manifest.yaml": { type: "symlink", target: "rootfs/usr/local/share/m.yaml" }, "rootfs/usr/local/share/m.yaml": GOOD_MANIFEST }));
+    const inside = check(
+      goodExtension({
+        "manifest.yaml": { type: "symlink", target: "rootfs/usr/local/share/m.yaml" },
+        "rootfs/usr/local/share/m.yaml": GOOD_MANIFEST,
+      }),
+    );
     expect(inside.ok).toBe(true);
     const outside = check(goodExtension({ "manifest.yaml": { type: "symlink", target: "/etc/passwd" } }));
     expect(only(outside, "EXT_ENTRY_UNREADABLE").message).toContain("points outside the extension");
@@ -103,7 +129,7 @@ describe("structure (S1–S4)", () => {
 
 describe("contents (C1–C3)", () => {
   test("C2: device nodes, fifos and sockets are refused; regular files and symlinks are fine", () => {
-    for (const type of ["char", "block", "fifo"] as const) {
+    for (const type of ["char", "block", "fifo", "socket"] as const) {
       const r = check(goodExtension({ "rootfs/usr/local/dev0": { type } }));
       expect(only(r, "EXT_SPECIAL_FILE")).toMatchObject({
         severity: "error",
@@ -111,18 +137,28 @@ describe("contents (C1–C3)", () => {
         file: "mem:rootfs/usr/local/dev0",
       });
     }
-    expect(check(goodExtension({ "rootfs/usr/local/bin/l": { type: "symlink", target: "/etc/shadow" } })).ok).toBe(true);
+    expect(
+      check(goodExtension({ "rootfs/usr/local/bin/l": { type: "symlink", target: "/etc/shadow" } })).ok,
+    ).toBe(true);
   });
 
   test("C3: paths outside the allow-list are refused; directories never are", () => {
-    const r = check(goodExtension({ "rootfs/usr/lib64/a.so": "x", "rootfs/opt": { type: "dir" }, "rootfs/etc/x": { type: "dir" } }));
+    const r = check(
+      goodExtension({
+        "rootfs/usr/lib64/a.so": "x",
+        "rootfs/opt": { type: "dir" },
+        "rootfs/etc/x": { type: "dir" },
+      }),
+    );
     expect(only(r, "EXT_PATH_NOT_ALLOWED")).toMatchObject({
       severity: "error",
       message: 'path "/usr/lib64/a.so" is not allowed in extensions',
       file: "mem:rootfs/usr/lib64/a.so",
     });
     // Symlinks are checked by their own path.
-    const link = check(goodExtension({ "rootfs/usr/bin/tool": { type: "symlink", target: "/usr/local/bin/tool" } }));
+    const link = check(
+      goodExtension({ "rootfs/usr/bin/tool": { type: "symlink", target: "/usr/local/bin/tool" } }),
+    );
     expect(only(link, "EXT_PATH_NOT_ALLOWED").file).toBe("mem:rootfs/usr/bin/tool");
   });
 
@@ -131,7 +167,9 @@ describe("contents (C1–C3)", () => {
       "manifest.yaml": GOOD_MANIFEST.replace(">= v1.10.0", ">= v1.9.0"),
       "rootfs/lib/modules/6.1.0-talos/extras/a.ko": "ko",
     });
-    expect(check(legacy, { talosVersion: "v1.9.5" }).diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(
+      check(legacy, { talosVersion: "v1.9.5" }).diagnostics.filter((d) => d.severity === "error"),
+    ).toEqual([]);
     const legacyOnNew = check(legacy, { talosVersion: "v1.10.0" });
     expect(only(legacyOnNew, "EXT_PATH_NOT_ALLOWED").hint).toContain("usr-merged");
 
@@ -139,7 +177,9 @@ describe("contents (C1–C3)", () => {
       "manifest.yaml": GOOD_MANIFEST.replace(">= v1.10.0", ">= v1.9.0"),
       "rootfs/usr/lib/modules/6.1.0-talos/extras/a.ko": "ko",
     });
-    expect(only(check(usr, { talosVersion: "v1.9.0" }), "EXT_PATH_NOT_ALLOWED").hint).toContain("/lib/modules");
+    expect(only(check(usr, { talosVersion: "v1.9.0" }), "EXT_PATH_NOT_ALLOWED").hint).toContain(
+      "/lib/modules",
+    );
     expect(check(usr, { talosVersion: "v1.10.0" }).ok).toBe(true);
 
     const loader = goodExtension({ "rootfs/usr/lib/ld-linux-aarch64.so.1": "ld" });
@@ -164,7 +204,10 @@ describe("contents (C1–C3)", () => {
       expect(d).toMatchObject({ severity: "warning", file: `mem:${path}` });
       expect(d.message).toContain(`"${prefix}"`);
     }
-    expect(check(goodExtension({ "rootfs/usr/bin/nvme": "x", "rootfs/usr/lib/ld-linux-x86-64.so.2": "x" })).diagnostics).toEqual([]);
+    expect(
+      check(goodExtension({ "rootfs/usr/bin/nvme": "x", "rootfs/usr/lib/ld-linux-x86-64.so.2": "x" }))
+        .diagnostics,
+    ).toEqual([]);
   });
 
   test("C1: world-writable files are a warning, stricter than Talos; directories and symlinks are not checked", () => {
@@ -173,7 +216,9 @@ describe("contents (C1–C3)", () => {
     expect(d).toMatchObject({ severity: "warning", file: "mem:rootfs/usr/local/bin/x" });
     expect(d.message).toContain("stricter than Talos");
     expect(r.ok).toBe(true);
-    expect(check(goodExtension({ "rootfs/usr/local/tmp": { type: "dir", mode: 0o777 } })).diagnostics).toEqual([]);
+    expect(
+      check(goodExtension({ "rootfs/usr/local/tmp": { type: "dir", mode: 0o777 } })).diagnostics,
+    ).toEqual([]);
   });
 });
 
@@ -202,7 +247,9 @@ describe("extensions-validator checks", () => {
     ["latest", false],
     ["1", false],
   ])("metadata.version %j matches a format: %s", (version, ok) => {
-    const r = check(goodExtension({ "manifest.yaml": GOOD_MANIFEST.replace('"0.13.0"', JSON.stringify(version)) }));
+    const r = check(
+      goodExtension({ "manifest.yaml": GOOD_MANIFEST.replace('"0.13.0"', JSON.stringify(version)) }),
+    );
     if (ok) expect(codes(r)).not.toContain("EXT_VERSION_FORMAT");
     else {
       expect(only(r, "EXT_VERSION_FORMAT")).toMatchObject({
@@ -215,9 +262,13 @@ describe("extensions-validator checks", () => {
   });
 
   test("constraints: unsatisfied and unparsable, with Talos's texts at the constraint's position", () => {
-    const withConstraint = (c: string) => goodExtension({ "manifest.yaml": GOOD_MANIFEST.replace(">= v1.10.0", c) });
+    const withConstraint = (c: string) =>
+      goodExtension({ "manifest.yaml": GOOD_MANIFEST.replace(">= v1.10.0", c) });
     expect(check(withConstraint(">= v1.9.0"), { talosVersion: "v1.14.0-beta.1" }).ok).toBe(true);
-    const un = only(check(withConstraint("< 1.14.0"), { talosVersion: "v1.14.0-beta.1" }), "EXT_CONSTRAINT_UNSATISFIED");
+    const un = only(
+      check(withConstraint("< 1.14.0"), { talosVersion: "v1.14.0-beta.1" }),
+      "EXT_CONSTRAINT_UNSATISFIED",
+    );
     expect(un).toMatchObject({
       severity: "error",
       message: "version constraint < 1.14.0 can't be satisfied with Talos version 1.14.0-beta.1",
@@ -282,7 +333,11 @@ describe("service lints on a whole extension", () => {
 
   test("entrypoint: found through a bind mount of the extension's own files, missing otherwise", () => {
     const r = check(goodExtension({ "rootfs/usr/local/sbin/multipathd": undefined }));
-    expect(only(r, "LINT_SERVICE_ENTRYPOINT_MISSING")).toMatchObject({ severity: "error", file: `mem:${SPEC}`, line: 3 });
+    expect(only(r, "LINT_SERVICE_ENTRYPOINT_MISSING")).toMatchObject({
+      severity: "error",
+      file: `mem:${SPEC}`,
+      line: 3,
+    });
     // Shipped inside the container rootfs instead (with no bind mount over it): fine.
     const inContainer = GOOD_SERVICE.replace(/ {4}- source: \/usr\/local\/sbin\n(.*\n){3}/, "");
     const ok = check(
@@ -321,7 +376,9 @@ describe("service lints on a whole extension", () => {
 
 describe("kernel modules", () => {
   test("modules belong under usr/lib/modules/<release>/", () => {
-    expect(check(goodExtension({ "rootfs/usr/lib/modules/6.18.45-talos/extras/dm-x.ko.xz": "ko" })).diagnostics).toEqual([]);
+    expect(
+      check(goodExtension({ "rootfs/usr/lib/modules/6.18.45-talos/extras/dm-x.ko.xz": "ko" })).diagnostics,
+    ).toEqual([]);
     const flat = check(goodExtension({ "rootfs/usr/lib/modules/dm-x.ko": "ko" }));
     const errors = flat.diagnostics.filter((d) => d.code === "LINT_KERNEL_MODULE_PATH");
     expect(errors.map((d) => [d.severity, d.file])).toEqual([
@@ -329,12 +386,18 @@ describe("kernel modules", () => {
       ["error", "mem:rootfs/usr/lib/modules/dm-x.ko"],
     ]);
     const elsewhere = check(goodExtension({ "rootfs/usr/local/lib/dm-x.ko.zst": "ko" }));
-    expect(only(elsewhere, "LINT_KERNEL_MODULE_PATH")).toMatchObject({ severity: "warning", file: "mem:rootfs/usr/local/lib/dm-x.ko.zst" });
+    expect(only(elsewhere, "LINT_KERNEL_MODULE_PATH")).toMatchObject({
+      severity: "warning",
+      file: "mem:rootfs/usr/local/lib/dm-x.ko.zst",
+    });
   });
 
   test("an empty usr/lib/modules triggers depmod and fails the build", () => {
     const r = check(goodExtension({ "rootfs/usr/lib/modules": { type: "dir" } }));
-    expect(only(r, "LINT_KERNEL_MODULE_PATH")).toMatchObject({ severity: "error", file: "mem:rootfs/usr/lib/modules" });
+    expect(only(r, "LINT_KERNEL_MODULE_PATH")).toMatchObject({
+      severity: "error",
+      file: "mem:rootfs/usr/lib/modules",
+    });
   });
 
   test("with a known kernel release, other releases are errors", () => {
@@ -350,7 +413,10 @@ describe("kernel modules", () => {
 
 describe("inputs", () => {
   test("a directory, walked without following symlinks out of it", async () => {
-    const dir = await writeFixtureDir(join(tmp, "dir-ext"), goodExtension({ "rootfs/usr/local/fifo": { type: "fifo" } }));
+    const dir = await writeFixtureDir(
+      join(tmp, "dir-ext"),
+      goodExtension({ "rootfs/usr/local/fifo": { type: "fifo" } }),
+    );
     const outside = join(tmp, "outside");
     await mkdir(outside, { recursive: true });
     await writeFile(join(outside, "secret.yaml"), "name: [\n");
@@ -382,6 +448,33 @@ describe("inputs", () => {
     }
   });
 
+  test("an archive entry escaping the root is refused before anything is validated", async () => {
+    const file = join(tmp, "evil.tar");
+    await writeFile(
+      file,
+      writeTar([
+        { name: "manifest.yaml", data: GOOD_MANIFEST },
+        { name: "../../etc/cron.d/x", data: "x" },
+      ]),
+    );
+    await expect(validateExtension(file)).rejects.toMatchObject({
+      code: "EXT_PATH_TRAVERSAL",
+      location: { file },
+    });
+  });
+
+  test("a legacy docker-save archive is refused with a conversion hint", async () => {
+    const file = join(tmp, "docker.tar");
+    await writeFile(
+      file,
+      writeTar([
+        { name: "manifest.json", data: "[]" },
+        { name: "repositories", data: "{}" },
+      ]),
+    );
+    await expect(validateExtension(file)).rejects.toMatchObject({ code: "EXT_INPUT_UNSUPPORTED" });
+  });
+
   test("missing inputs and bad Talos versions are thrown as TalosExtError", async () => {
     await expect(validateExtension(join(tmp, "nope"))).rejects.toMatchObject({ code: "EXT_INPUT_NOT_FOUND" });
     expect(() => check(goodExtension(), { talosVersion: "banana" })).toThrow(TalosExtError);
@@ -392,7 +485,10 @@ describe("inputs", () => {
 
   test("asynchronous reads need the async variant; the sync one reports them as unreadable", async () => {
     const tree = memoryTree(goodExtension());
-    const lazy = { ...tree, entries: tree.entries.map((e) => (e.read ? { ...e, read: async () => e.read!() as Uint8Array } : e)) };
+    const lazy = {
+      ...tree,
+      entries: tree.entries.map((e) => (e.read ? { ...e, read: async () => e.read!() as Uint8Array } : e)),
+    };
     expect((await validateExtensionTreeAsync(lazy)).ok).toBe(true);
     const sync = validateExtensionTree(lazy);
     expect(sync.diagnostics.map((d) => d.code)).toEqual(["EXT_ENTRY_UNREADABLE", "EXT_ENTRY_UNREADABLE"]);

@@ -6,7 +6,12 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Diagnostic, diagnostic, hasErrors, TalosExtError } from "../errors.ts";
-import { decodeManifest, decodeServiceSpec, type ExtensionManifest, type ServiceSpec } from "../schema/index.ts";
+import {
+  decodeManifest,
+  decodeServiceSpec,
+  type ExtensionManifest,
+  type ServiceSpec,
+} from "../schema/index.ts";
 import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
 import { satisfiesConstraint } from "./constraint.ts";
 import { looksLikeOciLayout, readOciArchive, readOciLayout } from "./oci.ts";
@@ -67,7 +72,10 @@ function asError(e: unknown): TalosExtError {
 }
 
 /** Validates an in-memory tree whose entries read synchronously (the image builder's trees). */
-export function validateExtensionTree(tree: ExtensionTree, options: ValidateExtensionOptions = {}): ExtensionReport {
+export function validateExtensionTree(
+  tree: ExtensionTree,
+  options: ValidateExtensionOptions = {},
+): ExtensionReport {
   const talos = parseTalosVersion(options.talosVersion ?? DEFAULT_TALOS_VERSION);
   const index = new TreeIndex(tree);
   const contents: Contents = new Map();
@@ -123,6 +131,14 @@ export async function readExtension(input: string, platform?: string): Promise<E
   const tree = await readExtensionTar(input);
   const top = new TreeIndex(tree).list("");
   if (looksLikeOciLayout(top) && !top.includes(MANIFEST)) return readOciArchive(input, platform);
+  if (top.includes("manifest.json") && !top.includes(MANIFEST) && !top.includes("rootfs")) {
+    throw new TalosExtError({
+      code: "EXT_INPUT_UNSUPPORTED",
+      message: `${input} looks like a legacy \`docker save\` archive`,
+      hint: `convert it to an OCI layout first, e.g. \`skopeo copy docker-archive:${input} oci:<dir>\``,
+      location: { file: input },
+    });
+  }
   return tree;
 }
 
@@ -187,12 +203,14 @@ function validateIndexed(
 
   // S3
   const rootfs = index.get(ROOTFS);
-  if (!rootfs || rootfs.type !== "dir") {
+  if (rootfs?.type !== "dir") {
     diagnostics.push(
       diagnostic(
         "EXT_ROOTFS_MISSING",
         "error",
-        rootfs ? `extension rootfs is missing: rootfs is a ${rootfs.type}, not a directory` : "extension rootfs is missing",
+        rootfs
+          ? `extension rootfs is missing: rootfs is a ${rootfs.type}, not a directory`
+          : "extension rootfs is missing",
         {
           hint: "put the files the extension adds to the node under rootfs/ (rootfs/usr/local/bin/x lands at /usr/local/bin/x)",
           location: { file: at(rootfs ? ROOTFS : "") },
@@ -232,7 +250,8 @@ function checkManifest(
   if (!doc) return undefined;
 
   // S4 comes first in Talos: a wrong version stops loading before anything else is looked at.
-  const raw = doc.value !== null && typeof doc.value === "object" && !Array.isArray(doc.value) ? doc.value : {};
+  const raw =
+    doc.value !== null && typeof doc.value === "object" && !Array.isArray(doc.value) ? doc.value : {};
   const version = rawText((raw as Record<string, unknown>).version);
   if (version !== "v1alpha1") {
     diagnostics.push(
@@ -254,26 +273,40 @@ function checkManifest(
 
   if (options.pkgName !== undefined && name !== options.pkgName) {
     diagnostics.push(
-      diagnostic("EXT_PKG_NAME_MISMATCH", "error", `pkg name does not match extension name: ${options.pkgName} != ${name}`, {
-        hint: `set metadata.name to "${options.pkgName}" (the package name) or build the package the manifest names`,
-        location: doc.locate(["metadata", "name"]),
-      }),
+      diagnostic(
+        "EXT_PKG_NAME_MISMATCH",
+        "error",
+        `pkg name does not match extension name: ${options.pkgName} != ${name}`,
+        {
+          hint: `set metadata.name to "${options.pkgName}" (the package name) or build the package the manifest names`,
+          location: doc.locate(["metadata", "name"]),
+        },
+      ),
     );
   }
 
   if (matchVersionFormat(metaVersion) === undefined) {
     diagnostics.push(
-      diagnostic("EXT_VERSION_FORMAT", "error", `invalid version format ${metaVersion} for extension: ${name}`, {
-        hint:
-          `use one of: semver ("1.2.3", "v0.13.0-rc.1"), date ("20240101", "20240101.1"), ` +
-          `build arg ("535.129.03-v1.8.0"), commit build arg ("5815ee3-v1.8.0"), partial semver ("v4.3"); quote it in YAML`,
-        location: doc.locate(["metadata", "version"]),
-      }),
+      diagnostic(
+        "EXT_VERSION_FORMAT",
+        "error",
+        `invalid version format ${metaVersion} for extension: ${name}`,
+        {
+          hint:
+            `use one of: semver ("1.2.3", "v0.13.0-rc.1"), date ("20240101", "20240101.1"), ` +
+            `build arg ("535.129.03-v1.8.0"), commit build arg ("5815ee3-v1.8.0"), partial semver ("v4.3"); quote it in YAML`,
+          location: doc.locate(["metadata", "version"]),
+        },
+      ),
     );
   }
 
   const constraint = rawText(
-    ((meta.compatibility as Record<string, unknown> | undefined)?.talos as Record<string, unknown> | undefined)?.version,
+    (
+      (meta.compatibility as Record<string, unknown> | undefined)?.talos as
+        | Record<string, unknown>
+        | undefined
+    )?.version,
   );
   const result = satisfiesConstraint(constraint, talos.full);
   if (!result.ok) {
@@ -412,31 +445,50 @@ function checkKernelModules(
       const parts = abs.slice(modRoot.length + 1).split("/");
       if (parts.length < 2) {
         diagnostics.push(
-          diagnostic("LINT_KERNEL_MODULE_PATH", "error", `kernel module ${abs} is not inside a kernel release directory`, {
-            hint: `move it to ${modRoot}/<kernel release>/extras/ (modules under extras/ take priority in depmod)`,
-            location: at(e.path),
-          }),
+          diagnostic(
+            "LINT_KERNEL_MODULE_PATH",
+            "error",
+            `kernel module ${abs} is not inside a kernel release directory`,
+            {
+              hint: `move it to ${modRoot}/<kernel release>/extras/ (modules under extras/ take priority in depmod)`,
+              location: at(e.path),
+            },
+          ),
         );
       } else if (krel !== undefined && parts[0] !== krel) {
         diagnostics.push(
-          diagnostic("LINT_KERNEL_MODULE_PATH", "error", `kernel module ${abs} is built for kernel release ${parts[0]}, not ${krel}`, {
-            hint: "rebuild the module against the Talos kernel of the target release",
-            location: at(e.path),
-          }),
+          diagnostic(
+            "LINT_KERNEL_MODULE_PATH",
+            "error",
+            `kernel module ${abs} is built for kernel release ${parts[0]}, not ${krel}`,
+            {
+              hint: "rebuild the module against the Talos kernel of the target release",
+              location: at(e.path),
+            },
+          ),
         );
       }
     } else {
       diagnostics.push(
-        diagnostic("LINT_KERNEL_MODULE_PATH", "warning", `kernel module ${abs} is outside ${modRoot}/ and is never loaded by Talos`, {
-          hint: `ship modules under ${modRoot}/<kernel release>/ and request them in the machine config`,
-          location: at(e.path),
-        }),
+        diagnostic(
+          "LINT_KERNEL_MODULE_PATH",
+          "warning",
+          `kernel module ${abs} is outside ${modRoot}/ and is never loaded by Talos`,
+          {
+            hint: `ship modules under ${modRoot}/<kernel release>/ and request them in the machine config`,
+            location: at(e.path),
+          },
+        ),
       );
     }
   }
 }
 
-function checkServices(index: TreeIndex, contents: Contents, diagnostics: Diagnostic[]): ExtensionReport["services"] {
+function checkServices(
+  index: TreeIndex,
+  contents: Contents,
+  diagnostics: Diagnostic[],
+): ExtensionReport["services"] {
   const specDir = `${ROOTFS}${SERVICE_SPEC_DIR}`;
   const containerDir = `${ROOTFS}${CONTAINER_ROOT_DIR}`;
   const loaded: { path: string; file: string; doc: DecodedYaml; spec: ServiceSpec }[] = [];
@@ -446,7 +498,8 @@ function checkServices(index: TreeIndex, contents: Contents, diagnostics: Diagno
     const file = entryLocation(index.tree, path);
     const entry = index.get(path);
     if (!name.endsWith(".yaml")) {
-      const ignored = name.endsWith(".yml") || (entry?.type === "dir" && index.list(path).some((n) => n.endsWith(".yaml")));
+      const ignored =
+        name.endsWith(".yml") || (entry?.type === "dir" && index.list(path).some((n) => n.endsWith(".yaml")));
       if (ignored) {
         diagnostics.push(
           diagnostic(
@@ -454,7 +507,10 @@ function checkServices(index: TreeIndex, contents: Contents, diagnostics: Diagno
             "warning",
             `${SERVICE_SPEC_DIR}/${name} is never loaded: Talos reads only *.yaml files directly in ${SERVICE_SPEC_DIR}`,
             {
-              hint: entry?.type === "dir" ? `move the specs up into ${SERVICE_SPEC_DIR}/` : `rename it to ${name.replace(/\.yml$/, ".yaml")}`,
+              hint:
+                entry?.type === "dir"
+                  ? `move the specs up into ${SERVICE_SPEC_DIR}/`
+                  : `rename it to ${name.replace(/\.yml$/, ".yaml")}`,
               location: { file },
             },
           ),
@@ -486,7 +542,9 @@ function checkServices(index: TreeIndex, contents: Contents, diagnostics: Diagno
     }
   }
 
-  const containerDirs = index.list(containerDir).filter((n) => index.get(`${containerDir}/${n}`)?.type === "dir");
+  const containerDirs = index
+    .list(containerDir)
+    .filter((n) => index.get(`${containerDir}/${n}`)?.type === "dir");
   const hasPath = (abs: string): boolean => {
     const m = /^\/usr\/local\/lib\/containers\/([^/]+)(\/.*)?$/.exec(abs);
     const r = m?.[2]

@@ -115,13 +115,21 @@ function issueToDiagnostic(root: Schema, issue: z.core.$ZodIssue, doc: DecodedYa
 }
 
 /** The walk: unknown keys and Go's refusal of some quoted scalars. */
-function inspect(schema: Schema, value: unknown, path: (string | number)[], doc: DecodedYaml, out: Diagnostic[]): void {
+function inspect(
+  schema: Schema,
+  value: unknown,
+  path: (string | number)[],
+  doc: DecodedYaml,
+  out: Diagnostic[],
+): void {
   const { node, meta } = resolve(schema);
   if (meta?.kind === "scalar" || meta?.kind === "enum") {
     if (typeof value === "string" && meta.rejectQuoted?.(value) && doc.isQuoted(path)) {
       out.push(
         diagnostic("SCHEMA_INVALID_TYPE", "error", unmarshalMessage(value, meta.goType, true), {
-          hint: "remove the quotes: a quoted value is a string to Go, and Go does not turn that string into a " + meta.goType,
+          hint:
+            "remove the quotes: a quoted value is a string to Go, and Go does not turn that string into a " +
+            meta.goType,
           location: doc.locate(path, "value"),
         }),
       );
@@ -147,28 +155,47 @@ function inspect(schema: Schema, value: unknown, path: (string | number)[], doc:
   }
 }
 
-function unknownKey(key: string, known: string[], meta: GoMeta | undefined, location: ReturnType<DecodedYaml["locate"]>) {
+function unknownKey(
+  key: string,
+  known: string[],
+  meta: GoMeta | undefined,
+  location: ReturnType<DecodedYaml["locate"]>,
+) {
   const label = meta?.label ?? "this mapping";
   const owner = meta?.owner ?? "the decoder";
   const suggestion = didYouMean(key, known);
   const hint =
     suggestion !== undefined ? `did you mean "${suggestion}"?` : `known keys here: ${known.join(", ")}`;
   if (meta?.strict) {
-    return diagnostic("SCHEMA_UNKNOWN_KEY", "error", `unknown key "${key}" in ${label}: ${owner} rejects unknown keys here`, {
+    return diagnostic(
+      "SCHEMA_UNKNOWN_KEY",
+      "error",
+      `unknown key "${key}" in ${label}: ${owner} rejects unknown keys here`,
+      {
+        hint,
+        location,
+      },
+    );
+  }
+  return diagnostic(
+    "SCHEMA_UNKNOWN_KEY",
+    "warning",
+    `unknown key "${key}" in ${label} is ignored by ${owner}`,
+    {
       hint,
       location,
-    });
-  }
-  return diagnostic("SCHEMA_UNKNOWN_KEY", "warning", `unknown key "${key}" in ${label} is ignored by ${owner}`, {
-    hint,
-    location,
-  });
+    },
+  );
 }
 
-const byPosition = (a: Diagnostic, b: Diagnostic) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+const byPosition = (a: Diagnostic, b: Diagnostic) =>
+  (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 
 /** Decodes `doc` with `schema`; findings come back ordered by position in the file. */
-export function decodeWithSchema<S extends z.ZodType>(schema: S, doc: DecodedYaml): DecodeResult<z.output<S>> {
+export function decodeWithSchema<S extends z.ZodType>(
+  schema: S,
+  doc: DecodedYaml,
+): DecodeResult<z.output<S>> {
   const diagnostics: Diagnostic[] = [];
   const parsed = schema.safeParse(doc.value, { reportInput: true });
   if (!parsed.success) {

@@ -58,13 +58,21 @@ const escFields = goStruct(
       emptyIsUnset: true,
       reportedByParent: true,
     }),
-    name: goString("The service spec `name` this configures (e.g. multipathd, not ext-multipathd).").default(""),
+    name: goString("The service spec `name` this configures (e.g. multipathd, not ext-multipathd).").default(
+      "",
+    ),
     configFiles: emptyIfNull(
-      goList(zeroIfNull(configFileSchema), { goType: "[]extensions.ConfigFile", description: "Config files for the service." }),
+      goList(zeroIfNull(configFileSchema), {
+        goType: "[]extensions.ConfigFile",
+        description: "Config files for the service.",
+      }),
       () => [],
     ),
     environment: emptyIfNull(
-      goList(goString(), { goType: "[]string", description: "KEY=VALUE entries appended after the spec's environment." }),
+      goList(goString(), {
+        goType: "[]string",
+        description: "KEY=VALUE entries appended after the spec's environment.",
+      }),
       () => [],
     ),
   },
@@ -90,7 +98,13 @@ function validateEsc(c: unknown, ctx: IssueSink): void {
   } else if (apiVersion === undefined) {
     report(ctx, ["apiVersion"], "SCHEMA_UNSUPPORTED_DOCUMENT", "missing apiVersion", DOCUMENT_HINT);
   } else if (typeof kind === "string" && kind !== ESC_KIND) {
-    report(ctx, ["kind"], "SCHEMA_UNSUPPORTED_DOCUMENT", `expected kind ${goQuote(ESC_KIND)}, got ${goQuote(kind)}`, DOCUMENT_HINT);
+    report(
+      ctx,
+      ["kind"],
+      "SCHEMA_UNSUPPORTED_DOCUMENT",
+      `expected kind ${goQuote(ESC_KIND)}, got ${goQuote(kind)}`,
+      DOCUMENT_HINT,
+    );
   } else if (typeof apiVersion === "string" && apiVersion !== ESC_API_VERSION) {
     report(
       ctx,
@@ -188,7 +202,8 @@ export function decodeExtensionServiceConfig(doc: DecodedYaml): DecodeResult<Ext
   return { value: result.value, diagnostics: [...result.diagnostics, ...collisions].sort(byPosition) };
 }
 
-const byPosition = (a: Diagnostic, b: Diagnostic) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+const byPosition = (a: Diagnostic, b: Diagnostic) =>
+  (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 
 const rawText = (v: unknown) => (typeof v === "string" ? v : "");
 

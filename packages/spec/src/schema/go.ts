@@ -82,7 +82,8 @@ export function goQuote(s: string): string {
 }
 
 const YAML_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-const YAML_TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}(?:[Tt ]\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d*)?(?:Z|[-+]\d{1,2}(?::\d{2})?)?)?$/;
+const YAML_TIMESTAMP =
+  /^\d{4}-\d{1,2}-\d{1,2}(?:[Tt ]\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d*)?(?:Z|[-+]\d{1,2}(?::\d{2})?)?)?$/;
 
 /** The tag yaml.v3 resolves a *plain* scalar to (used in "cannot unmarshal !!<tag>" messages). */
 export function plainScalarTag(text: string): string {
@@ -152,7 +153,11 @@ export function goString(description?: string) {
   const core = z.union([z.string(), z.number(), z.boolean(), z.null()], {
     error: (iss) => unmarshalMessage(iss.input, "string"),
   });
-  goMeta.add(core, { kind: "scalar", goType: "string", hint: "write a single value here; quote it if it holds YAML syntax" });
+  goMeta.add(core, {
+    kind: "scalar",
+    goType: "string",
+    hint: "write a single value here; quote it if it holds YAML syntax",
+  });
   const out = core.transform((v): string => (v === null ? "" : String(v)));
   return description === undefined ? out : out.meta({ description });
 }
@@ -220,7 +225,11 @@ export interface GoEnumOptions {
 function caseInsensitivePattern(values: readonly string[]): string {
   const alt = values.map((v) =>
     [...v]
-      .map((c) => (c.toLowerCase() !== c.toUpperCase() ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")))
+      .map((c) =>
+        c.toLowerCase() !== c.toUpperCase()
+          ? `[${c.toLowerCase()}${c.toUpperCase()}]`
+          : c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"),
+      )
       .join(""),
   );
   return `^(?:${alt.join("|")})$`;
@@ -237,7 +246,9 @@ function enumCore<const T extends readonly [string, ...string[]]>(values: T, opt
       .regex(pattern, { error })
       .transform((s) => values.find((v) => v.toLowerCase() === s.toLowerCase()) as T[number]);
   } else {
-    core = z.enum(values as unknown as [T[number], ...T[number][]], { error }) as unknown as z.ZodType<T[number]>;
+    core = z.enum(values as unknown as [T[number], ...T[number][]], { error }) as unknown as z.ZodType<
+      T[number]
+    >;
   }
   const meta: GoMeta = {
     kind: "enum",
@@ -252,7 +263,9 @@ function enumCore<const T extends readonly [string, ...string[]]>(values: T, opt
 
 /** A string enum Go decodes with its own unmarshaler; `null` (and optionally `""`) is unset. */
 export function goEnum<const T extends readonly [string, ...string[]]>(values: T, options: GoEnumOptions) {
-  const unset = options.emptyIsUnset ? (v: unknown) => (v === null || v === "" ? undefined : v) : nullToUndefined;
+  const unset = options.emptyIsUnset
+    ? (v: unknown) => (v === null || v === "" ? undefined : v)
+    : nullToUndefined;
   return z.preprocess(unset, enumCore(values, options).optional());
 }
 
@@ -262,10 +275,10 @@ export function goEnumDefault<const T extends readonly [string, ...string[]]>(
   fallback: NoInfer<T[number]>,
   options: GoEnumOptions,
 ) {
-  return z.preprocess(nullToUndefined, enumCore(values, options).default(fallback as never)) as unknown as z.ZodType<
-    T[number],
-    unknown
-  >;
+  return z.preprocess(
+    nullToUndefined,
+    enumCore(values, options).default(fallback as never),
+  ) as unknown as z.ZodType<T[number], unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,14 +293,22 @@ export interface GoContainerOptions {
 /** A Go slice. Use `emptyIfNull` (nil slice = empty) or `.nullable()` where nil and empty differ. */
 export function goList<T extends z.ZodType>(item: T, options: GoContainerOptions) {
   const arr = z.array(item, { error: (iss) => unmarshalMessage(iss.input, options.goType) });
-  goMeta.add(arr, { kind: "list", goType: options.goType, hint: options.hint ?? "write a YAML list (`- item` lines or `[a, b]`)" });
+  goMeta.add(arr, {
+    kind: "list",
+    goType: options.goType,
+    hint: options.hint ?? "write a YAML list (`- item` lines or `[a, b]`)",
+  });
   return options.description === undefined ? arr : arr.meta({ description: options.description });
 }
 
 /** A Go `map[string]<value>`. */
 export function goMap<T extends z.ZodType>(value: T, options: GoContainerOptions) {
   const rec = z.record(z.string(), value, { error: (iss) => unmarshalMessage(iss.input, options.goType) });
-  goMeta.add(rec, { kind: "map", goType: options.goType, hint: options.hint ?? "write a mapping of `key: value` pairs" });
+  goMeta.add(rec, {
+    kind: "map",
+    goType: options.goType,
+    hint: options.hint ?? "write a mapping of `key: value` pairs",
+  });
   return options.description === undefined ? rec : rec.meta({ description: options.description });
 }
 
@@ -323,7 +344,10 @@ export function goStruct<S extends z.ZodRawShape>(shape: S, options: GoStructOpt
 
 /** Nil slice or map: `null` or absent decodes to the empty value. */
 export function emptyIfNull<T extends z.ZodType>(schema: T, empty: () => z.output<T>) {
-  return z.preprocess(nullToUndefined, z.optional(schema).transform((v) => (v === undefined ? empty() : v)));
+  return z.preprocess(
+    nullToUndefined,
+    z.optional(schema).transform((v) => (v === undefined ? empty() : v)),
+  );
 }
 
 /** A struct value: `null` or absent decodes to the zero struct (every field at its default). */

@@ -8,7 +8,13 @@ export {
   type ExtensionServiceConfig,
   extensionServiceConfigSchema,
 } from "./extension-service-config.ts";
-export { JSON_SCHEMA_NAMES, type JsonSchemaName, jsonSchemaFiles, jsonSchemaId, jsonSchemas } from "./json-schema.ts";
+export {
+  JSON_SCHEMA_NAMES,
+  type JsonSchemaName,
+  jsonSchemaFiles,
+  jsonSchemaId,
+  jsonSchemas,
+} from "./json-schema.ts";
 export { decodeManifest, type ExtensionManifest, manifestSchema } from "./manifest.ts";
 export {
   type Dependency,
@@ -16,8 +22,8 @@ export {
   type Finalize,
   NETWORK_MODES,
   type Network,
-  PLATFORMS,
   type Pkg,
+  PLATFORMS,
   type Platform,
   pkgSchema,
   type Sbom,
@@ -26,7 +32,14 @@ export {
   VARIANTS,
   type Variant,
 } from "./pkg.ts";
-export { decodePkgfile, decodeVars, PKGFILE_FORMATS, type Pkgfile, pkgfileSchema, varsSchema } from "./pkgfile.ts";
+export {
+  decodePkgfile,
+  decodeVars,
+  PKGFILE_FORMATS,
+  type Pkgfile,
+  pkgfileSchema,
+  varsSchema,
+} from "./pkgfile.ts";
 export {
   decodeServiceSpec,
   type IdMapping,

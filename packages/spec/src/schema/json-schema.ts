@@ -37,7 +37,8 @@ const ENTRIES: Record<JsonSchemaName, Entry> = {
   vars: {
     schema: varsSchema,
     title: "bldr vars.yaml",
-    description: "Template variables, after Go-template rendering: a flat mapping of scalars, each kept as text.",
+    description:
+      "Template variables, after Go-template rendering: a flat mapping of scalars, each kept as text.",
   },
   manifest: {
     schema: manifestSchema,
@@ -81,7 +82,8 @@ function prune(node: unknown): unknown {
   return out;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
 
 function generate(name: JsonSchemaName): Record<string, unknown> {
   const entry = ENTRIES[name];

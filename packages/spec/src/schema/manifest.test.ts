@@ -2,9 +2,15 @@ import { describe, expect, expectTypeOf, test } from "vitest";
 import type { z } from "zod";
 import type { Diagnostic } from "../errors.ts";
 import { decodeYaml } from "../yaml/decode.ts";
-import { decodeManifest, type ExtensionManifest, manifestSchema } from "./manifest.ts";
+import { decodeManifest, type ExtensionManifest, type manifestSchema } from "./manifest.ts";
 
-const brief = (d: Diagnostic) => ({ code: d.code, severity: d.severity, message: d.message, line: d.line, column: d.column });
+const brief = (d: Diagnostic) => ({
+  code: d.code,
+  severity: d.severity,
+  message: d.message,
+  line: d.line,
+  column: d.column,
+});
 const decode = (text: string) => decodeManifest(decodeYaml(text, { file: "manifest.yaml" }));
 
 describe("decodeManifest", () => {
@@ -90,7 +96,13 @@ metadata:
 
   test("a list as the version is a decode error", () => {
     expect(decode("version: [v1alpha1]\n").diagnostics.map(brief)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!seq into string", line: 1, column: 10 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!seq into string",
+        line: 1,
+        column: 10,
+      },
     ]);
   });
 });

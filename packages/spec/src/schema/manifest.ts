@@ -4,7 +4,17 @@
  */
 import type { DecodedYaml } from "../yaml/decode.ts";
 import { type DecodeResult, decodeWithSchema } from "./engine.ts";
-import { ALWAYS, goEnum, goQuote, goString, goStruct, type IssueSink, isRecord, report, zeroIfNull } from "./go.ts";
+import {
+  ALWAYS,
+  goEnum,
+  goQuote,
+  goString,
+  goStruct,
+  type IssueSink,
+  isRecord,
+  report,
+  zeroIfNull,
+} from "./go.ts";
 
 export interface ExtensionManifest {
   version: "v1alpha1";
@@ -32,7 +42,9 @@ const constraintSchema = goStruct(
 
 const metadataSchema = goStruct(
   {
-    name: goString("Extension name; shown in `talosctl get extensions` and used as a node label key.").default(""),
+    name: goString(
+      "Extension name; shown in `talosctl get extensions` and used as a node label key.",
+    ).default(""),
     version: goString("Extension version; quote it so YAML keeps it as text.").default(""),
     author: goString("Author, free text.").default(""),
     description: goString("Description, free text.").default(""),

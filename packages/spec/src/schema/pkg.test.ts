@@ -2,7 +2,7 @@ import { describe, expect, expectTypeOf, test } from "vitest";
 import type { z } from "zod";
 import type { Diagnostic } from "../errors.ts";
 import { decodeYaml } from "../yaml/decode.ts";
-import { decodePkg, type Pkg, pkgSchema } from "./pkg.ts";
+import { decodePkg, type Pkg, type pkgSchema } from "./pkg.ts";
 
 const decode = (text: string) => decodePkg(decodeYaml(text, { file: "pkg.yaml" }));
 const brief = (d: Diagnostic) => ({
@@ -60,11 +60,24 @@ finalize:
       install: ["bash"],
       dependencies: [
         { stage: "base", runtime: false },
-        { image: "docker.io/library/alpine:3.21", from: "/usr", to: "/", platform: "linux/arm64", runtime: true },
+        {
+          image: "docker.io/library/alpine:3.21",
+          from: "/usr",
+          to: "/",
+          platform: "linux/arm64",
+          runtime: true,
+        },
       ],
       steps: [
         {
-          sources: [{ url: "https://example.invalid/x.tar.gz", destination: "x.tar.gz", sha256: SHA256, sha512: SHA512 }],
+          sources: [
+            {
+              url: "https://example.invalid/x.tar.gz",
+              destination: "x.tar.gz",
+              sha256: SHA256,
+              sha512: SHA512,
+            },
+          ],
           env: { CGO_ENABLED: "0" },
           cachePaths: ["/root/.cache"],
           prepare: ["tar xf x.tar.gz"],
@@ -132,7 +145,9 @@ finalize: [{from: /x, to: /}]
   });
 
   test("null lists and mappings are empty; a null list item is an empty string", () => {
-    const r = decode(`${HEAD}install:\ndependencies: ~\nsteps:\n  - env: ~\n    build: [make, ~]\nfinalize: [{}]\n`);
+    const r = decode(
+      `${HEAD}install:\ndependencies: ~\nsteps:\n  - env: ~\n    build: [make, ~]\nfinalize: [{}]\n`,
+    );
     expect(r.diagnostics).toEqual([]);
     expect(r.value?.install).toEqual([]);
     expect(r.value?.dependencies).toEqual([]);
@@ -176,9 +191,23 @@ describe("decodePkg: booleans take yaml.v3's forms", () => {
   });
 
   test("other scalars are refused with the tag Go resolved them to", () => {
-    expect(briefs(`${HEAD}dependencies:\n  - stage: a\n    runtime: maybe\n  - stage: b\n    runtime: 1\n`)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!str `maybe` into bool", line: 5, column: 14 },
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!int `1` into bool", line: 7, column: 14 },
+    expect(
+      briefs(`${HEAD}dependencies:\n  - stage: a\n    runtime: maybe\n  - stage: b\n    runtime: 1\n`),
+    ).toEqual([
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!str `maybe` into bool",
+        line: 5,
+        column: 14,
+      },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!int `1` into bool",
+        line: 7,
+        column: 14,
+      },
     ]);
   });
 });
@@ -186,19 +215,37 @@ describe("decodePkg: booleans take yaml.v3's forms", () => {
 describe("decodePkg: YAML kinds", () => {
   test("a sequence where a string is expected is a decode error", () => {
     expect(briefs(`name: [a, b]\nvariant: alpine\n`)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!seq into string", line: 1, column: 7 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!seq into string",
+        line: 1,
+        column: 7,
+      },
     ]);
   });
 
   test("a mapping as an env value is a decode error", () => {
     expect(briefs(`${HEAD}steps:\n  - env:\n      A: {b: c}\nfinalize: [{}]\n`)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!map into string", line: 5, column: 10 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!map into string",
+        line: 5,
+        column: 10,
+      },
     ]);
   });
 
   test("a scalar where a list is expected is a decode error", () => {
     expect(briefs(`${HEAD}install: bash\n`)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!str `bash` into []string", line: 3, column: 10 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!str `bash` into []string",
+        line: 3,
+        column: 10,
+      },
     ]);
   });
 
@@ -219,21 +266,39 @@ describe("decodePkg: YAML kinds", () => {
 
   test("a document that is not a mapping", () => {
     expect(briefs(`- name: foo\n`)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!seq into v1alpha2.Pkg", line: 1, column: 1 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!seq into v1alpha2.Pkg",
+        line: 1,
+        column: 1,
+      },
     ]);
   });
 });
 
 describe("decodePkg: enums", () => {
   test("variant is required", () => {
-    const missing = { code: "SCHEMA_REQUIRED", severity: "error", message: "variant should be set", line: 1, column: 1 };
+    const missing = {
+      code: "SCHEMA_REQUIRED",
+      severity: "error",
+      message: "variant should be set",
+      line: 1,
+      column: 1,
+    };
     expect(briefs("name: foo\n")).toEqual([missing]);
     expect(briefs("name: foo\nvariant: ~\n")).toEqual([{ ...missing, line: 2, column: 10 }]);
   });
 
   test("an unknown variant", () => {
     expect(briefs("name: foo\nvariant: debian\n")).toEqual([
-      { code: "SCHEMA_INVALID_VALUE", severity: "error", message: 'unknown variant "debian"', line: 2, column: 10 },
+      {
+        code: "SCHEMA_INVALID_VALUE",
+        severity: "error",
+        message: 'unknown variant "debian"',
+        line: 2,
+        column: 10,
+      },
     ]);
   });
 
@@ -241,9 +306,17 @@ describe("decodePkg: enums", () => {
     const ok = decode(`${HEAD}steps:\n  - network: host\n  - {}\nfinalize: [{}]\n`);
     expect(ok.value?.steps.map((s) => s.network)).toEqual(["host", "none"]);
     expect(briefs(`${HEAD}steps:\n  - network: bridge\nfinalize: [{}]\n`)).toEqual([
-      { code: "SCHEMA_INVALID_VALUE", severity: "error", message: 'unknown networkmode "bridge"', line: 4, column: 14 },
+      {
+        code: "SCHEMA_INVALID_VALUE",
+        severity: "error",
+        message: 'unknown networkmode "bridge"',
+        line: 4,
+        column: 14,
+      },
     ]);
-    expect(briefs(`${HEAD}steps:\n  - network: ""\nfinalize: [{}]\n`)[0]?.message).toBe('unknown networkmode ""');
+    expect(briefs(`${HEAD}steps:\n  - network: ""\nfinalize: [{}]\n`)[0]?.message).toBe(
+      'unknown networkmode ""',
+    );
   });
 
   test("buildPlatform: linux/amd64 and linux/arm64 only", () => {
@@ -265,7 +338,13 @@ describe("decodePkg: enums", () => {
       runtime: false,
     });
     expect(briefs(`${HEAD}dependencies:\n  - image: x\n    platform: linux/386\n`)).toEqual([
-      { code: "SCHEMA_INVALID_VALUE", severity: "error", message: 'platform "linux/386" not supported', line: 5, column: 15 },
+      {
+        code: "SCHEMA_INVALID_VALUE",
+        severity: "error",
+        message: 'platform "linux/386" not supported',
+        line: 5,
+        column: 15,
+      },
     ]);
   });
 });
@@ -278,7 +357,9 @@ describe("decodePkg: Pkg.Validate", () => {
   });
 
   test("a dependency needs exactly one of image or stage", () => {
-    expect(briefs(`${HEAD}dependencies:\n  - image: alpine:3\n    stage: base\n  - to: /x\n  - stage: ok\n`)).toEqual([
+    expect(
+      briefs(`${HEAD}dependencies:\n  - image: alpine:3\n    stage: base\n  - to: /x\n  - stage: ok\n`),
+    ).toEqual([
       {
         code: "SCHEMA_DEPENDENCY_KIND",
         severity: "error",
@@ -320,10 +401,34 @@ describe("decodePkg: Pkg.Validate", () => {
   test("every empty source field is reported, at the source when the key is missing", () => {
     // Findings are ordered by position; at one position they keep bldr's order.
     expect(briefs(`${HEAD}steps:\n  - sources:\n      - url: ""\nfinalize: [{}]\n`)).toEqual([
-      { code: "SCHEMA_REQUIRED", severity: "error", message: "source.destination can't be empty", line: 5, column: 9 },
-      { code: "SCHEMA_REQUIRED", severity: "error", message: "source.sha256 can't be empty", line: 5, column: 9 },
-      { code: "SCHEMA_REQUIRED", severity: "error", message: "source.sha512 can't be empty", line: 5, column: 9 },
-      { code: "SCHEMA_REQUIRED", severity: "error", message: "source.url can't be empty", line: 5, column: 14 },
+      {
+        code: "SCHEMA_REQUIRED",
+        severity: "error",
+        message: "source.destination can't be empty",
+        line: 5,
+        column: 9,
+      },
+      {
+        code: "SCHEMA_REQUIRED",
+        severity: "error",
+        message: "source.sha256 can't be empty",
+        line: 5,
+        column: 9,
+      },
+      {
+        code: "SCHEMA_REQUIRED",
+        severity: "error",
+        message: "source.sha512 can't be empty",
+        line: 5,
+        column: 9,
+      },
+      {
+        code: "SCHEMA_REQUIRED",
+        severity: "error",
+        message: "source.url can't be empty",
+        line: 5,
+        column: 14,
+      },
     ]);
   });
 
@@ -333,8 +438,20 @@ describe("decodePkg: Pkg.Validate", () => {
     expect(decode(source("z".repeat(64), "z".repeat(128))).diagnostics).toEqual([]);
     const r = decode(source("abc", "b".repeat(127)));
     expect(r.diagnostics.map(brief)).toEqual([
-      { code: "SCHEMA_CHECKSUM_LENGTH", severity: "error", message: "source.sha256 should be 64 chars long", line: 7, column: 17 },
-      { code: "SCHEMA_CHECKSUM_LENGTH", severity: "error", message: "source.sha512 should be 128 chars long", line: 8, column: 17 },
+      {
+        code: "SCHEMA_CHECKSUM_LENGTH",
+        severity: "error",
+        message: "source.sha256 should be 64 chars long",
+        line: 7,
+        column: 17,
+      },
+      {
+        code: "SCHEMA_CHECKSUM_LENGTH",
+        severity: "error",
+        message: "source.sha512 should be 128 chars long",
+        line: 8,
+        column: 17,
+      },
     ]);
     expect(r.diagnostics[0]!.hint).toContain("this one has 3");
   });
@@ -347,7 +464,8 @@ describe("decodePkg: Pkg.Validate", () => {
       {
         code: "SCHEMA_INVALID_VALUE",
         severity: "error",
-        message: 'error parsing source.url "http://x/\\x7f": parse "http://x/\\x7f": net/url: invalid control character in URL',
+        message:
+          'error parsing source.url "http://x/\\x7f": parse "http://x/\\x7f": net/url: invalid control character in URL',
         line: 5,
         column: 14,
       },
@@ -391,13 +509,18 @@ steps:
   });
 
   test("an empty document misses name and variant", () => {
-    expect(briefs("").map((d) => d.message)).toEqual(["package name can't be empty", "variant should be set"]);
+    expect(briefs("").map((d) => d.message)).toEqual([
+      "package name can't be empty",
+      "variant should be set",
+    ]);
   });
 });
 
 describe("decodePkg: unknown keys", () => {
   test("are accepted like bldr does, with a warning and a suggestion", () => {
-    const r = decode(`${HEAD}steps:\n  - cachepaths: [/x]\n    build: [make]\nfinalize: [{}]\nversion: 1.0\n`);
+    const r = decode(
+      `${HEAD}steps:\n  - cachepaths: [/x]\n    build: [make]\nfinalize: [{}]\nversion: 1.0\n`,
+    );
     expect(r.value).toBeDefined();
     expect(r.diagnostics.map(brief)).toEqual([
       {

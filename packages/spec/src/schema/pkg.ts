@@ -1,8 +1,7 @@
 /**
  * `pkg.yaml` (bldr v1alpha2 `Pkg`), decoded leniently like bldr's yaml decoder and validated with
- * the messages of bldr's `Pkg.Validate()`; see docs/reference bldr-format.md §5.
+ * the messages of bldr's `Pkg.Validate()`; see the bldr-format.md fact sheet, §5.
  */
-import { z } from "zod";
 import type { DecodedYaml } from "../yaml/decode.ts";
 import { type DecodeResult, decodeWithSchema } from "./engine.ts";
 import {
@@ -88,7 +87,9 @@ const stringList = (goType: string, description: string, hint?: string) =>
 const dependencySchema = goStruct(
   {
     stage: goString("Internal dependency: the `name` of another package in this tree.").optional(),
-    image: goString("External dependency: an image reference (tag and/or @sha256 digest); only its filesystem is used.").optional(),
+    image: goString(
+      "External dependency: an image reference (tag and/or @sha256 digest); only its filesystem is used.",
+    ).optional(),
     from: goString("Path inside the dependency to copy from; bldr uses / when unset.").optional(),
     to: goString("Where to put it in this build; bldr uses / when unset.").optional(),
     platform: goEnum(PLATFORMS, {
@@ -97,7 +98,9 @@ const dependencySchema = goStruct(
       hint: `use ${PLATFORMS.join(" or ")}, or leave it out to use the build platform`,
       description: "Pull the image for, or rebuild the stage on, this platform.",
     }),
-    runtime: goBool("Runtime dependency: packages that depend on this package pull it in too.").default(false),
+    runtime: goBool("Runtime dependency: packages that depend on this package pull it in too.").default(
+      false,
+    ),
   },
   {
     goType: "v1alpha2.Dependency",
@@ -124,7 +127,13 @@ function validateDependency(d: unknown, ctx: IssueSink): void {
       DEPENDENCY_KIND_HINT,
     );
   } else if (image === "" && stage === "") {
-    report(ctx, [], "SCHEMA_DEPENDENCY_KIND", "either image or stage should be set for the dependency", DEPENDENCY_KIND_HINT);
+    report(
+      ctx,
+      [],
+      "SCHEMA_DEPENDENCY_KIND",
+      "either image or stage should be set for the dependency",
+      DEPENDENCY_KIND_HINT,
+    );
   }
 }
 
@@ -161,11 +170,23 @@ function validateSource(s: unknown, ctx: IssueSink): void {
   if (!isRecord(s)) return;
   const url = text(s.url);
   if (url === "") {
-    report(ctx, ["url"], "SCHEMA_REQUIRED", "source.url can't be empty", "set `url:` to the address to download");
+    report(
+      ctx,
+      ["url"],
+      "SCHEMA_REQUIRED",
+      "source.url can't be empty",
+      "set `url:` to the address to download",
+    );
   } else if (url !== undefined) {
     const problem = goUrlParseError(url);
     if (problem) {
-      report(ctx, ["url"], "SCHEMA_INVALID_VALUE", `error parsing source.url ${goQuote(url)}: ${problem}`, "fix the URL");
+      report(
+        ctx,
+        ["url"],
+        "SCHEMA_INVALID_VALUE",
+        `error parsing source.url ${goQuote(url)}: ${problem}`,
+        "fix the URL",
+      );
     }
   }
   if (text(s.destination) === "") {
@@ -210,24 +231,46 @@ const SCRIPT_HINT =
   "write each command as a list item: `build:` then `  - |` and the script";
 
 const script = (phase: string, description: string) =>
-  emptyIfNull(goList(goString(), { goType: "v1alpha2.Instructions", hint: SCRIPT_HINT, description: `${phase}: ${description}` }), () => []);
+  emptyIfNull(
+    goList(goString(), {
+      goType: "v1alpha2.Instructions",
+      hint: SCRIPT_HINT,
+      description: `${phase}: ${description}`,
+    }),
+    () => [],
+  );
 
 const sbomSchema = goStruct(
   {
-    outputPath: goString("Absolute path of the SPDX JSON file to write; nothing is written when empty.").optional(),
+    outputPath: goString(
+      "Absolute path of the SPDX JSON file to write; nothing is written when empty.",
+    ).optional(),
     name: goString("Package name in the SBOM; defaults to the pkg name.").optional(),
     version: goString("Package version in the SBOM.").optional(),
-    cpes: optionalIfNull(goList(goString(), { goType: "[]string", description: "CPE 2.3 strings; one that does not parse silently drops the SBOM." })),
+    cpes: optionalIfNull(
+      goList(goString(), {
+        goType: "[]string",
+        description: "CPE 2.3 strings; one that does not parse silently drops the SBOM.",
+      }),
+    ),
     purl: goString("Package URL.").optional(),
     licenses: optionalIfNull(goList(goString(), { goType: "[]string", description: "License identifiers." })),
   },
-  { goType: "v1alpha2.SBOMStep", owner: "bldr", label: "sbom", description: "SBOM written after the step's scripts." },
+  {
+    goType: "v1alpha2.SBOMStep",
+    owner: "bldr",
+    label: "sbom",
+    description: "SBOM written after the step's scripts.",
+  },
 );
 
 const stepSchema = goStruct(
   {
     sources: emptyIfNull(
-      goList(zeroIfNull(sourceSchema), { goType: "v1alpha2.Sources", description: "Files to download into /tmp/build." }),
+      goList(zeroIfNull(sourceSchema), {
+        goType: "v1alpha2.Sources",
+        description: "Files to download into /tmp/build.",
+      }),
       () => [],
     ),
     env: emptyIfNull(
@@ -254,10 +297,17 @@ const stepSchema = goStruct(
 
 const finalizeSchema = goStruct(
   {
-    from: goString("Path in the finished build; relative to the working dir (/tmp/build, or /pkg without steps).").optional(),
+    from: goString(
+      "Path in the finished build; relative to the working dir (/tmp/build, or /pkg without steps).",
+    ).optional(),
     to: goString("Destination in the output image.").optional(),
   },
-  { goType: "v1alpha2.Finalize", owner: "bldr", label: "finalize entry", description: "A copy into the output image." },
+  {
+    goType: "v1alpha2.Finalize",
+    owner: "bldr",
+    label: "finalize entry",
+    description: "A copy into the output image.",
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -276,19 +326,29 @@ const pkgFields = goStruct(
       .transform((s) => s || "/bin/sh"),
     install: stringList("[]string", "Alpine packages installed with apk after the dependencies are merged."),
     dependencies: emptyIfNull(
-      goList(zeroIfNull(dependencySchema), { goType: "v1alpha2.Dependencies", description: "Images and stages merged into the build." }),
+      goList(zeroIfNull(dependencySchema), {
+        goType: "v1alpha2.Dependencies",
+        description: "Images and stages merged into the build.",
+      }),
       () => [],
     ),
-    steps: emptyIfNull(goList(zeroIfNull(stepSchema), { goType: "v1alpha2.Steps", description: "Build steps, in order." }), () => []),
+    steps: emptyIfNull(
+      goList(zeroIfNull(stepSchema), { goType: "v1alpha2.Steps", description: "Build steps, in order." }),
+      () => [],
+    ),
     finalize: emptyIfNull(
-      goList(zeroIfNull(finalizeSchema), { goType: "[]v1alpha2.Finalize", description: "Copies from the build into the output image." }),
+      goList(zeroIfNull(finalizeSchema), {
+        goType: "[]v1alpha2.Finalize",
+        description: "Copies from the build into the output image.",
+      }),
       () => [],
     ),
     buildPlatform: goEnum(PLATFORMS, {
       message: (p) => `buildPlatform ${goQuote(p)} is not supported`,
       emptyIsUnset: true,
       reportedByParent: true,
-      description: "Platform the build runs on (cross-compiling); only read for the package at the top of a solve.",
+      description:
+        "Platform the build runs on (cross-compiling); only read for the package at the top of a solve.",
     }),
   },
   {
@@ -337,7 +397,9 @@ function validatePkg(p: unknown, ctx: IssueSink): void {
 }
 
 /** The pkg.yaml schema: input = what may be written, output = `Pkg` with bldr's defaults applied. */
-export const pkgSchema = zeroIfNull(pkgFields).transform((p): Pkg => ({ ...p, variant: p.variant as Variant }));
+export const pkgSchema = zeroIfNull(pkgFields).transform(
+  (p): Pkg => ({ ...p, variant: p.variant as Variant }),
+);
 
 export function decodePkg(doc: DecodedYaml): DecodeResult<Pkg> {
   return decodeWithSchema(pkgSchema, doc);

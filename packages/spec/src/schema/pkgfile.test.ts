@@ -2,9 +2,15 @@ import { describe, expect, expectTypeOf, test } from "vitest";
 import type { z } from "zod";
 import type { Diagnostic } from "../errors.ts";
 import { decodeYaml } from "../yaml/decode.ts";
-import { decodePkgfile, decodeVars, type Pkgfile, pkgfileSchema, varsSchema } from "./pkgfile.ts";
+import { decodePkgfile, decodeVars, type Pkgfile, type pkgfileSchema, type varsSchema } from "./pkgfile.ts";
 
-const brief = (d: Diagnostic) => ({ code: d.code, severity: d.severity, message: d.message, line: d.line, column: d.column });
+const brief = (d: Diagnostic) => ({
+  code: d.code,
+  severity: d.severity,
+  message: d.message,
+  line: d.line,
+  column: d.column,
+});
 const pkgfile = (text: string) => decodePkgfile(decodeYaml(text, { file: "Pkgfile" }));
 const vars = (text: string) => decodeVars(decodeYaml(text, { file: "vars.yaml" }));
 
@@ -58,7 +64,13 @@ labels:
 
   test("a list as a var value is a decode error", () => {
     expect(pkgfile("format: v1alpha2\nvars:\n  A: [1, 2]\n").diagnostics.map(brief)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!seq into string", line: 3, column: 6 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!seq into string",
+        line: 3,
+        column: 6,
+      },
     ]);
   });
 
@@ -92,13 +104,25 @@ describe("decodeVars", () => {
 
   test("a nested mapping is a decode error", () => {
     expect(vars("A: b\nNESTED:\n  X: 1\n").diagnostics.map(brief)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!map into string", line: 3, column: 3 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!map into string",
+        line: 3,
+        column: 3,
+      },
     ]);
   });
 
   test("a list document is a decode error", () => {
     expect(vars("- a\n").diagnostics.map(brief)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!seq into types.Variables", line: 1, column: 1 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!seq into types.Variables",
+        line: 1,
+        column: 1,
+      },
     ]);
   });
 });

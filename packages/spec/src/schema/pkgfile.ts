@@ -40,7 +40,8 @@ const pkgfileFields = goStruct(
     vars: emptyIfNull(
       goMap(goString(), {
         goType: "types.Variables",
-        description: "Global template variables. Values are kept as text; the Pkgfile itself is not templated.",
+        description:
+          "Global template variables. Values are kept as text; the Pkgfile itself is not templated.",
       }),
       () => ({}),
     ),

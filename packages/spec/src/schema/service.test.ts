@@ -2,9 +2,15 @@ import { describe, expect, expectTypeOf, test } from "vitest";
 import type { z } from "zod";
 import type { Diagnostic } from "../errors.ts";
 import { decodeYaml } from "../yaml/decode.ts";
-import { decodeServiceSpec, type ServiceSpec, serviceSpecSchema } from "./service.ts";
+import { decodeServiceSpec, type ServiceSpec, type serviceSpecSchema } from "./service.ts";
 
-const brief = (d: Diagnostic) => ({ code: d.code, severity: d.severity, message: d.message, line: d.line, column: d.column });
+const brief = (d: Diagnostic) => ({
+  code: d.code,
+  severity: d.severity,
+  message: d.message,
+  line: d.line,
+  column: d.column,
+});
 const decode = (text: string) => decodeServiceSpec(decodeYaml(text, { file: "svc.yaml" }));
 const briefs = (text: string) => decode(text).diagnostics.map(brief);
 
@@ -41,7 +47,16 @@ restart: always
         args: ["-d", "-s"],
         environment: [],
         environmentFile: "",
-        mounts: [{ source: "/dev", destination: "/dev", type: "bind", options: ["rbind", "rw"], uidmappings: [], gidmappings: [] }],
+        mounts: [
+          {
+            source: "/dev",
+            destination: "/dev",
+            type: "bind",
+            options: ["rbind", "rw"],
+            uidmappings: [],
+            gidmappings: [],
+          },
+        ],
         security: {
           writeableRootfs: true,
           writeableSysfs: false,
@@ -66,14 +81,16 @@ restart: always
   test("maskedPaths/readonlyPaths: [] clears, absent or null keeps the defaults (null)", () => {
     const security = (text: string) => decode(`${BASE}${text}`).value?.container.security;
     expect(
-      decode(`name: s\nrestart: never\ncontainer:\n  entrypoint: x\n  security:\n    maskedPaths: []\n    readonlyPaths: ~\n`)
-        .value?.container.security,
+      decode(
+        `name: s\nrestart: never\ncontainer:\n  entrypoint: x\n  security:\n    maskedPaths: []\n    readonlyPaths: ~\n`,
+      ).value?.container.security,
     ).toMatchObject({ maskedPaths: [], readonlyPaths: null });
     expect(security("")).toMatchObject({ maskedPaths: null, readonlyPaths: null });
   });
 
   test("restart is matched case-insensitively and normalised", () => {
-    const restart = (v: string) => decode(`name: s\ncontainer: {entrypoint: x}\nrestart: ${v}\n`).value?.restart;
+    const restart = (v: string) =>
+      decode(`name: s\ncontainer: {entrypoint: x}\nrestart: ${v}\n`).value?.restart;
     expect(restart("ALWAYS")).toBe("always");
     expect(restart("Never")).toBe("never");
     expect(restart("untilsuccess")).toBe("untilSuccess");
@@ -86,16 +103,25 @@ restart: always
   });
 
   test("booleans take yaml.v3's forms; logToConsole defaults to false", () => {
-    const r = decode(`${BASE}logToConsole: ON\n`.replace("entrypoint: /bin/svc", "entrypoint: /bin/svc\n  security: {writeableSysfs: Yes}"));
+    const r = decode(
+      `${BASE}logToConsole: ON\n`.replace(
+        "entrypoint: /bin/svc",
+        "entrypoint: /bin/svc\n  security: {writeableSysfs: Yes}",
+      ),
+    );
     expect(r.value?.logToConsole).toBe(true);
     expect(r.value?.container.security.writeableSysfs).toBe(true);
     expect(decode(BASE).value?.logToConsole).toBe(false);
   });
 
   test("OCI mount keys are lower-case, id mappings are uint32 in Go's notations", () => {
-    const r = decode(`${BASE.replace("entrypoint: /bin/svc", "entrypoint: /bin/svc\n  mounts:\n    - destination: /x\n      uidmappings:\n        - {containerid: 0, hostid: 0x10000, size: 65_536}")}`);
+    const r = decode(
+      `${BASE.replace("entrypoint: /bin/svc", "entrypoint: /bin/svc\n  mounts:\n    - destination: /x\n      uidmappings:\n        - {containerid: 0, hostid: 0x10000, size: 65_536}")}`,
+    );
     expect(r.diagnostics).toEqual([]);
-    expect(r.value?.container.mounts[0]?.uidmappings).toEqual([{ containerid: 0, hostid: 65536, size: 65536 }]);
+    expect(r.value?.container.mounts[0]?.uidmappings).toEqual([
+      { containerid: 0, hostid: 65536, size: 65536 },
+    ]);
   });
 });
 
@@ -114,13 +140,25 @@ describe("decodeServiceSpec: decode errors", () => {
 
   test("an unknown network status", () => {
     expect(briefs(`${BASE}depends:\n  - network: [addresses, dns]\n`)).toEqual([
-      { code: "SCHEMA_INVALID_VALUE", severity: "error", message: "dns does not belong to Status values", line: 6, column: 26 },
+      {
+        code: "SCHEMA_INVALID_VALUE",
+        severity: "error",
+        message: "dns does not belong to Status values",
+        line: 6,
+        column: 26,
+      },
     ]);
   });
 
   test("a quoted true into a bool", () => {
     expect(briefs(`${BASE}logToConsole: "true"\n`)).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!str `true` into bool", line: 5, column: 15 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!str `true` into bool",
+        line: 5,
+        column: 15,
+      },
     ]);
   });
 
@@ -131,12 +169,20 @@ describe("decodeServiceSpec: decode errors", () => {
         `entrypoint: /bin/svc\n  mounts:\n    - destination: /x\n      gidmappings: [{containerid: ${v}}]`,
       );
     expect(briefs(mapping('"5"'))).toEqual([
-      { code: "SCHEMA_INVALID_TYPE", severity: "error", message: "cannot unmarshal !!str `5` into uint32", line: 6, column: 35 },
+      {
+        code: "SCHEMA_INVALID_TYPE",
+        severity: "error",
+        message: "cannot unmarshal !!str `5` into uint32",
+        line: 6,
+        column: 35,
+      },
     ]);
     expect(briefs(mapping("-1"))[0]?.message).toBe("cannot unmarshal !!int `-1` into uint32");
     expect(briefs(mapping("4294967296"))[0]?.message).toBe("cannot unmarshal !!int `4294967296` into uint32");
     // yaml.v3 shows at most 10 characters of the value: the first 7 and "...".
-    expect(briefs(mapping("99999999999"))[0]?.message).toBe("cannot unmarshal !!int `9999999...` into uint32");
+    expect(briefs(mapping("99999999999"))[0]?.message).toBe(
+      "cannot unmarshal !!int `9999999...` into uint32",
+    );
     expect(briefs(mapping("1.5"))[0]?.message).toBe("cannot unmarshal !!float `1.5` into uint32");
   });
 
@@ -156,7 +202,13 @@ describe("decodeServiceSpec: decode errors", () => {
 describe("decodeServiceSpec: Spec.Validate (V1–V7)", () => {
   test("V1: the name must match ^[-_a-z0-9]{1,}$", () => {
     expect(briefs(BASE.replace("name: svc", "name: My.Service"))).toEqual([
-      { code: "SCHEMA_SERVICE_INVALID", severity: "error", message: 'name "My.Service" is invalid', line: 1, column: 7 },
+      {
+        code: "SCHEMA_SERVICE_INVALID",
+        severity: "error",
+        message: 'name "My.Service" is invalid',
+        line: 1,
+        column: 7,
+      },
     ]);
     expect(briefs(BASE.replace("name: svc\n", ""))[0]?.message).toBe('name "" is invalid');
     expect(decode(BASE.replace("name: svc", "name: my_svc-2")).diagnostics).toEqual([]);
@@ -215,7 +267,9 @@ describe("decodeServiceSpec: Spec.Validate (V1–V7)", () => {
 
   test("V6: no dependency kind set; time: false and configuration: false count as unset", () => {
     const none = { code: "SCHEMA_SERVICE_INVALID", severity: "error", message: "no dependency specified" };
-    expect(briefs(`${BASE}depends:\n  - time: false\n  - configuration: no\n  - network: []\n  - ~\n`)).toEqual([
+    expect(
+      briefs(`${BASE}depends:\n  - time: false\n  - configuration: no\n  - network: []\n  - ~\n`),
+    ).toEqual([
       { ...none, line: 6, column: 5 },
       { ...none, line: 7, column: 5 },
       { ...none, line: 8, column: 5 },
@@ -252,7 +306,13 @@ describe("decodeServiceSpec: unknown keys", () => {
   test("camelCase entryPoint is ignored by Talos: a warning, and the empty entrypoint error", () => {
     const r = decode("name: s\ncontainer:\n  entryPoint: /bin/x\nrestart: always\n");
     expect(r.diagnostics.map(brief)).toEqual([
-      { code: "SCHEMA_SERVICE_INVALID", severity: "error", message: "container endpoint can't be empty", line: 3, column: 3 },
+      {
+        code: "SCHEMA_SERVICE_INVALID",
+        severity: "error",
+        message: "container endpoint can't be empty",
+        line: 3,
+        column: 3,
+      },
       {
         code: "SCHEMA_UNKNOWN_KEY",
         severity: "warning",
@@ -266,7 +326,10 @@ describe("decodeServiceSpec: unknown keys", () => {
 
   test("camelCase uidMappings in a mount is ignored: did you mean uidmappings", () => {
     const r = decode(
-      BASE.replace("entrypoint: /bin/svc", "entrypoint: /bin/svc\n  mounts:\n    - destination: /x\n      uidMappings: []"),
+      BASE.replace(
+        "entrypoint: /bin/svc",
+        "entrypoint: /bin/svc\n  mounts:\n    - destination: /x\n      uidMappings: []",
+      ),
     );
     expect(r.value?.container.mounts[0]?.uidmappings).toEqual([]);
     expect(r.diagnostics.map(brief)).toEqual([

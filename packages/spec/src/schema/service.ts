@@ -112,14 +112,14 @@ const securitySchema = goStruct(
   {
     writeableRootfs: goBool("Make the container rootfs writable (read-only by default).").default(false),
     writeableSysfs: goBool("Mount /sys read-write.").default(false),
-    maskedPaths: goList(goString(), { goType: "[]string" })
-      .nullable()
-      .default(null)
-      .meta({ description: "Paths masked in the container. Absent or null keeps containerd's defaults; [] clears them." }),
-    readonlyPaths: goList(goString(), { goType: "[]string" })
-      .nullable()
-      .default(null)
-      .meta({ description: "Read-only paths in the container. Absent or null keeps containerd's defaults; [] clears them." }),
+    maskedPaths: goList(goString(), { goType: "[]string" }).nullable().default(null).meta({
+      description:
+        "Paths masked in the container. Absent or null keeps containerd's defaults; [] clears them.",
+    }),
+    readonlyPaths: goList(goString(), { goType: "[]string" }).nullable().default(null).meta({
+      description:
+        "Read-only paths in the container. Absent or null keeps containerd's defaults; [] clears them.",
+    }),
     rootfsPropagation: goString(
       "Rootfs mount propagation, passed through unchecked: shared, slave, private, unbindable or their r-variants.",
     ).default(""),
@@ -132,7 +132,9 @@ const containerSchema = goStruct(
     entrypoint: goString("Program to run, resolved inside the container rootfs.").default(""),
     args: stringList("Arguments after the entrypoint."),
     environment: stringList("KEY=VALUE entries."),
-    environmentFile: goString("Deprecated: host path of an env file; use an ExtensionServiceConfig instead.").default(""),
+    environmentFile: goString(
+      "Deprecated: host path of an env file; use an ExtensionServiceConfig instead.",
+    ).default(""),
     mounts: emptyIfNull(goList(zeroIfNull(mountSchema), { goType: "[]specs.Mount" }), () => []),
     security: zeroIfNull(securitySchema),
   },
@@ -160,11 +162,16 @@ const dependencySchema = goStruct(
     service: goString("Wait for this service to be up, e.g. cri, udevd or ext-<name>.").default(""),
     path: goString("Wait for this absolute path to exist.").default(""),
     network: emptyIfNull(
-      goList(networkStatus, { goType: "[]nethelpers.Status", description: "Wait for these network readiness checks." }),
+      goList(networkStatus, {
+        goType: "[]nethelpers.Status",
+        description: "Wait for these network readiness checks.",
+      }),
       () => [],
     ),
     time: goBool("Wait for time sync.").default(false),
-    configuration: goBool("Wait for the ExtensionServiceConfig document named like this service.").default(false),
+    configuration: goBool("Wait for the ExtensionServiceConfig document named like this service.").default(
+      false,
+    ),
   },
   {
     goType: "services.Dependency",
@@ -176,7 +183,8 @@ const dependencySchema = goStruct(
   .superRefine((d, ctx) => validateDependency(d, ctx), ALWAYS)
   .transform((d): ServiceDependency => ({ ...d, network: d.network as NetworkStatus[] }));
 
-const DEPENDENCY_HINT = "give each `depends` entry exactly one of service, path, network, time: true or configuration: true";
+const DEPENDENCY_HINT =
+  "give each `depends` entry exactly one of service, path, network, time: true or configuration: true";
 
 function validateDependency(d: unknown, ctx: IssueSink): void {
   if (!isRecord(d)) return;
@@ -186,7 +194,13 @@ function validateDependency(d: unknown, ctx: IssueSink): void {
   if (path) {
     kinds++;
     if (!path.startsWith("/")) {
-      report(ctx, ["path"], "SCHEMA_SERVICE_INVALID", `path is not absolute: ${goQuote(path)}`, "use an absolute path");
+      report(
+        ctx,
+        ["path"],
+        "SCHEMA_SERVICE_INVALID",
+        `path is not absolute: ${goQuote(path)}`,
+        "use an absolute path",
+      );
     }
   }
   if (Array.isArray(d.network) && d.network.length > 0) {
@@ -207,7 +221,8 @@ function validateDependency(d: unknown, ctx: IssueSink): void {
   if (d.time === true) kinds++;
   if (d.configuration === true) kinds++;
   if (kinds === 0) report(ctx, [], "SCHEMA_SERVICE_INVALID", "no dependency specified", DEPENDENCY_HINT);
-  if (kinds > 1) report(ctx, [], "SCHEMA_SERVICE_INVALID", "more than a single dependency is set", DEPENDENCY_HINT);
+  if (kinds > 1)
+    report(ctx, [], "SCHEMA_SERVICE_INVALID", "more than a single dependency is set", DEPENDENCY_HINT);
 }
 
 const specFields = goStruct(
@@ -215,7 +230,10 @@ const specFields = goStruct(
     name: goString("Service name ([-_a-z0-9]+); the service runs as ext-<name>.").default(""),
     container: zeroIfNull(containerSchema),
     depends: emptyIfNull(
-      goList(zeroIfNull(dependencySchema), { goType: "[]services.Dependency", description: "What to wait for before start." }),
+      goList(zeroIfNull(dependencySchema), {
+        goType: "[]services.Dependency",
+        description: "What to wait for before start.",
+      }),
       () => [],
     ),
     restart: goEnum(RESTART_KINDS, {
@@ -226,7 +244,12 @@ const specFields = goStruct(
     }),
     logToConsole: goBool("Also send the service log to the console.").default(false),
   },
-  { goType: "services.Spec", owner: "Talos", label: "service spec", required: ["name", "container", "restart"] },
+  {
+    goType: "services.Spec",
+    owner: "Talos",
+    label: "service spec",
+    required: ["name", "container", "restart"],
+  },
 ).superRefine((s, ctx) => validateSpec(s, ctx), ALWAYS);
 
 function validateSpec(s: unknown, ctx: IssueSink): void {
@@ -259,4 +282,3 @@ export const serviceSpecSchema = zeroIfNull(specFields).transform(
 export function decodeServiceSpec(doc: DecodedYaml): DecodeResult<ServiceSpec> {
   return decodeWithSchema(serviceSpecSchema, doc);
 }
-

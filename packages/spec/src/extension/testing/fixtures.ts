@@ -15,7 +15,7 @@ export type FixtureNode =
   | { type: "file"; data: string; mode?: number }
   | { type: "dir"; mode?: number }
   | { type: "symlink"; target: string }
-  | { type: "fifo" | "char" | "block" };
+  | { type: "fifo" | "char" | "block" | "socket" };
 
 /** path → content; `undefined` removes a path from a base fixture. */
 export type Fixture = Record<string, FixtureNode | undefined>;
@@ -129,6 +129,7 @@ export async function writeFixtureDir(dir: string, fixture: Fixture): Promise<st
 export function tarSpecs(fixture: Fixture, prefix = ""): TarSpec[] {
   const type = { file: "0", dir: "5", symlink: "2", fifo: "6", char: "3", block: "4" } as const;
   return nodes(fixture).map(([path, n]): TarSpec => {
+    if (n.type === "socket") throw new Error("tar cannot hold sockets");
     const spec: TarSpec = { name: prefix + path + (n.type === "dir" ? "/" : ""), type: type[n.type] };
     if (n.type === "file") {
       spec.data = n.data;
@@ -177,7 +178,13 @@ export async function writeOciLayout(
       );
     }
     const config = await blob(
-      json({ os, architecture, ...(variant ? { variant } : {}), rootfs: { type: "layers", diff_ids: diffIds }, config: {} }),
+      json({
+        os,
+        architecture,
+        ...(variant ? { variant } : {}),
+        rootfs: { type: "layers", diff_ids: diffIds },
+        config: {},
+      }),
       "application/vnd.oci.image.config.v1+json",
     );
     const manifest = await blob(
@@ -201,7 +208,11 @@ export async function writeOciLayout(
   await writeFile(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   await writeFile(
     join(dir, "index.json"),
-    JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: top }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: top,
+    }),
   );
   return dir;
 }

@@ -86,12 +86,18 @@ export function writeTar(specs: TarSpec[], options: { trailer?: boolean } = {}):
     const type = s.type ?? "0";
     if (s.pax) {
       const records = paxRecords(s.pax);
-      parts.push(header({ name: "PaxHeader", type: "x", mode: 0o644, size: records.length }), ...padded(records));
+      parts.push(
+        header({ name: "PaxHeader", type: "x", mode: 0o644, size: records.length }),
+        ...padded(records),
+      );
     }
     let name = s.name;
     if (s.gnuLongName) {
       const long = enc.encode(`${s.name}\0`);
-      parts.push(header({ name: "././@LongLink", type: "L", mode: 0, size: long.length, gnu: true }), ...padded(long));
+      parts.push(
+        header({ name: "././@LongLink", type: "L", mode: 0, size: long.length, gnu: true }),
+        ...padded(long),
+      );
       name = s.name.slice(0, 99);
     }
     const h: Parameters<typeof header>[0] = {

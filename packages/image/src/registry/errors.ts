@@ -1,0 +1,43 @@
+import { TalosExtError } from "@talos-ext/spec";
+
+/** Stable error codes of the registry client. */
+export type RegistryErrorCode =
+  | "REGISTRY_AUTH"
+  | "REGISTRY_UNREACHABLE"
+  | "REGISTRY_TLS"
+  | "REGISTRY_HTTP"
+  | "REGISTRY_TIMEOUT"
+  | "REGISTRY_DIGEST_MISMATCH"
+  | "REGISTRY_BAD_REFERENCE"
+  | "REGISTRY_BAD_DIGEST"
+  | "REGISTRY_NOT_FOUND"
+  | "REGISTRY_BAD_LAYOUT"
+  | "REGISTRY_CONFIG";
+
+export function registryError(
+  code: RegistryErrorCode,
+  message: string,
+  hint: string,
+  extra: { file?: string; cause?: unknown } = {},
+): TalosExtError {
+  return new TalosExtError({
+    code,
+    message,
+    hint,
+    ...(extra.file ? { location: { file: extra.file } } : {}),
+    ...(extra.cause !== undefined ? { cause: extra.cause } : {}),
+  });
+}
+
+/**
+ * A URL as it may appear in messages: no user-info, no query (upload URLs carry state and
+ * storage redirects carry signatures), no fragment.
+ */
+export function displayUrl(url: URL | string): string {
+  try {
+    const u = new URL(String(url));
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "<invalid url>";
+  }
+}
