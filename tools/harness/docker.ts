@@ -39,9 +39,11 @@ export function findBuildkitCli(): string {
 
 export async function startDockerEngine(): Promise<DockerEngine> {
   const cli = findBuildkitCli();
-  const candidates = [process.env.DOCKER_HOST, "unix:///var/run/docker.sock", `unix://${RUN_DIR}/docker.sock`].filter(
-    (h): h is string => Boolean(h),
-  );
+  const candidates = [
+    process.env.DOCKER_HOST,
+    "unix:///var/run/docker.sock",
+    `unix://${RUN_DIR}/docker.sock`,
+  ].filter((h): h is string => Boolean(h));
   for (const host of candidates) {
     if (answers(cli, host)) return { host, cli, started: false, stop: async () => {} };
   }
@@ -68,8 +70,10 @@ export async function startDockerEngine(): Promise<DockerEngine> {
   );
   const deadline = Date.now() + 60_000;
   while (!answers(cli, host)) {
-    if (child.exitCode !== null) throw new Error(`dockerd exited with ${child.exitCode}; see ${RUN_DIR}/dockerd.log`);
-    if (Date.now() > deadline) throw new Error(`dockerd did not answer within 60 s; see ${RUN_DIR}/dockerd.log`);
+    if (child.exitCode !== null)
+      throw new Error(`dockerd exited with ${child.exitCode}; see ${RUN_DIR}/dockerd.log`);
+    if (Date.now() > deadline)
+      throw new Error(`dockerd did not answer within 60 s; see ${RUN_DIR}/dockerd.log`);
     await new Promise((r) => setTimeout(r, 250));
   }
   return {

@@ -69,8 +69,13 @@ export interface LoggedTokenRequest {
 export interface TokenAuthOptions extends Credentials {
   /** Accepted as `refresh_token` (docker's identity token) on POST. */
   refreshToken?: string;
-  /** JWT lifetime; default 300 s. */
+  /**
+   * How long the registry accepts a token; default 300 s. distribution allows 60 s of clock
+   * skew past `exp`, so `exp` is set that much earlier (short lifetimes for refresh tests).
+   */
   ttlSeconds?: number;
+  /** `expires_in` told to clients, when it should differ from the real lifetime (to test refresh on 401). */
+  advertisedExpiresIn?: number;
 }
 
 export interface StartRegistryOptions {
@@ -101,6 +106,11 @@ export interface RunningRegistry {
   /** Requests seen by the proxy, in order (empty without a proxy). */
   requests: LoggedRequest[];
   tokenRequests: LoggedTokenRequest[];
+  /**
+   * Every token the token server issued, kept in memory only so leak tests can assert that
+   * none of them shows up in a client's errors or events.
+   */
+  issuedTokens: string[];
   /** Replaces the fault plan (and its counters); `undefined` stops injecting faults. */
   setFaults(plan?: FaultPlan): void;
   clearLog(): void;
@@ -129,6 +139,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       : undefined;
 
     const tokenRequests: LoggedTokenRequest[] = [];
+    const issuedTokens: string[] = [];
     let authYaml = "";
     if (options.htpasswd && options.token) throw new Error("startRegistry: choose htpasswd or token, not both");
     if (options.htpasswd) {
@@ -147,7 +158,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     }
     if (options.token) {
       const signing = await makeSigningCert(join(root, "signing"));
-      const server = await startTokenServer(options.token, signing, serverTls, tokenRequests);
+      const server = await startTokenServer(options.token, signing, serverTls, tokenRequests, issuedTokens);
       cleanups.push(server.close);
       authYaml =
         "auth:\n  token:\n" +
@@ -187,6 +198,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       storageDir,
       requests,
       tokenRequests,
+      issuedTokens,
       setFaults,
       clearLog() {
         requests.length = 0;
@@ -441,6 +453,8 @@ async function startProxy(
 
 const TOKEN_SERVICE = "talos-ext-harness-registry";
 const TOKEN_ISSUER = "talos-ext-harness-issuer";
+/** distribution 2.8 accepts tokens this long past `exp` (and before `nbf`). */
+const REGISTRY_LEEWAY_SECONDS = 60;
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 
@@ -449,6 +463,7 @@ async function startTokenServer(
   signing: { certFile: string; keyFile: string },
   serverTls: { cert: Buffer; key: Buffer } | undefined,
   log: LoggedTokenRequest[],
+  issued: string[],
 ): Promise<{ realm: string; close(): Promise<void> }> {
   const key = createPrivateKey(await readFile(signing.keyFile));
   const certDer = new X509Certificate(await readFile(signing.certFile)).raw;
@@ -465,15 +480,17 @@ async function startTokenServer(
       iss: TOKEN_ISSUER,
       sub: account,
       aud: TOKEN_SERVICE,
-      exp: now + (opts.ttlSeconds ?? 300),
-      nbf: now - 10,
+      exp: now + (opts.ttlSeconds ?? 300) - REGISTRY_LEEWAY_SECONDS,
+      nbf: now - REGISTRY_LEEWAY_SECONDS - 10,
       iat: now,
       jti: randomUUID(),
       access,
     };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
-    return `${input}.${b64url(sig)}`;
+    const jwt = `${input}.${b64url(sig)}`;
+    issued.push(jwt);
+    return jwt;
   };
 
   const basicOk = (header: string | undefined): boolean | undefined => {
@@ -495,7 +512,7 @@ async function startTokenServer(
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const ttl = opts.ttlSeconds ?? 300;
+      const ttl = opts.advertisedExpiresIn ?? opts.ttlSeconds ?? 300;
       if (req.method === "GET") {
         const scopes = u.searchParams.getAll("scope").flatMap((s) => s.split(" ").filter(Boolean));
         const ok = basicOk(req.headers.authorization);

@@ -47,12 +47,17 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   const command = COMMANDS.find((c) => c.name === name);
   const json = rest.includes("--json");
   if (!command) {
-    return fail(io, json, {
-      code: "CLI_UNKNOWN_COMMAND",
-      severity: "error",
-      message: `unknown command "${name}"`,
-      hint: `commands: ${COMMANDS.map((c) => c.name).join(", ")}`,
-    }, EXIT.usage);
+    return fail(
+      io,
+      json,
+      {
+        code: "CLI_UNKNOWN_COMMAND",
+        severity: "error",
+        message: `unknown command "${name}"`,
+        hint: `commands: ${COMMANDS.map((c) => c.name).join(", ")}`,
+      },
+      EXIT.usage,
+    );
   }
   try {
     const { values, positionals } = parseCommandArgs(command, rest);

@@ -74,7 +74,9 @@ export function parseCommandArgs(
     throw usageError(`${command.name}: missing argument <${missing?.name}>`);
   }
   if (parsed.positionals.length > command.positionals.length) {
-    throw usageError(`${command.name}: unexpected argument "${parsed.positionals[command.positionals.length]}"`);
+    throw usageError(
+      `${command.name}: unexpected argument "${parsed.positionals[command.positionals.length]}"`,
+    );
   }
   return { values, positionals: parsed.positionals };
 }
@@ -108,7 +110,10 @@ export function listOption(value: CommandContext["values"][string]): string[] {
 }
 
 /** `--build-arg K=V` (repeatable). Unlike bldr's cobra flag, commas do not split values. */
-export function keyValueOption(value: CommandContext["values"][string], flag: string): Record<string, string> {
+export function keyValueOption(
+  value: CommandContext["values"][string],
+  flag: string,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (value === undefined || typeof value === "boolean") return out;
   for (const item of Array.isArray(value) ? value : [value]) {

@@ -14,10 +14,14 @@ export {
   TalosExtError,
   type TalosExtErrorOptions,
 } from "./errors.ts";
-// YAML decoding with source positions, the way Go decodes into string-typed structs.
-export { type DecodedYaml, type DecodeYamlOptions, decodeYaml, decodeYamlDocuments, type PositionMapper, type YamlPath } from "./yaml/decode.ts";
-// Go text/template with sprig's hermetic functions.
-export * from "./template/index.ts";
+// Talos system extension images: reading, Talos's rules, our service lints.
+export * from "./extension/index.ts";
+// The package graph: resolution, merge lists, DOT and dump output.
+export * from "./graph/index.ts";
+// Lints over a whole tree.
+export * from "./lint/index.ts";
+// Loading a bldr tree exactly as bldr does.
+export * from "./loader/index.ts";
 // Schemas: Pkgfile, pkg.yaml, vars.yaml, manifest, service spec, ExtensionServiceConfig; JSON Schemas.
 export {
   configFileStorageName,
@@ -49,9 +53,9 @@ export {
   PKGFILE_FORMATS,
   type Pkg,
   type Pkgfile,
+  type Platform,
   pkgfileSchema,
   pkgSchema,
-  type Platform,
   RESTART_KINDS,
   type RestartKind,
   type Sbom,
@@ -67,11 +71,14 @@ export {
   type Variant,
   varsSchema,
 } from "./schema/index.ts";
-// Loading a bldr tree exactly as bldr does.
-export * from "./loader/index.ts";
-// The package graph: resolution, merge lists, DOT and dump output.
-export * from "./graph/index.ts";
-// Talos system extension images: reading, Talos's rules, our service lints.
-export * from "./extension/index.ts";
-// Lints over a whole tree.
-export * from "./lint/index.ts";
+// Go text/template with sprig's hermetic functions.
+export * from "./template/index.ts";
+// YAML decoding with source positions, the way Go decodes into string-typed structs.
+export {
+  type DecodedYaml,
+  type DecodeYamlOptions,
+  decodeYaml,
+  decodeYamlDocuments,
+  type PositionMapper,
+  type YamlPath,
+} from "./yaml/decode.ts";

@@ -1,10 +1,10 @@
 import { arch } from "node:os";
 import { resolve } from "node:path";
-import { build, type BuildEvent, parseMirror, planPlatform, pushLayout, pullLayout } from "@talos-ext/image";
+import { type BuildEvent, build, parseMirror, planPlatform, pullLayout, pushLayout } from "@talos-ext/image";
 import type { Platform } from "@talos-ext/spec";
 import { type Command, keyValueOption, listOption, stringOption, usageError } from "../command.ts";
 import { printDiagnostics, printJson } from "../report.ts";
-import { registryOptions, REGISTRY_OPTIONS } from "./registry-options.ts";
+import { REGISTRY_OPTIONS, registryOptions } from "./registry-options.ts";
 import { BUILD_ARG_OPTION, platformsOption, ROOT_OPTION, rootDir } from "./shared.ts";
 
 const HOST_PLATFORM: Platform = arch() === "arm64" ? "linux/arm64" : "linux/amd64";
@@ -18,21 +18,49 @@ export const buildCommand: Command = {
     "nothing, without any engine; then writes a deterministic OCI image layout (one index for",
     "several platforms), validated as a Talos extension, and optionally pushes it.",
   ].join("\n"),
-  positionals: [{ name: "target", required: true, description: "package name to build (its pkg.yaml name:)" }],
+  positionals: [
+    { name: "target", required: true, description: "package name to build (its pkg.yaml name:)" },
+  ],
   options: {
     ...ROOT_OPTION,
-    platform: { type: "string", value: "LIST", description: `platforms, comma-separated; default: ${HOST_PLATFORM}` },
+    platform: {
+      type: "string",
+      value: "LIST",
+      description: `platforms, comma-separated; default: ${HOST_PLATFORM}`,
+    },
     engine: { type: "string", value: "KIND", description: "auto (default), buildx, docker or buildctl" },
-    output: { type: "string", value: "DIR", description: "OCI image layout to write; default: dist/<target>" },
+    output: {
+      type: "string",
+      value: "DIR",
+      description: "OCI image layout to write; default: dist/<target>",
+    },
     push: { type: "string", value: "REF", description: "push the result to this reference after the build" },
     plan: { type: "boolean", description: "print the build plan (Dockerfile, sources, images) and stop" },
     offline: { type: "boolean", description: "use only the source cache; never download" },
     "no-cache": { type: "boolean", description: "ignore the engine's build cache" },
-    mirror: { type: "string", multiple: true, value: "FROM=TO", description: "image prefix mirror, e.g. ghcr.io/siderolabs=registry.internal/mirror" },
-    "source-mirror": { type: "string", multiple: true, value: "FROM=TO", description: "source URL prefix mirror" },
-    "cache-dir": { type: "string", value: "DIR", description: "source cache; default: ~/.cache/talos-ext/sources" },
+    mirror: {
+      type: "string",
+      multiple: true,
+      value: "FROM=TO",
+      description: "image prefix mirror, e.g. ghcr.io/siderolabs=registry.internal/mirror",
+    },
+    "source-mirror": {
+      type: "string",
+      multiple: true,
+      value: "FROM=TO",
+      description: "source URL prefix mirror",
+    },
+    "cache-dir": {
+      type: "string",
+      value: "DIR",
+      description: "source cache; default: ~/.cache/talos-ext/sources",
+    },
     compression: { type: "string", value: "gzip|zstd", description: "layer compression; default: gzip" },
-    "talos-version": { type: "string", value: "V", description: "Talos version the result is validated against" },
+    "talos-version": {
+      type: "string",
+      value: "V",
+      description: "Talos version the result is validated against",
+    },
     ...BUILD_ARG_OPTION,
     ...REGISTRY_OPTIONS,
   },
@@ -51,7 +79,8 @@ export const buildCommand: Command = {
       throw usageError(`unknown --engine "${engine}"`, "use auto, buildx, docker or buildctl");
     }
     const compression = stringOption(ctx.values.compression) ?? "gzip";
-    if (compression !== "gzip" && compression !== "zstd") throw usageError(`unknown --compression "${compression}"`);
+    if (compression !== "gzip" && compression !== "zstd")
+      throw usageError(`unknown --compression "${compression}"`);
     const cacheDir = stringOption(ctx.values["cache-dir"]);
     const talosVersion = stringOption(ctx.values["talos-version"]);
     const options = {
@@ -77,13 +106,22 @@ export const buildCommand: Command = {
       if (ctx.json) {
         printJson(ctx.io, {
           target,
-          platforms: plans.map(({ plan, diagnostics }) => ({ ...plan, contextDirs: plan.contextDirs.map((c) => c.contextPath), diagnostics })),
+          platforms: plans.map(({ plan, diagnostics }) => ({
+            ...plan,
+            contextDirs: plan.contextDirs.map((c) => c.contextPath),
+            diagnostics,
+          })),
         });
       } else {
         for (const { plan, diagnostics } of plans) {
-          ctx.io.stdout(`# ==== ${plan.platform}: ${plan.packages.join(" -> ")} (${plan.needsEngine ? "engine" : "no engine"})\n`);
+          ctx.io.stdout(
+            `# ==== ${plan.platform}: ${plan.packages.join(" -> ")} (${plan.needsEngine ? "engine" : "no engine"})\n`,
+          );
           ctx.io.stdout(plan.dockerfile);
-          printDiagnostics(ctx.io, diagnostics.filter((d) => d.severity !== "info"));
+          printDiagnostics(
+            ctx.io,
+            diagnostics.filter((d) => d.severity !== "info"),
+          );
         }
       }
       return 0;
@@ -108,7 +146,11 @@ export const buildCommand: Command = {
                   : `writing ${e.outDir}`;
       ctx.io.stderr(`[${t}] ${line}\n`);
     };
-    const result = await build({ ...options, onEvent: progress, pullImage: (ref, dir) => pullLayout(ref, dir, reg).then(() => {}) });
+    const result = await build({
+      ...options,
+      onEvent: progress,
+      pullImage: (ref, dir) => pullLayout(ref, dir, reg).then(() => {}),
+    });
     let pushed: { ref: string; digest: string } | undefined;
     const pushRef = stringOption(ctx.values.push);
     if (pushRef) {
@@ -118,7 +160,10 @@ export const buildCommand: Command = {
     }
     if (ctx.json) printJson(ctx.io, { ok: true, ...result, ...(pushed ? { pushed } : {}) });
     else {
-      printDiagnostics(ctx.io, result.diagnostics.filter((d) => d.severity !== "info"));
+      printDiagnostics(
+        ctx.io,
+        result.diagnostics.filter((d) => d.severity !== "info"),
+      );
       ctx.io.stdout(`${result.outDir} ${result.digest}\n`);
     }
     return 0;

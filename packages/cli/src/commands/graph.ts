@@ -1,4 +1,4 @@
-import { loadTree, resolveGraph, toDot, toGraphJson, hasErrors, TalosExtError } from "@talos-ext/spec";
+import { hasErrors, loadTree, resolveGraph, TalosExtError, toDot, toGraphJson } from "@talos-ext/spec";
 import { type Command, keyValueOption, stringOption, usageError } from "../command.ts";
 import { printDiagnostics, printJson } from "../report.ts";
 import { BUILD_ARG_OPTION, ROOT_OPTION, rootDir, singlePlatform } from "./shared.ts";
@@ -15,7 +15,11 @@ export const graphCommand: Command = {
   options: {
     ...ROOT_OPTION,
     target: { type: "string", value: "PKG", description: "only the subgraph this package needs" },
-    format: { type: "string", value: "dot|json", description: "output format; default: dot (json with --json)" },
+    format: {
+      type: "string",
+      value: "dot|json",
+      description: "output format; default: dot (json with --json)",
+    },
     platform: { type: "string", value: "P", description: "platform to render for; default: linux/amd64" },
     ...BUILD_ARG_OPTION,
   },
@@ -26,7 +30,8 @@ export const graphCommand: Command = {
   ],
   async run(ctx) {
     const format = stringOption(ctx.values.format) ?? (ctx.json ? "json" : "dot");
-    if (format !== "dot" && format !== "json") throw usageError(`unknown --format "${format}"`, "use dot or json");
+    if (format !== "dot" && format !== "json")
+      throw usageError(`unknown --format "${format}"`, "use dot or json");
     const tree = await loadTree({
       root: rootDir(ctx),
       platform: singlePlatform(ctx),

@@ -1,4 +1,4 @@
-import { loadTree, lintTree, PLATFORMS, resolveAll, hasErrors, DEFAULT_TALOS_VERSION } from "@talos-ext/spec";
+import { DEFAULT_TALOS_VERSION, hasErrors, lintTree, loadTree, PLATFORMS, resolveAll } from "@talos-ext/spec";
 import { type Command, keyValueOption, stringOption } from "../command.ts";
 import { dedupeDiagnostics, printDiagnostics, printJson } from "../report.ts";
 import { BUILD_ARG_OPTION, platformsOption, ROOT_OPTION, rootDir } from "./shared.ts";
@@ -41,7 +41,11 @@ export const lintCommand: Command = {
     for (const platform of platforms) {
       const tree = await loadTree({ root, platform, buildArgs });
       for (const name of tree.packages.keys()) names.add(name);
-      all.push(...tree.diagnostics, ...resolveAll(tree).diagnostics, ...(await lintTree(tree, { talosVersion })));
+      all.push(
+        ...tree.diagnostics,
+        ...resolveAll(tree).diagnostics,
+        ...(await lintTree(tree, { talosVersion })),
+      );
     }
     const diagnostics = dedupeDiagnostics(all);
     const ok = !hasErrors(diagnostics);
@@ -49,7 +53,9 @@ export const lintCommand: Command = {
       printJson(ctx.io, { ok, packages: [...names].sort(), diagnostics });
     } else {
       printDiagnostics(ctx.io, diagnostics);
-      ctx.io.stderr(`${ok ? "ok" : "failed"}: ${names.size} package(s) checked for ${platforms.join(", ")}\n`);
+      ctx.io.stderr(
+        `${ok ? "ok" : "failed"}: ${names.size} package(s) checked for ${platforms.join(", ")}\n`,
+      );
     }
     return ok ? 0 : 1;
   },

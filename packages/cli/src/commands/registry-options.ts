@@ -6,7 +6,12 @@ export const REGISTRY_OPTIONS: Record<string, OptionSpec> = {
     type: "boolean",
     description: "talk plain HTTP to registries (default: HTTPS with certificate verification)",
   },
-  "insecure-registry": { type: "string", multiple: true, value: "HOST", description: "plain HTTP for this registry only" },
+  "insecure-registry": {
+    type: "string",
+    multiple: true,
+    value: "HOST",
+    description: "plain HTTP for this registry only",
+  },
   "ca-file": { type: "string", value: "FILE", description: "extra CA certificate for registry TLS" },
 };
 

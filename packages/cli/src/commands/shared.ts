@@ -3,7 +3,11 @@ import { PLATFORMS, type Platform } from "@talos-ext/spec";
 import { type CommandContext, listOption, type OptionSpec, stringOption, usageError } from "../command.ts";
 
 export const ROOT_OPTION: Record<string, OptionSpec> = {
-  root: { type: "string", value: "DIR", description: "root of the bldr tree (the directory with the Pkgfile); default: ." },
+  root: {
+    type: "string",
+    value: "DIR",
+    description: "root of the bldr tree (the directory with the Pkgfile); default: .",
+  },
 };
 export const BUILD_ARG_OPTION: Record<string, OptionSpec> = {
   "build-arg": {

@@ -12,15 +12,25 @@ export const validateCommand: Command = {
     "manifest, path allow-list of the chosen Talos version, version formats, service specs,",
     "compatibility constraint), plus lints for known breakages of extension services.",
   ].join("\n"),
-  positionals: [{ name: "input", required: true, description: "extension directory, .tar(.gz|.zst) or OCI image layout" }],
+  positionals: [
+    { name: "input", required: true, description: "extension directory, .tar(.gz|.zst) or OCI image layout" },
+  ],
   options: {
     "talos-version": {
       type: "string",
       value: "V",
       description: `Talos version to validate against; default: ${DEFAULT_TALOS_VERSION}`,
     },
-    "pkg-name": { type: "string", value: "NAME", description: "expected extension name (like extensions-validator)" },
-    platform: { type: "string", value: "P", description: "platform to pick from a multi-arch OCI layout; default: linux/amd64" },
+    "pkg-name": {
+      type: "string",
+      value: "NAME",
+      description: "expected extension name (like extensions-validator)",
+    },
+    platform: {
+      type: "string",
+      value: "P",
+      description: "platform to pick from a multi-arch OCI layout; default: linux/amd64",
+    },
   },
   examples: [
     "talos-ext validate dist/multipath-tools",
@@ -45,7 +55,9 @@ export const validateCommand: Command = {
       });
     } else {
       printDiagnostics(ctx.io, report.diagnostics);
-      const name = report.manifest ? `${report.manifest.metadata.name} ${report.manifest.metadata.version}` : input;
+      const name = report.manifest
+        ? `${report.manifest.metadata.name} ${report.manifest.metadata.version}`
+        : input;
       ctx.io.stderr(`${report.ok ? "valid" : "invalid"}: ${name}\n`);
     }
     return report.ok ? 0 : 1;

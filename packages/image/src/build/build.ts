@@ -15,9 +15,9 @@ import {
   TalosExtError,
   validateExtension,
 } from "@talos-ext/spec";
-import { type Engine, type EngineKind, detectEngine, runEngineBuild } from "../engine/engine.ts";
+import { detectEngine, type Engine, type EngineKind, runEngineBuild } from "../engine/engine.ts";
 import { type Compression, type ImageInput, writeOciLayout } from "../oci/index.ts";
-import { type ImageMirror } from "../plan/mirrors.ts";
+import type { ImageMirror } from "../plan/mirrors.ts";
 import { type BuildPlan, planBuild } from "../plan/plan.ts";
 import { fetchSources, type SourceCacheOptions } from "../sources/index.ts";
 import { writeBuildContext } from "./context.ts";
@@ -84,7 +84,11 @@ export interface PlannedPlatform {
 }
 
 /** Loads, resolves and plans one platform; tree errors stop here, before anything runs. */
-export async function planPlatform(options: BuildOptions, platform: Platform, engine?: Engine): Promise<PlannedPlatform> {
+export async function planPlatform(
+  options: BuildOptions,
+  platform: Platform,
+  engine?: Engine,
+): Promise<PlannedPlatform> {
   const tree = await loadTree({ root: options.root, platform, buildArgs: options.buildArgs ?? {} });
   const graph = resolveGraph(tree, options.target);
   const problems = [...tree.diagnostics, ...graph.diagnostics];
@@ -100,7 +104,9 @@ export async function planPlatform(options: BuildOptions, platform: Platform, en
     platform,
     mirrors: options.mirrors ?? [],
     syntax: engine?.syntax ?? "modern",
-    ...(options.buildArgs?.BUILDKIT_CACHE_MOUNT_NS ? { cacheMountNamespace: options.buildArgs.BUILDKIT_CACHE_MOUNT_NS } : {}),
+    ...(options.buildArgs?.BUILDKIT_CACHE_MOUNT_NS
+      ? { cacheMountNamespace: options.buildArgs.BUILDKIT_CACHE_MOUNT_NS }
+      : {}),
   });
   return { platform, plan, graph, diagnostics: [...problems, ...plan.diagnostics] };
 }
@@ -137,7 +143,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         },
       );
       const sourceFiles = new Map<string, string>();
-      plan.sources.forEach((s, i) => sourceFiles.set(s.sha256, fetched[i]!.path));
+      plan.sources.forEach((s, i) => {
+        sourceFiles.set(s.sha256, fetched[i]!.path);
+      });
 
       const platformDir = await mkdtemp(posix.join(work, `${platform.replace("/", "-")}-`));
       const rootfs = posix.join(platformDir, "rootfs");

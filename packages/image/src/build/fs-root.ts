@@ -24,7 +24,8 @@ export async function resolveInRoot(root: string, path: string, followLast = tru
     const host = posix.join(root, ...resolved, part);
     const st = await lstat(host).catch(() => undefined);
     if (st?.isSymbolicLink() && (parts.length > 0 || followLast)) {
-      if (++hops > MAX_LINKS) throw Object.assign(new Error(`too many levels of symbolic links: ${path}`), { code: "ELOOP" });
+      if (++hops > MAX_LINKS)
+        throw Object.assign(new Error(`too many levels of symbolic links: ${path}`), { code: "ELOOP" });
       const target = await readlink(host);
       if (target.startsWith("/")) resolved.length = 0;
       parts.unshift(...target.split("/").filter(Boolean));
@@ -62,7 +63,12 @@ export async function copyInto(src: string, dest: string): Promise<void> {
   // Devices, FIFOs and sockets are not copied: a build context never needs them.
 }
 
-export async function writeFileIn(root: string, rel: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileIn(
+  root: string,
+  rel: string,
+  content: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
   const host = posix.join(root, rel);
   await mkdir(posix.dirname(host), { recursive: true, mode: 0o755 });
   await writeFile(host, content, { mode });

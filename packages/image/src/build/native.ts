@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { chmod, lstat, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { mergeList, readOciLayout, type ResolvedGraph, TalosExtError } from "@talos-ext/spec";
+import { mergeList, type ResolvedGraph, readOciLayout, TalosExtError } from "@talos-ext/spec";
 import type { BuildPlan } from "../plan/plan.ts";
 import { copyPackageDir } from "./context.ts";
 import { copyInto, resolveInRoot } from "./fs-root.ts";
@@ -81,7 +81,10 @@ export async function assembleNatively(ctx: NativeContext): Promise<string> {
     for (const src of ctx.plan.sources.filter((s) => s.package === name)) {
       const dest = await resolveInRoot(rootfs, posix.join("/tmp/build", src.destination), false);
       await mkdir(posix.dirname(dest), { recursive: true });
-      await pipeline(createReadStream(ctx.sourceFiles.get(src.sha256)!), createWriteStream(dest, { mode: 0o600 }));
+      await pipeline(
+        createReadStream(ctx.sourceFiles.get(src.sha256)!),
+        createWriteStream(dest, { mode: 0o600 }),
+      );
     }
     const out = await mkdtemp(posix.join(ctx.workDir, `final-${name}-`));
     const workdir = pkg.steps.length > 0 ? "/tmp/build" : "/pkg";

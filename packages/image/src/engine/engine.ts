@@ -56,7 +56,13 @@ function dockerClis(env: NodeJS.ProcessEnv): string[] {
 function detectBuildx(env: NodeJS.ProcessEnv): Engine | undefined {
   for (const cli of dockerClis(env)) {
     const v = probe(cli, ["buildx", "version"], env);
-    if (v.ok) return { kind: "buildx", cli, description: `${cli} buildx (${v.out.split("\n")[0]})`, syntax: "modern" };
+    if (v.ok)
+      return {
+        kind: "buildx",
+        cli,
+        description: `${cli} buildx (${v.out.split("\n")[0]})`,
+        syntax: "modern",
+      };
   }
   return undefined;
 }
@@ -84,7 +90,12 @@ function detectBuildctl(env: NodeJS.ProcessEnv): Engine | undefined {
   if (!v.ok) return undefined;
   const workers = probe(cli, ["debug", "workers"], env);
   if (!workers.ok) return undefined;
-  return { kind: "buildctl", cli, description: `${v.out.split("\n")[0]} at ${env.BUILDKIT_HOST ?? "default address"}`, syntax: "modern" };
+  return {
+    kind: "buildctl",
+    cli,
+    description: `${v.out.split("\n")[0]} at ${env.BUILDKIT_HOST ?? "default address"}`,
+    syntax: "modern",
+  };
 }
 
 const DETECTORS: Record<EngineKind, (env: NodeJS.ProcessEnv) => Engine | undefined> = {
@@ -94,7 +105,10 @@ const DETECTORS: Record<EngineKind, (env: NodeJS.ProcessEnv) => Engine | undefin
 };
 
 /** Finds an engine: the one asked for, or the first that works in the order buildx, docker, buildctl. */
-export function detectEngine(kind: EngineKind | "auto" = "auto", env: NodeJS.ProcessEnv = process.env): Engine {
+export function detectEngine(
+  kind: EngineKind | "auto" = "auto",
+  env: NodeJS.ProcessEnv = process.env,
+): Engine {
   const order: EngineKind[] = kind === "auto" ? ["buildx", "docker", "buildctl"] : [kind];
   for (const k of order) {
     const engine = DETECTORS[k](env);
@@ -164,7 +178,9 @@ function buildArgs(engine: Engine, req: EngineBuildRequest): { args: string[]; e
 }
 
 function relativeDockerfile(req: EngineBuildRequest): string {
-  return req.dockerfile.startsWith(`${req.contextDir}/`) ? req.dockerfile.slice(req.contextDir.length + 1) : req.dockerfile;
+  return req.dockerfile.startsWith(`${req.contextDir}/`)
+    ? req.dockerfile.slice(req.contextDir.length + 1)
+    : req.dockerfile;
 }
 
 /** Runs one build; on failure throws BUILD_STEP_FAILED naming our step, or BUILD_ENGINE_FAILED. */

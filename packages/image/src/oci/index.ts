@@ -1,3 +1,15 @@
+/**
+ * Deterministic OCI image layouts.
+ *
+ * Same inputs -> byte-identical blobs, whatever the file system order, mtimes or owners:
+ * entries sorted bytewise (parents first, missing parents added as 0755 dirs), uid/gid 0,
+ * empty user/group names, mtime = SOURCE_DATE_EPOCH, ustar headers with pax records only for
+ * names/links over 100 bytes or sizes of 8 GiB and more. gzip headers carry mtime 0 and OS 255;
+ * zstd frames carry a checksum and no content size; both compress fixed 64 KiB blocks written
+ * one at a time (Node's streaming zstd output otherwise depends on write batching and timing).
+ * The config holds architecture, os, `created` = SOURCE_DATE_EPOCH (RFC 3339), config.Labels
+ * (only when there are labels) and rootfs.diff_ids; no history. JSON is written with sorted keys.
+ */
 export { MEDIA_TYPE_LAYER, writeLayer } from "./layer.ts";
 export type { OciLayoutOptions, OciLayoutResult } from "./layout.ts";
 export {

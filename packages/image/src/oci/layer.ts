@@ -17,8 +17,8 @@ const DEFAULT_LEVEL: Record<Compression, number> = { gzip: 6, zstd: 3 };
 
 /**
  * The gzip header's OS byte. zlib writes the OS it was built for (3 on Unix, 10 on Windows);
- * we always write 255 ("unknown"), which is what Go's compress/gzip (and so Docker and BuildKit)
- * writes, so the blob does not depend on where it was made.
+ * we always write 255 ("unknown"), as Go's compress/gzip does, so the blob does not depend on
+ * where it was made.
  */
 const GZIP_OS_UNKNOWN = 0xff;
 

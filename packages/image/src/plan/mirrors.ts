@@ -12,7 +12,8 @@ export interface ImageMirror {
 /** `alpine:3` -> `docker.io/library/alpine:3`, the spelling mirror prefixes are matched against. */
 export function normalizeImageName(ref: string): string {
   const first = ref.split("/")[0]!;
-  const hasRegistry = ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  const hasRegistry =
+    ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
   if (hasRegistry) return ref;
   return ref.includes("/") ? `docker.io/${ref}` : `docker.io/library/${ref}`;
 }
@@ -21,7 +22,12 @@ export function applyMirrors(ref: string, mirrors: readonly ImageMirror[]): stri
   for (const candidate of [ref, normalizeImageName(ref)]) {
     for (const m of mirrors) {
       const prefix = m.prefix.replace(/\/+$/, "");
-      if (candidate === prefix || candidate.startsWith(`${prefix}/`) || candidate.startsWith(`${prefix}:`) || candidate.startsWith(`${prefix}@`)) {
+      if (
+        candidate === prefix ||
+        candidate.startsWith(`${prefix}/`) ||
+        candidate.startsWith(`${prefix}:`) ||
+        candidate.startsWith(`${prefix}@`)
+      ) {
         return m.replacement.replace(/\/+$/, "") + candidate.slice(prefix.length);
       }
     }

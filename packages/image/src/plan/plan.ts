@@ -21,7 +21,8 @@ import { copyInstruction, execForm, quoteEnv, stageName } from "./dockerfile.ts"
 import { applyMirrors, type ImageMirror } from "./mirrors.ts";
 
 /** bldr's alpine base (constants.DefaultBaseImage). */
-export const ALPINE_BASE = "docker.io/alpine:3.21@sha256:a8560b36e8b8210634f77d9f7f9efd7ffa463e380b75e2e74aff4511df3ef88c";
+export const ALPINE_BASE =
+  "docker.io/alpine:3.21@sha256:a8560b36e8b8210634f77d9f7f9efd7ffa463e380b75e2e74aff4511df3ef88c";
 const PHASES = ["prepare", "build", "install"] as const;
 
 export interface PlanOptions {
@@ -86,6 +87,17 @@ export interface BuildPlan {
 /** Marker in each script so a failing RUN in the engine's log maps back to its step. */
 export const STEP_MARKER = "# talos-ext step: ";
 
+/** `..` in a copy path would climb out of the place the copy is meant for; bldr trees never need it. */
+function checkCopyPath(p: LoadedPackage, value: string | undefined, path: (string | number)[]): void {
+  if (value === undefined || !value.split("/").includes("..")) return;
+  throw new TalosExtError({
+    code: "BUILD_PATH_TRAVERSAL",
+    message: `package "${p.name}": path "${value}" contains "..", which is refused`,
+    hint: "write the path without '..' (absolute, or relative to the working directory)",
+    location: p.doc.locate(path),
+  });
+}
+
 export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanOptions): BuildPlan {
   const syntax = options.syntax ?? "modern";
   const mirrors = options.mirrors ?? [];
@@ -128,8 +140,19 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
     const pkg = p.pkg;
     const isTarget = name === graph.target;
     // bldr honours buildPlatform only on the package at the top of a solve.
-    const env = builtinVariables(options.platform, isTarget ? (pkg.buildPlatform ?? options.platform) : options.platform);
+    const env = builtinVariables(
+      options.platform,
+      isTarget ? (pkg.buildPlatform ?? options.platform) : options.platform,
+    );
     const s = (suffix: string) => stageName("pkg", name, suffix);
+    pkg.dependencies.forEach((d, i) => {
+      checkCopyPath(p, d.from, ["dependencies", i, "from"]);
+      checkCopyPath(p, d.to, ["dependencies", i, "to"]);
+    });
+    pkg.finalize.forEach((f, i) => {
+      checkCopyPath(p, f.from, ["finalize", i, "from"]);
+      checkCopyPath(p, f.to, ["finalize", i, "to"]);
+    });
 
     lines.push("", `# ---- ${name} (${p.file}) ----`);
     if (pkg.variant === "alpine") {
@@ -138,9 +161,17 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
         alpineDeclared = true;
         const base = imageStage(ALPINE_BASE);
         lines.push(`FROM ${base} AS bldr-alpine`);
-        lines.push(`RUN ${[...runFlags("default", []), execForm(["/sbin/apk", "--no-cache", "--update", "add", "bash"])].join(" ")}`);
+        lines.push(
+          `RUN ${[...runFlags("default", []), execForm(["/sbin/apk", "--no-cache", "--update", "add", "bash"])].join(" ")}`,
+        );
         lines.push(`RUN ${execForm(["/bin/ln", "-svf", "/bin/bash", "/bin/sh"])}`);
-        runs.push({ label: "base-apkinstall", package: name, phase: "base", step: 0, command: "apk --no-cache --update add bash" });
+        runs.push({
+          label: "base-apkinstall",
+          package: name,
+          phase: "base",
+          step: 0,
+          command: "apk --no-cache --update add bash",
+        });
       }
     }
     // Image dependencies become stages before the package's own stage starts.
@@ -163,7 +194,12 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
     let current = s("build");
     lines.push(`FROM ${pkg.variant === "alpine" ? "bldr-alpine" : "scratch"} AS ${current}`);
     lines.push("WORKDIR /pkg");
-    lines.push(`ENV ${Object.keys(env).sort().map((k) => `${k}=${quoteEnv(env[k]!)}`).join(" ")}`);
+    lines.push(
+      `ENV ${Object.keys(env)
+        .sort()
+        .map((k) => `${k}=${quoteEnv(env[k]!)}`)
+        .join(" ")}`,
+    );
     for (const { dep, stage } of deps) {
       const from = posix.resolve("/", dep.from ?? "/");
       const to = posix.resolve("/", dep.to ?? "/");
@@ -171,8 +207,16 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
     }
     if (pkg.install.length > 0) {
       needsEngine = true;
-      lines.push(`RUN ${[...runFlags("default", []), execForm(["/sbin/apk", "add", "--no-cache", ...pkg.install])].join(" ")}`);
-      runs.push({ label: `${name}:apk-install`, package: name, phase: "apk-install", step: 0, command: `apk add --no-cache ${pkg.install.join(" ")}` });
+      lines.push(
+        `RUN ${[...runFlags("default", []), execForm(["/sbin/apk", "add", "--no-cache", ...pkg.install])].join(" ")}`,
+      );
+      runs.push({
+        label: `${name}:apk-install`,
+        package: name,
+        phase: "apk-install",
+        step: 0,
+        command: `apk add --no-cache ${pkg.install.join(" ")}`,
+      });
     }
     const ctxDir = `pkg/${stageName(name)}`;
     contextDirs.push({
@@ -185,6 +229,17 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
 
     if (pkg.steps.length > 0) lines.push("WORKDIR /tmp/build");
     pkg.steps.forEach((step, i) => {
+      step.sources.forEach((src, j) => {
+        if (src.destination.startsWith("/")) {
+          throw new TalosExtError({
+            code: "BUILD_PATH_TRAVERSAL",
+            message: `package "${name}": source destination "${src.destination}" is absolute`,
+            hint: "destination is a file name in the step's working directory (/tmp/build)",
+            location: p.doc.locate(["steps", i, "sources", j, "destination"]),
+          });
+        }
+        checkCopyPath(p, src.destination, ["steps", i, "sources", j, "destination"]);
+      });
       for (const src of step.sources) {
         const contextPath = `src/${src.sha256}`;
         sources.push({ ...src, package: name, step: i, contextPath });
@@ -217,10 +272,15 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
       }
       if (step.sbom?.outputPath) {
         diagnostics.push(
-          diagnostic("BUILD_SBOM_SKIPPED", "warning", `package "${name}" step ${i}: sbom.outputPath is not generated yet`, {
-            hint: "SBOM parity with bldr is best-effort and not implemented; the file will be missing",
-            location: p.doc.locate(["steps", i, "sbom"]),
-          }),
+          diagnostic(
+            "BUILD_SBOM_SKIPPED",
+            "warning",
+            `package "${name}" step ${i}: sbom.outputPath is not generated yet`,
+            {
+              hint: "SBOM parity with bldr is best-effort and not implemented; the file will be missing",
+              location: p.doc.locate(["steps", i, "sbom"]),
+            },
+          ),
         );
       }
     });
@@ -246,9 +306,9 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
     );
   }
 
-  const header = [
-    `# Generated by talos-ext for ${graph.target} on ${options.platform}. Do not edit.`,
-  ].filter(Boolean);
+  const header = [`# Generated by talos-ext for ${graph.target} on ${options.platform}. Do not edit.`].filter(
+    Boolean,
+  );
   return {
     target: graph.target,
     platform: options.platform,

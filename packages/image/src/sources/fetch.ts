@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { TalosExtError } from "@talos-ext/spec";
@@ -82,9 +82,15 @@ async function attempt(
   const { res, req: clientReq, timedOut } = await openUrl(start, req);
   const lengthHeader = res.headers["content-length"];
   const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-  await mkdir(job.tmpDir, { recursive: true });
   const tmp = join(job.tmpDir, `${job.sha256}.${process.pid}.${randomBytes(6).toString("hex")}.part`);
-  const fh = await open(tmp, "wx", 0o644);
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    await mkdir(job.tmpDir, { recursive: true });
+    fh = await open(tmp, "wx", 0o644);
+  } catch (err) {
+    clientReq.destroy();
+    throw err;
+  }
   let renamed = false;
   try {
     const h256 = createHash("sha256");
@@ -187,6 +193,31 @@ async function cachedOk(path: string, sha256: string, sha512: string): Promise<"
 
 const inflight = new Map<string, Promise<FetchedSource>>();
 
+/** A `.part` file this old belongs to a process that died mid-download. */
+const STALE_PART_MS = 24 * 60 * 60 * 1000;
+const swept = new Set<string>();
+
+/** Once per process and cache: removes temp files that crashed downloads left behind. */
+async function sweepStaleParts(tmpDir: string): Promise<void> {
+  if (swept.has(tmpDir)) return;
+  swept.add(tmpDir);
+  let names: string[];
+  try {
+    names = await readdir(tmpDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.endsWith(".part")) continue;
+    const path = join(tmpDir, name);
+    try {
+      if (Date.now() - (await stat(path)).mtimeMs > STALE_PART_MS) await rm(path, { force: true });
+    } catch {
+      // Another process finished or removed it.
+    }
+  }
+}
+
 async function fetchUncoalesced(src: SourceSpec, options: SourceCacheOptions): Promise<FetchedSource> {
   const { url, sha256, sha512 } = checkSpec(src);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
@@ -210,6 +241,7 @@ async function fetchUncoalesced(src: SourceSpec, options: SourceCacheOptions): P
     );
   }
   const job: Job = { url, sha256, sha512, final, tmpDir: join(cacheDir, "tmp") };
+  await sweepStaleParts(job.tmpDir);
   const failures: { url: URL; error: TalosExtError }[] = [];
   for (const candidate of candidates(url, options.mirrors)) {
     try {

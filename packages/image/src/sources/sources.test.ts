@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -271,6 +271,18 @@ describe("fetchSource", () => {
     expect(res.fromCache).toBe(false);
     expect(await readFile(where)).toEqual(SMALL);
     expect(await expectOnlyVerified(o.cacheDir)).toHaveLength(1);
+  });
+
+  it("removes temp files that a crashed download left behind, but not fresh ones", async () => {
+    const o = opts();
+    const tmp = join(o.cacheDir, "tmp");
+    await mkdir(tmp, { recursive: true });
+    await writeFile(join(tmp, "old.1.x.part"), "partial");
+    await writeFile(join(tmp, "fresh.2.y.part"), "partial");
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    await utimes(join(tmp, "old.1.x.part"), twoDaysAgo, twoDaysAgo);
+    await fetchSource(spec("/file/small.txt?k=sweep", SMALL), o);
+    expect(await readdir(tmp)).toEqual(["fresh.2.y.part"]);
   });
 
   it("downloads a source once when it is fetched concurrently", async () => {

@@ -59,7 +59,11 @@ export async function downloadDigests(url: string, options: DigestDownloadOption
   try {
     start = new URL(url);
   } catch {
-    throw updateError("UPDATE_BAD_URL", `${JSON.stringify(url)} is not a URL`, "fix the source url in the pkg.yaml");
+    throw updateError(
+      "UPDATE_BAD_URL",
+      `${JSON.stringify(url)} is not a URL`,
+      "fix the source url in the pkg.yaml",
+    );
   }
   if (start.protocol !== "http:" && start.protocol !== "https:") {
     throw updateError("UPDATE_BAD_URL", `${url}: only http and https are supported`, "use an http(s) URL");
@@ -89,7 +93,12 @@ export async function downloadDigests(url: string, options: DigestDownloadOption
   }
 }
 
-async function attempt(start: URL, shown: string, req: RequestOptions, cacheDir: string | undefined): Promise<Digests> {
+async function attempt(
+  start: URL,
+  shown: string,
+  req: RequestOptions,
+  cacheDir: string | undefined,
+): Promise<Digests> {
   const { res, req: clientReq, timedOut } = await openUrl(start, req);
   const lengthHeader = res.headers["content-length"];
   const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isTalosExtError } from "@talos-ext/spec";
 import { updateError } from "./errors.ts";
 
 export interface ChecksumReplacement {
@@ -57,10 +58,15 @@ export async function planRewrites(
     try {
       before = await readFile(abs, "utf8");
     } catch (cause) {
-      throw updateError("UPDATE_READ_FAILED", `cannot read ${file}: ${(cause as Error).message}`, "check the file", {
-        location: { file },
-        cause,
-      });
+      throw updateError(
+        "UPDATE_READ_FAILED",
+        `cannot read ${file}: ${(cause as Error).message}`,
+        "check the file",
+        {
+          location: { file },
+          cause,
+        },
+      );
     }
     const { text: after, counts } = substitute(before, pairs);
     for (const old of Object.keys(counts)) found.add(old);
@@ -108,7 +114,10 @@ export async function writeRewrites(rewrites: readonly FileRewrite[]): Promise<v
         );
       }
       const mode = (await stat(target)).mode & 0o7777;
-      const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+      const tmp = join(
+        dirname(target),
+        `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+      );
       staged.push({ rw, tmp, target });
       const fh = await open(tmp, "wx", mode);
       try {
@@ -121,7 +130,7 @@ export async function writeRewrites(rewrites: readonly FileRewrite[]): Promise<v
     }
   } catch (err) {
     await Promise.all(staged.map((s) => rm(s.tmp, { force: true })));
-    if (err instanceof Error && "code" in err && String(err.code).startsWith("UPDATE_")) throw err;
+    if (isTalosExtError(err)) throw err;
     throw updateError(
       "UPDATE_WRITE_FAILED",
       `cannot write ${staged.at(-1)?.rw.file ?? "the files"}: ${(err as Error).message}`,

@@ -60,8 +60,15 @@ function indentOf(line: string): number {
 }
 
 /** Every line that defines `name` in `text`. Throws UPDATE_VAR_UNSUPPORTED for values we cannot edit. */
-export function findVarDefinitions(text: string, kind: VarsFileKind, name: string, file: string): VarDefinition[] {
-  const key = new RegExp(`^(?:"${escapeRe(name)}"|'${escapeRe(name)}'|${escapeRe(name)})[ \\t]*:(?=[ \\t]|$)`);
+export function findVarDefinitions(
+  text: string,
+  kind: VarsFileKind,
+  name: string,
+  file: string,
+): VarDefinition[] {
+  const key = new RegExp(
+    `^(?:"${escapeRe(name)}"|'${escapeRe(name)}'|${escapeRe(name)})[ \\t]*:(?=[ \\t]|$)`,
+  );
   const out: VarDefinition[] = [];
   let inVars = false;
   let varsIndent: number | undefined;
@@ -107,7 +114,10 @@ export function findVarDefinitions(text: string, kind: VarsFileKind, name: strin
 }
 
 /** Where the value after `KEY:` sits in `line`, or undefined for block, flow and multi-line values. */
-function valueSpan(line: string, afterColon: number): { start: number; end: number; quote: VarDefinition["quote"] } | undefined {
+function valueSpan(
+  line: string,
+  afterColon: number,
+): { start: number; end: number; quote: VarDefinition["quote"] } | undefined {
   let start = afterColon;
   while (line[start] === " " || line[start] === "\t") start++;
   const c = line[start];
@@ -138,7 +148,11 @@ function valueSpan(line: string, afterColon: number): { start: number; end: numb
 export function replaceValues(text: string, defs: readonly VarDefinition[], marker: string): string {
   let out = text;
   for (const d of [...defs].sort((a, b) => b.valueStart - a.valueStart)) {
-    const value = d.quote ? `${d.quote}${marker}${d.quote}` : d.valueStart === d.valueEnd ? ` ${marker}` : marker;
+    const value = d.quote
+      ? `${d.quote}${marker}${d.quote}`
+      : d.valueStart === d.valueEnd
+        ? ` ${marker}`
+        : marker;
     out = out.slice(0, d.valueStart) + value + out.slice(d.valueEnd);
   }
   return out;

@@ -6,8 +6,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { type Diagnostic, diagnostic } from "../errors.ts";
-import { matchVersionFormat } from "../extension/rules.ts";
 import { satisfiesConstraint } from "../extension/constraint.ts";
+import { matchVersionFormat } from "../extension/rules.ts";
 import { lintServiceSpec } from "../extension/service-lint.ts";
 import type { LoadedPackage, LoadedTree } from "../loader/index.ts";
 import { decodeManifest, decodeServiceSpec } from "../schema/index.ts";
@@ -37,7 +37,11 @@ function safeDecode(text: string, file: string, out: Diagnostic[]): DecodedYaml 
   }
 }
 
-export async function lintManifest(tree: LoadedTree, p: LoadedPackage, talosVersion: string): Promise<Diagnostic[]> {
+export async function lintManifest(
+  tree: LoadedTree,
+  p: LoadedPackage,
+  talosVersion: string,
+): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const source = await manifestOf(tree, p);
   if (!source) return out;
@@ -62,10 +66,15 @@ export async function lintManifest(tree: LoadedTree, p: LoadedPackage, talosVers
   }
   if (!matchVersionFormat(m.metadata.version)) {
     out.push(
-      diagnostic("EXT_VERSION_FORMAT", "error", `invalid version format ${m.metadata.version} for extension: ${m.metadata.name}`, {
-        hint: 'use semver ("1.2.3"), a date ("20240101"), or <upstream>-v<talos> forms; quote it in YAML',
-        location: doc.locate(["metadata", "version"]),
-      }),
+      diagnostic(
+        "EXT_VERSION_FORMAT",
+        "error",
+        `invalid version format ${m.metadata.version} for extension: ${m.metadata.name}`,
+        {
+          hint: 'use semver ("1.2.3"), a date ("20240101"), or <upstream>-v<talos> forms; quote it in YAML',
+          location: doc.locate(["metadata", "version"]),
+        },
+      ),
     );
   }
   const constraint = m.metadata.compatibility.talos.version;
@@ -73,12 +82,17 @@ export async function lintManifest(tree: LoadedTree, p: LoadedPackage, talosVers
   if (!check.ok) {
     const parseError = check.error?.startsWith("error parsing");
     out.push(
-      diagnostic(parseError ? "EXT_CONSTRAINT_INVALID" : "EXT_CONSTRAINT_UNSATISFIED", "error", check.error ?? "constraint not satisfied", {
-        hint: parseError
-          ? 'write a blang/semver range with full versions, e.g. ">= v1.10.0"'
-          : `the imager refuses this extension for Talos ${talosVersion}; widen the constraint or lint with --talos-version`,
-        location: doc.locate(["metadata", "compatibility", "talos", "version"]),
-      }),
+      diagnostic(
+        parseError ? "EXT_CONSTRAINT_INVALID" : "EXT_CONSTRAINT_UNSATISFIED",
+        "error",
+        check.error ?? "constraint not satisfied",
+        {
+          hint: parseError
+            ? 'write a blang/semver range with full versions, e.g. ">= v1.10.0"'
+            : `the imager refuses this extension for Talos ${talosVersion}; widen the constraint or lint with --talos-version`,
+          location: doc.locate(["metadata", "compatibility", "talos", "version"]),
+        },
+      ),
     );
   }
   const placed = finalizedPkgFile(p, "manifest.yaml");
@@ -112,12 +126,16 @@ function containerDirsFromScripts(script: string): string[] | undefined {
 }
 
 /** YAML files in the package directory that are service specs (they have a `container` key). */
-async function serviceSpecFiles(tree: LoadedTree, p: LoadedPackage): Promise<{ file: string; text: string }[]> {
+async function serviceSpecFiles(
+  tree: LoadedTree,
+  p: LoadedPackage,
+): Promise<{ file: string; text: string }[]> {
   const dir = posix.join(tree.root, p.dir);
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: { file: string; text: string }[] = [];
   for (const name of names.sort()) {
-    if (!name.endsWith(".yaml") || name === "pkg.yaml" || name === "vars.yaml" || name === "manifest.yaml") continue;
+    if (!name.endsWith(".yaml") || name === "pkg.yaml" || name === "vars.yaml" || name === "manifest.yaml")
+      continue;
     const text = await readFile(posix.join(dir, name), "utf8").catch(() => "");
     if (/^container:/m.test(text) && /^name:/m.test(text)) out.push({ file: posix.join(p.dir, name), text });
   }

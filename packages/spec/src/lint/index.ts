@@ -4,7 +4,6 @@ import type { LoadedTree } from "../loader/index.ts";
 import { lintManifest, lintServiceSpecs } from "./extension-lints.ts";
 import { packageLints } from "./tree-lints.ts";
 
-
 export interface LintOptions {
   /** Talos version for the path allow-list and compatibility checks; default DEFAULT_TALOS_VERSION. */
   talosVersion?: string;

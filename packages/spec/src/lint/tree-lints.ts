@@ -48,10 +48,15 @@ export function lintChecksums(p: LoadedPackage): Diagnostic[] {
         const value = src[algo];
         if (value && !HEX.test(value)) {
           out.push(
-            diagnostic("LINT_CHECKSUM_NOT_HEX", "error", `source "${src.destination}": ${algo} is not hexadecimal`, {
-              hint: "use the hex digest printed by sha256sum/sha512sum (talos-ext update can refresh it)",
-              location: p.doc.locate(["steps", s, "sources", i, algo]),
-            }),
+            diagnostic(
+              "LINT_CHECKSUM_NOT_HEX",
+              "error",
+              `source "${src.destination}": ${algo} is not hexadecimal`,
+              {
+                hint: "use the hex digest printed by sha256sum/sha512sum (talos-ext update can refresh it)",
+                location: p.doc.locate(["steps", s, "sources", i, algo]),
+              },
+            ),
           );
         }
       }

@@ -3,10 +3,10 @@
  * (bldr `internal/pkg/environment`). Only these are also set as environment variables in a build.
  */
 import { TalosExtError } from "../errors.ts";
-import type { Platform } from "../schema/index.ts";
+import { PLATFORMS, type Platform } from "../schema/index.ts";
 
-/** The only platforms bldr knows; anything else is rejected. */
-export const PLATFORMS: readonly Platform[] = Object.freeze(["linux/amd64", "linux/arm64"] as Platform[]);
+/** The only platforms bldr knows (shared with the schema); anything else is rejected. */
+export { PLATFORMS };
 
 interface PlatformFacts {
   /** The GNU machine name (`ARCH`). */
@@ -57,8 +57,8 @@ export function builtinVariables(
   platform: Platform,
   buildPlatform: Platform = platform,
 ): Record<string, string> {
-  const target = FACTS[assertPlatform(platform)];
-  const build = FACTS[assertPlatform(buildPlatform)];
+  const target: PlatformFacts = FACTS[assertPlatform(platform)];
+  const build: PlatformFacts = FACTS[assertPlatform(buildPlatform)];
   return {
     LDFLAGS: "-s",
     VENDOR: "talos",

@@ -1,0 +1,673 @@
+/**
+ * An OCI distribution client: blobs (HEAD, cross-repo mount, monolithic or chunked upload,
+ * verified download) and manifests (PUT, verified GET), with auth and retries.
+ */
+import { createHash } from "node:crypto";
+import { type Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { TalosExtError } from "@talos-ext/spec";
+import { RegistryAuth, Scopes } from "./auth.ts";
+import { type CredentialInput, CredentialResolver } from "./credentials.ts";
+import { DigestVerifier, digestOf, mismatch, parseDigest } from "./digest.ts";
+import { displayUrl, registryError } from "./errors.ts";
+import {
+  discard,
+  header,
+  type HttpResponse,
+  isNetworkError,
+  isRetryableStatus,
+  networkFailure,
+  readBody,
+  type RetryPolicy,
+  retryAfterMs,
+  Transport,
+  TransientError,
+  toReadable,
+  withRetries,
+} from "./http.ts";
+import { MANIFEST_ACCEPT, sniffManifestMediaType } from "./media-types.ts";
+import { DOCKER_HUB, DOCKER_HUB_API, type ImageReference, parseReference, toReference } from "./reference.ts";
+
+export type ProgressEvent =
+  | { type: "blob-skipped"; repository: string; digest: string; size: number }
+  | { type: "blob-mounted"; repository: string; digest: string; size: number; from: string }
+  | { type: "blob-upload"; repository: string; digest: string; bytes: number; total: number }
+  | { type: "blob-download"; repository: string; digest: string; bytes: number; total: number }
+  | { type: "manifest-put"; repository: string; reference: string; digest: string; mediaType: string }
+  | { type: "manifest-skipped"; repository: string; reference: string; digest: string }
+  | { type: "retry"; attempt: number; reason: string; delayMs: number };
+
+export interface RegistryClientOptions {
+  /** Plain HTTP: for every registry (`true`) or the listed hosts (`host:port`). Default HTTPS. */
+  insecure?: boolean | string[];
+  /** Extra CA (PEM) trusted for TLS, on top of the system's. */
+  caFile?: string;
+  /** docker config.json; default $DOCKER_CONFIG/config.json or ~/.docker/config.json. */
+  dockerConfig?: string;
+  /** Credentials by registry (`host:port`, `docker.io`); they win over docker's config. */
+  credentials?: Record<string, CredentialInput>;
+  /** Retries of a failed request or blob upload on 429/5xx/reset/timeout; default 5. */
+  retries?: number;
+  /** First backoff step; doubles per attempt, with jitter. Default 500 ms. */
+  retryDelayMs?: number;
+  /** A request fails when its socket is idle this long; default 60 s. */
+  timeoutMs?: number;
+  /** Upload blobs larger than this in PATCH chunks of this size; default: one PUT. */
+  chunkSize?: number;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export interface BlobDescriptor {
+  digest: string;
+  size: number;
+  mediaType?: string;
+}
+
+export type BlobSource = () => ReadableStream | NodeJS.ReadableStream | Uint8Array;
+
+type Access = "pull" | "push";
+
+interface SendRequest {
+  method: string;
+  url: URL;
+  headers?: Record<string, string>;
+  body?: Uint8Array | Readable;
+  /** Follow 3xx (blob downloads are redirected to storage). */
+  follow?: boolean;
+}
+
+const PROGRESS_STEP = 1024 * 1024;
+
+export class RegistryClient {
+  readonly #options: RegistryClientOptions;
+  readonly #transport: Transport;
+  readonly #credentials: CredentialResolver;
+  readonly #auth = new Map<string, RegistryAuth>();
+  readonly #pings = new Map<string, Promise<void>>();
+  readonly #policy: RetryPolicy;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.#options = options;
+    this.#transport = new Transport({ caFile: options.caFile, timeoutMs: options.timeoutMs ?? 60_000 });
+    this.#credentials = new CredentialResolver(options.credentials, options.dockerConfig);
+    this.#policy = {
+      retries: Math.max(0, options.retries ?? 5),
+      baseDelayMs: options.retryDelayMs ?? 500,
+      onRetry: (attempt, reason, delayMs) => this.#emit({ type: "retry", attempt, reason, delayMs }),
+    };
+  }
+
+  /** Closes idle connections. The client stays usable. */
+  close(): void {
+    this.#transport.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Blobs
+
+  async blobExists(ref: ImageReference | string, digest: string): Promise<boolean> {
+    const r = toReference(ref);
+    parseDigest(digest);
+    return withRetries(this.#policy, () => this.#headBlob(r, digest, "pull"));
+  }
+
+  /**
+   * Makes a blob present in `ref`'s repository: "exists" (HEAD found it), "mounted" (from
+   * `mountFrom`, a repository on the same registry) or "uploaded". A retried upload starts over
+   * with a fresh upload session.
+   */
+  async pushBlob(
+    ref: ImageReference | string,
+    desc: BlobDescriptor,
+    open: BlobSource,
+    opts: { mountFrom?: string } = {},
+  ): Promise<"exists" | "mounted" | "uploaded"> {
+    const r = toReference(ref);
+    parseDigest(desc.digest);
+    if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
+      throw registryError("REGISTRY_BAD_DIGEST", `blob ${desc.digest} has an invalid size ${desc.size}`, "sizes are byte counts");
+    }
+    const from = opts.mountFrom ? mountSource(opts.mountFrom, r) : undefined;
+    const scopes = Scopes.repository(r.repository, ["pull", "push"]);
+    if (from) scopes.add(`repository:${from}`, ["pull"]);
+    const uploads = this.#uploadsUrl(r);
+
+    return withRetries(this.#policy, async () => {
+      if (await this.#headBlob(r, desc.digest, "push")) {
+        this.#emit({ type: "blob-skipped", repository: r.repository, digest: desc.digest, size: desc.size });
+        return "exists";
+      }
+      let location: URL;
+      if (from) {
+        const url = new URL(uploads);
+        url.searchParams.set("mount", desc.digest);
+        url.searchParams.set("from", from);
+        const res = await this.#sendOnce(r, scopes, { method: "POST", url, headers: { "content-length": "0" } });
+        await discard(res);
+        if (res.status === 201) {
+          this.#emit({ type: "blob-mounted", repository: r.repository, digest: desc.digest, size: desc.size, from });
+          return "mounted";
+        }
+        if (res.status !== 202) throw await this.#statusError(res, "POST", "mounting blob");
+        location = this.#location(res);
+      } else {
+        const res = await this.#sendOnce(r, scopes, {
+          method: "POST",
+          url: uploads,
+          headers: { "content-length": "0" },
+        });
+        await discard(res);
+        if (res.status !== 202) throw await this.#statusError(res, "POST", "starting blob upload");
+        location = this.#location(res);
+      }
+      const chunk = this.#options.chunkSize;
+      if (chunk && chunk > 0 && desc.size > chunk) await this.#uploadChunked(r, scopes, desc, open, location, chunk);
+      else await this.#uploadMonolithic(r, scopes, desc, open, location);
+      return "uploaded";
+    });
+  }
+
+  /** Downloads a blob and checks its digest (and size, when given). */
+  async fetchBlob(ref: ImageReference | string, digest: string, size?: number): Promise<Uint8Array> {
+    const r = toReference(ref);
+    parseDigest(digest);
+    return withRetries(this.#policy, async () => {
+      const chunks: Buffer[] = [];
+      const sink = new Transform({
+        transform(c: Buffer, _e, done) {
+          chunks.push(c);
+          done();
+        },
+      });
+      await this.#download(r, digest, size, sink);
+      return Buffer.concat(chunks);
+    });
+  }
+
+  /**
+   * Streams a blob; the stream fails with REGISTRY_DIGEST_MISMATCH at its end when the bytes do
+   * not match. Only opening the stream is retried.
+   */
+  async fetchBlobStream(ref: ImageReference | string, digest: string, size?: number): Promise<Readable> {
+    const r = toReference(ref);
+    parseDigest(digest);
+    const res = await withRetries(this.#policy, () => this.#openBlob(r, digest));
+    const verifier = new DigestVerifier(digest, `blob ${digest} from ${r.registry}/${r.repository}`, size);
+    res.body.on("error", (e) => verifier.destroy(toFinal(networkFailure(e, "GET", res.url))));
+    return res.body.pipe(verifier);
+  }
+
+  /** Downloads a blob into `sink` (e.g. a file stream), verifying it; retried as a whole. */
+  async downloadBlob(
+    ref: ImageReference | string,
+    digest: string,
+    size: number | undefined,
+    sink: () => NodeJS.WritableStream,
+  ): Promise<void> {
+    const r = toReference(ref);
+    parseDigest(digest);
+    await withRetries(this.#policy, () => this.#download(r, digest, size, sink()));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Manifests
+
+  /** PUTs a manifest under the reference's tag (or digest) and returns its digest. */
+  async putManifest(ref: ImageReference | string, body: Uint8Array, mediaType: string): Promise<string> {
+    const r = toReference(ref);
+    const digest = digestOf(body, r.digest ? parseDigest(r.digest).algorithm : "sha256");
+    if (r.digest && r.digest !== digest) {
+      throw mismatch(`manifest for ${r}`, r.digest, digest, "the reference's digest must be the digest of the manifest bytes");
+    }
+    const reference = r.tag ?? digest;
+    const url = this.#url(r, `manifests/${reference}`);
+    const scopes = Scopes.repository(r.repository, ["pull", "push"]);
+    await withRetries(this.#policy, async () => {
+      const res = await this.#sendOnce(r, scopes, {
+        method: "PUT",
+        url,
+        headers: { "content-type": mediaType },
+        body,
+      });
+      if (res.status !== 201 && res.status !== 200 && res.status !== 204) {
+        throw await this.#statusError(res, "PUT", `pushing manifest ${reference}`);
+      }
+      await discard(res);
+      const said = header(res, "docker-content-digest");
+      if (said && said.split(":")[0] === digest.split(":")[0] && said !== digest) {
+        throw mismatch(`manifest digest reported by ${r.registry}`, digest, said);
+      }
+    });
+    this.#emit({ type: "manifest-put", repository: r.repository, reference, digest, mediaType });
+    return digest;
+  }
+
+  /** GETs a manifest (or index) and verifies its digest against the reference or the registry's header. */
+  async getManifest(ref: ImageReference | string): Promise<{ body: Uint8Array; mediaType: string; digest: string }> {
+    const r = toReference(ref);
+    const reference = r.digest ?? r.tag ?? "latest";
+    const url = this.#url(r, `manifests/${reference}`);
+    const scopes = Scopes.repository(r.repository, ["pull"]);
+    return withRetries(this.#policy, async () => {
+      const res = await this.#sendOnce(r, scopes, { method: "GET", url, headers: { accept: MANIFEST_ACCEPT } });
+      if (res.status === 404) {
+        await discard(res);
+        throw registryError("REGISTRY_NOT_FOUND", `manifest ${r} not found`, "check the repository and tag (or digest)");
+      }
+      if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching manifest ${reference}`);
+      let body: Buffer;
+      try {
+        body = await readBody(res, 16 * 1024 * 1024);
+      } catch (e) {
+        throw isNetworkError(e) ? networkFailure(e as NodeJS.ErrnoException, "GET", url) : e;
+      }
+      const expected = r.digest ?? header(res, "docker-content-digest");
+      let digest = digestOf(body);
+      if (expected) {
+        const actual = digestOf(body, parseDigest(expected).algorithm);
+        if (actual !== expected) throw mismatch(`manifest ${r}`, expected, actual);
+        digest = expected;
+      }
+      const contentType = (header(res, "content-type") ?? "").split(";")[0]!.trim();
+      let mediaType = contentType;
+      if (!mediaType || mediaType === "application/json" || mediaType === "application/octet-stream") {
+        try {
+          mediaType = sniffManifestMediaType(JSON.parse(body.toString("utf8")) as object);
+        } catch {
+          throw registryError("REGISTRY_HTTP", `manifest ${r} is not JSON`, "the reference does not name an image");
+        }
+      }
+      return { body: new Uint8Array(body), mediaType, digest };
+    });
+  }
+
+  /** HEADs a manifest: its digest when present, undefined when not. */
+  async headManifest(ref: ImageReference | string, access: Access = "pull"): Promise<{ digest?: string } | undefined> {
+    const r = toReference(ref);
+    const reference = r.digest ?? r.tag ?? "latest";
+    const url = this.#url(r, `manifests/${reference}`);
+    const scopes = Scopes.repository(r.repository, access === "push" ? ["pull", "push"] : ["pull"]);
+    return withRetries(this.#policy, async () => {
+      const res = await this.#sendOnce(r, scopes, { method: "HEAD", url, headers: { accept: MANIFEST_ACCEPT } });
+      await discard(res);
+      if (res.status === 404) return undefined;
+      if (res.status !== 200) throw await this.#statusError(res, "HEAD", `checking manifest ${reference}`);
+      const digest = header(res, "docker-content-digest");
+      return digest ? { digest } : {};
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals: blobs
+
+  async #headBlob(r: ImageReference, digest: string, access: Access): Promise<boolean> {
+    const scopes = Scopes.repository(r.repository, access === "push" ? ["pull", "push"] : ["pull"]);
+    const res = await this.#sendOnce(r, scopes, { method: "HEAD", url: this.#url(r, `blobs/${digest}`) });
+    await discard(res);
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw await this.#statusError(res, "HEAD", `checking blob ${digest}`);
+  }
+
+  async #uploadMonolithic(
+    r: ImageReference,
+    scopes: Scopes,
+    desc: BlobDescriptor,
+    open: BlobSource,
+    location: URL,
+  ): Promise<void> {
+    const verifier = new DigestVerifier(desc.digest, `blob ${desc.digest} (local source)`, desc.size);
+    const progress = this.#progressCounter(r, desc);
+    const source = toReadable(open());
+    const body = source.pipe(verifier).pipe(progress);
+    source.on("error", (e) => body.destroy(e));
+    verifier.on("error", (e) => body.destroy(e));
+    const res = await this.#sendOnce(r, scopes, {
+      method: "PUT",
+      url: withDigestParam(location, desc.digest),
+      headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
+      body,
+    });
+    await this.#finishUpload(res, desc);
+  }
+
+  async #uploadChunked(
+    r: ImageReference,
+    scopes: Scopes,
+    desc: BlobDescriptor,
+    open: BlobSource,
+    start: URL,
+    chunkSize: number,
+  ): Promise<void> {
+    const hash = createHash(parseDigest(desc.digest).algorithm);
+    let location = start;
+    let offset = 0;
+    let pending: Buffer[] = [];
+    let pendingSize = 0;
+    const flush = async () => {
+      if (pendingSize === 0) return;
+      const chunk = Buffer.concat(pending, pendingSize);
+      pending = [];
+      pendingSize = 0;
+      const res = await this.#sendOnce(r, scopes, {
+        method: "PATCH",
+        url: location,
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-range": `${offset}-${offset + chunk.length - 1}`,
+        },
+        body: chunk,
+      });
+      await discard(res);
+      if (res.status !== 202) throw await this.#statusError(res, "PATCH", `uploading blob ${desc.digest}`);
+      location = this.#location(res);
+      offset += chunk.length;
+      // The registry says how much it holds; anything else means the session is off track.
+      const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res, "range") ?? "");
+      if (range && Number(range[1]) !== offset - 1) {
+        throw new TransientError(
+          `registry holds ${Number(range[1]) + 1} of ${offset} bytes of ${desc.digest}`,
+          registryError(
+            "REGISTRY_HTTP",
+            `chunked upload of ${desc.digest} to ${r.registry} lost data (registry range ${range[0]}, sent ${offset} bytes)`,
+            "retry; if it persists, upload without chunkSize",
+          ),
+        );
+      }
+      this.#emit({ type: "blob-upload", repository: r.repository, digest: desc.digest, bytes: offset, total: desc.size });
+    };
+    this.#emit({ type: "blob-upload", repository: r.repository, digest: desc.digest, bytes: 0, total: desc.size });
+    let seen = 0;
+    for await (const piece of toReadable(open()) as AsyncIterable<Buffer | string>) {
+      let buf = typeof piece === "string" ? Buffer.from(piece) : piece;
+      seen += buf.length;
+      if (seen > desc.size) throw mismatch(`blob ${desc.digest} (local source) is larger than its descriptor`, `${desc.size} bytes`, "more");
+      hash.update(buf);
+      while (buf.length > 0) {
+        const take = Math.min(buf.length, chunkSize - pendingSize);
+        pending.push(buf.subarray(0, take));
+        pendingSize += take;
+        buf = buf.subarray(take);
+        if (pendingSize === chunkSize) await flush();
+      }
+    }
+    if (seen !== desc.size) throw mismatch(`blob ${desc.digest} (local source) size`, `${desc.size} bytes`, `${seen} bytes`);
+    const actual = `${parseDigest(desc.digest).algorithm}:${hash.digest("hex")}`;
+    if (actual !== desc.digest) throw mismatch(`blob ${desc.digest} (local source) digest`, desc.digest, actual);
+    await flush();
+    const res = await this.#sendOnce(r, scopes, {
+      method: "PUT",
+      url: withDigestParam(location, desc.digest),
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(0),
+    });
+    await this.#finishUpload(res, desc);
+  }
+
+  async #finishUpload(res: HttpResponse, desc: BlobDescriptor): Promise<void> {
+    if (res.status !== 201 && res.status !== 204) {
+      throw await this.#statusError(res, "PUT", `completing upload of ${desc.digest}`);
+    }
+    await discard(res);
+    const said = header(res, "docker-content-digest");
+    if (said && said !== desc.digest && said.split(":")[0] === desc.digest.split(":")[0]) {
+      throw mismatch(`blob digest reported by the registry`, desc.digest, said);
+    }
+  }
+
+  #progressCounter(r: ImageReference, desc: BlobDescriptor): Transform {
+    let bytes = 0;
+    let last = 0;
+    const emit = () =>
+      this.#emit({ type: "blob-upload", repository: r.repository, digest: desc.digest, bytes, total: desc.size });
+    emit();
+    return new Transform({
+      transform(chunk: Buffer, _e, done: TransformCallback) {
+        bytes += chunk.length;
+        if (bytes - last >= PROGRESS_STEP) {
+          last = bytes;
+          emit();
+        }
+        done(null, chunk);
+      },
+      flush(done: TransformCallback) {
+        if (bytes !== last || bytes === 0) emit();
+        done();
+      },
+    });
+  }
+
+  async #openBlob(r: ImageReference, digest: string): Promise<HttpResponse> {
+    const res = await this.#sendOnce(r, Scopes.repository(r.repository, ["pull"]), {
+      method: "GET",
+      url: this.#url(r, `blobs/${digest}`),
+      follow: true,
+    });
+    if (res.status === 404) {
+      await discard(res);
+      throw registryError("REGISTRY_NOT_FOUND", `blob ${digest} not found in ${r.registry}/${r.repository}`, "push the image again");
+    }
+    if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching blob ${digest}`);
+    return res;
+  }
+
+  async #download(r: ImageReference, digest: string, size: number | undefined, sink: NodeJS.WritableStream): Promise<void> {
+    const res = await this.#openBlob(r, digest);
+    const total = size ?? Number(header(res, "content-length") ?? "0");
+    const verifier = new DigestVerifier(digest, `blob ${digest} from ${r.registry}/${r.repository}`, size);
+    let bytes = 0;
+    let last = 0;
+    const emit = () => this.#emit({ type: "blob-download", repository: r.repository, digest, bytes, total });
+    const counter = new Transform({
+      transform(chunk: Buffer, _e, done: TransformCallback) {
+        bytes += chunk.length;
+        if (bytes - last >= PROGRESS_STEP) {
+          last = bytes;
+          emit();
+        }
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(res.body, counter, verifier, sink);
+    } catch (e) {
+      // A cut connection is worth a retry; a full disk or a digest mismatch is not.
+      throw isNetworkError(e) ? networkFailure(e as NodeJS.ErrnoException, "GET", res.url) : e;
+    }
+    emit();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals: HTTP, auth
+
+  #emit(e: ProgressEvent): void {
+    try {
+      this.#options.onProgress?.(e);
+    } catch {
+      // A failing progress listener must not break a push.
+    }
+  }
+
+  #insecure(registry: string): boolean {
+    const i = this.#options.insecure;
+    return i === true || (Array.isArray(i) && i.includes(registry));
+  }
+
+  #origin(registry: string): string {
+    const host = registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
+    return `${this.#insecure(registry) ? "http" : "https"}://${host}`;
+  }
+
+  #url(r: ImageReference, tail: string): URL {
+    return new URL(`${this.#origin(r.registry)}/v2/${r.repository}/${tail}`);
+  }
+
+  #uploadsUrl(r: ImageReference): URL {
+    return this.#url(r, "blobs/uploads/");
+  }
+
+  #location(res: HttpResponse): URL {
+    const loc = header(res, "location");
+    if (!loc) {
+      throw registryError(
+        "REGISTRY_HTTP",
+        `${displayUrl(res.url)} answered ${res.status} without a Location header`,
+        "the registry does not follow the OCI distribution spec",
+      );
+    }
+    return new URL(loc, res.url);
+  }
+
+  #authFor(registry: string): RegistryAuth {
+    let a = this.#auth.get(registry);
+    if (!a) {
+      a = new RegistryAuth(registry, this.#credentials, this.#transport, this.#policy);
+      this.#auth.set(registry, a);
+    }
+    return a;
+  }
+
+  /** `GET /v2/` once per registry, anonymously, to learn how it wants us to authenticate. */
+  #ping(registry: string): Promise<void> {
+    let p = this.#pings.get(registry);
+    if (!p) {
+      const url = new URL(`${this.#origin(registry)}/v2/`);
+      p = withRetries(this.#policy, async () => {
+        const res = await this.#transport.send({ method: "GET", url });
+        await discard(res);
+        if (isRetryableStatus(res.status)) {
+          throw new TransientError(
+            `${res.status} on GET ${displayUrl(url)}`,
+            registryError("REGISTRY_HTTP", `GET ${displayUrl(url)} answered ${res.status}`, "the registry is failing; retry later"),
+            retryAfterMs(header(res, "retry-after")),
+          );
+        }
+        this.#authFor(registry).learn(res);
+      });
+      p.catch(() => this.#pings.delete(registry));
+      this.#pings.set(registry, p);
+    }
+    return p;
+  }
+
+  /**
+   * One request with authentication: a 401 teaches the challenge (or that a token expired) and
+   * the request is sent again, once or twice. Transient failures throw TransientError.
+   */
+  async #sendOnce(r: ImageReference, scopes: Scopes, req: SendRequest): Promise<HttpResponse> {
+    await this.#ping(r.registry);
+    const auth = this.#authFor(r.registry);
+    const origin = this.#origin(r.registry);
+    const want = scopes.clone();
+    for (let authTry = 0; ; authTry++) {
+      const authorization = await auth.authorization(want);
+      const headers: Record<string, string> = { ...req.headers };
+      if (authorization && req.url.origin === origin) headers.authorization = authorization;
+      const res = await this.#transport.send({ method: req.method, url: req.url, headers, body: req.body });
+      if (res.status === 401) {
+        await discard(res);
+        const sent = authorization !== undefined;
+        if (sent) auth.invalidate(want);
+        const learned = auth.learn(res, want);
+        // Basic credentials that were refused stay refused; a Bearer token may just have expired.
+        if (!learned || authTry >= 2 || (sent && auth.scheme === "basic") || (authTry >= 1 && !sent)) {
+          throw await auth.rejected();
+        }
+        const streamed = req.body !== undefined && !(req.body instanceof Uint8Array);
+        // A streamed body is spent; the caller's retry loop starts the upload again.
+        if (streamed) throw new TransientError(`401 on ${req.method} ${displayUrl(req.url)}`, toFinal(await auth.rejected()));
+        continue;
+      }
+      if (res.status === 403) {
+        await discard(res);
+        throw registryError(
+          "REGISTRY_AUTH",
+          `${r.registry} denied ${req.method} on ${r.repository}`,
+          `the account has no ${scopes.wire().join(" ")} access; check its permissions on ${r.registry}`,
+        );
+      }
+      if (isRetryableStatus(res.status)) {
+        const final = await this.#statusError(res, req.method, "registry failure");
+        throw new TransientError(
+          `${res.status} on ${req.method} ${displayUrl(req.url)}`,
+          final,
+          retryAfterMs(header(res, "retry-after")),
+        );
+      }
+      if (req.follow && res.status >= 300 && res.status < 400 && header(res, "location")) {
+        return this.#followRedirects(res, req);
+      }
+      return res;
+    }
+  }
+
+  async #followRedirects(first: HttpResponse, req: SendRequest): Promise<HttpResponse> {
+    let res = first;
+    for (let hop = 0; hop < 5; hop++) {
+      const loc = header(res, "location");
+      if (!(res.status >= 300 && res.status < 400 && loc)) return res;
+      await discard(res);
+      // Storage URLs carry their own signature; registry credentials never go there.
+      const url = new URL(loc, res.url);
+      res = await this.#transport.send({ method: req.method, url, headers: req.headers ?? {} });
+      if (isRetryableStatus(res.status)) {
+        const final = await this.#statusError(res, req.method, `following a redirect to ${displayUrl(url)}`);
+        throw new TransientError(`${res.status} on ${req.method} ${displayUrl(url)}`, final, retryAfterMs(header(res, "retry-after")));
+      }
+    }
+    await discard(res);
+    throw registryError("REGISTRY_HTTP", `too many redirects from ${displayUrl(first.url)}`, "the registry's storage redirects are misconfigured");
+  }
+
+  /** The error for an unexpected status, with the registry's error codes (never our headers). */
+  async #statusError(res: HttpResponse, method: string, doing: string): Promise<TalosExtError> {
+    let detail = "";
+    let codes: string[] = [];
+    try {
+      const text = (await readBody(res, 64 * 1024)).toString("utf8");
+      const json = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+      codes = (json.errors ?? []).map((e) => String(e.code ?? ""));
+      detail = (json.errors ?? [])
+        .map((e) => `${e.code ?? "ERROR"}: ${e.message ?? ""}`)
+        .join("; ")
+        .slice(0, 300);
+    } catch {
+      // Not a registry error body; the status says enough.
+    }
+    const where = `${method} ${displayUrl(res.url)}`;
+    const msg = `${doing}: ${where} answered ${res.status}${detail ? ` (${detail})` : ""}`;
+    if (codes.includes("DIGEST_INVALID")) {
+      return registryError("REGISTRY_DIGEST_MISMATCH", msg, "the uploaded bytes do not match their digest; the source is corrupt");
+    }
+    if (res.status === 404 || codes.includes("NAME_UNKNOWN") || codes.includes("MANIFEST_UNKNOWN")) {
+      return registryError("REGISTRY_NOT_FOUND", msg, "check the repository name and reference");
+    }
+    if (codes.includes("MANIFEST_BLOB_UNKNOWN") || codes.includes("BLOB_UNKNOWN")) {
+      return registryError("REGISTRY_HTTP", msg, "push the manifest's blobs (config, layers, children) before the manifest");
+    }
+    return registryError(
+      "REGISTRY_HTTP",
+      msg,
+      isRetryableStatus(res.status) ? "the registry is failing or throttling; retry later" : "see the registry's message",
+    );
+  }
+}
+
+function withDigestParam(location: URL, digest: string): URL {
+  const url = new URL(location);
+  // Appended by hand: re-serialising the registry's opaque `_state` could change its encoding.
+  url.search = `${url.search ? `${url.search}&` : "?"}digest=${encodeURIComponent(digest)}`;
+  return url;
+}
+
+/** `mountFrom` is a repository on the target registry, or a full reference (used only on the same registry). */
+function mountSource(from: string, target: ImageReference): string | undefined {
+  const first = from.split("/")[0] ?? "";
+  const hasRegistry = from.includes("/") && (/[.:]/.test(first) || first === "localhost");
+  const ref = parseReference(hasRegistry ? from : `${target.registry}/${from}`);
+  return ref.registry === target.registry ? ref.repository : undefined;
+}
+
+function toFinal(e: Error): TalosExtError {
+  return (e instanceof TransientError ? e.final : e) as TalosExtError;
+}

@@ -1,0 +1,295 @@
+/**
+ * One HTTP exchange with a registry over node:http(s) (not fetch: we need our own CA, no
+ * automatic redirects, streamed request bodies and socket-level timeouts), plus the retry loop.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { Readable } from "node:stream";
+import { rootCertificates } from "node:tls";
+import { isTalosExtError, type TalosExtError } from "@talos-ext/spec";
+import { displayUrl, registryError } from "./errors.ts";
+
+export interface HttpRequest {
+  method: string;
+  url: URL;
+  headers?: Record<string, string>;
+  /** Bytes (replayable) or a stream (sent once; its length must be in content-length). */
+  body?: Uint8Array | Readable;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  url: URL;
+  body: http.IncomingMessage;
+}
+
+/**
+ * A failure worth retrying (429, 5xx, reset, timeout). `final` is what the caller sees when
+ * the retries are used up.
+ */
+export class TransientError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly final: TalosExtError,
+    readonly retryAfterMs?: number,
+  ) {
+    super(reason);
+  }
+}
+
+export function header(res: HttpResponse, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Reads a body up to `limit` bytes (registries cap manifests at a few MiB). */
+export async function readBody(res: HttpResponse, limit = 32 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      res.body.destroy();
+      throw registryError(
+        "REGISTRY_HTTP",
+        `response from ${displayUrl(res.url)} is larger than ${limit} bytes`,
+        "this is not a manifest; check the reference",
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function discard(res: HttpResponse): Promise<void> {
+  res.body.resume();
+  await new Promise<void>((resolve) => {
+    if (res.body.complete || res.body.destroyed) resolve();
+    else {
+      res.body.once("end", () => resolve());
+      res.body.once("close", () => resolve());
+      res.body.once("error", () => resolve());
+    }
+  });
+}
+
+const TLS_CODES = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "EPROTO",
+]);
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+const TIMEOUT_CODE = "REGISTRY_CLIENT_TIMEOUT";
+
+/** Maps a socket-level failure to a TalosExtError, or a TransientError when a retry may help. */
+export function networkFailure(err: NodeJS.ErrnoException, method: string, url: URL): Error {
+  if (isTalosExtError(err) || err instanceof TransientError) return err;
+  const code = err.code ?? "";
+  const where = `${method} ${displayUrl(url)}`;
+  if (TLS_CODES.has(code) || code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL")) {
+    const plainHttp = code === "EPROTO" || /wrong version number|packet length too long/i.test(err.message);
+    return registryError(
+      "REGISTRY_TLS",
+      plainHttp
+        ? `TLS handshake with ${url.host} failed: it does not seem to speak HTTPS (${code})`
+        : `TLS verification of ${url.host} failed (${code || "TLS error"})`,
+      plainHttp
+        ? `if ${url.host} serves plain HTTP, mark it insecure (insecure: ["${url.host}"])`
+        : "pass the CA that signed the registry's certificate with caFile, or fix the certificate (it must name this host)",
+      { cause: err },
+    );
+  }
+  if (code.startsWith("HPE_")) {
+    return registryError(
+      "REGISTRY_HTTP",
+      `${url.host} did not answer ${where} with valid HTTP (${code})`,
+      url.protocol === "http:" ? `if ${url.host} serves HTTPS, do not mark it insecure` : "check the host and port",
+      { cause: err },
+    );
+  }
+  if (UNREACHABLE_CODES.has(code)) {
+    return registryError(
+      "REGISTRY_UNREACHABLE",
+      `cannot connect to ${url.host} (${code}) for ${where}`,
+      "check that the registry is running and the host and port in the reference are right",
+      { cause: err },
+    );
+  }
+  if (code === TIMEOUT_CODE) {
+    return new TransientError(
+      `timeout on ${where}`,
+      registryError("REGISTRY_TIMEOUT", `${where} timed out`, "the registry is slow or stuck; raise timeoutMs or retry later", {
+        cause: err,
+      }),
+    );
+  }
+  return new TransientError(
+    `${code || err.message} on ${where}`,
+    registryError(
+      "REGISTRY_UNREACHABLE",
+      `connection to ${url.host} failed during ${where} (${code || "network error"})`,
+      "the connection was cut; check the network or the registry's logs and run again (finished blobs are skipped)",
+      { cause: err },
+    ),
+  );
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "ERR_STREAM_PREMATURE_CLOSE",
+  TIMEOUT_CODE,
+  ...UNREACHABLE_CODES,
+]);
+
+/** Whether an error came from the connection (as opposed to a local file or a check of ours). */
+export function isNetworkError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" && NETWORK_CODES.has(code);
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+/** `Retry-After` as milliseconds (seconds or an HTTP date), capped. */
+export function retryAfterMs(value: string | undefined, capMs = 60_000): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), capMs) : undefined;
+}
+
+export interface TransportOptions {
+  caFile?: string | undefined;
+  timeoutMs: number;
+}
+
+export class Transport {
+  readonly #http: http.Agent;
+  readonly #https: https.Agent;
+  readonly #timeoutMs: number;
+
+  constructor(options: TransportOptions) {
+    let ca: Array<string | Buffer> | undefined;
+    if (options.caFile) {
+      try {
+        ca = [...rootCertificates, readFileSync(options.caFile)];
+      } catch (e) {
+        throw registryError("REGISTRY_TLS", `cannot read caFile ${options.caFile}`, "pass a readable PEM file", {
+          file: options.caFile,
+          cause: e,
+        });
+      }
+    }
+    this.#timeoutMs = options.timeoutMs;
+    this.#http = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.#https = new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) });
+  }
+
+  close(): void {
+    this.#http.destroy();
+    this.#https.destroy();
+  }
+
+  /** Sends one request; resolves when the response headers arrive. Never retries. */
+  send(req: HttpRequest): Promise<HttpResponse> {
+    const { method, url } = req;
+    const isHttps = url.protocol === "https:";
+    const mod = isHttps ? https : http;
+    const headers: Record<string, string> = { "user-agent": "talos-ext", ...req.headers };
+    if (req.body instanceof Uint8Array) headers["content-length"] = String(req.body.byteLength);
+    return new Promise<HttpResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: Error) => {
+        if (settled) return;
+        settled = true;
+        reject(e);
+      };
+      const r = mod.request(
+        url,
+        { method, headers, agent: isHttps ? this.#https : this.#http },
+        (res) => {
+          if (settled) {
+            res.resume();
+            return;
+          }
+          settled = true;
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
+        },
+      );
+      r.setTimeout(this.#timeoutMs, () => {
+        const e = new Error(`no data for ${this.#timeoutMs} ms`) as NodeJS.ErrnoException;
+        e.code = TIMEOUT_CODE;
+        r.destroy(e);
+      });
+      r.on("error", (e: NodeJS.ErrnoException) => fail(networkFailure(e, method, url)));
+      if (req.body === undefined) {
+        r.end();
+      } else if (req.body instanceof Uint8Array) {
+        r.end(req.body);
+      } else {
+        const body = req.body;
+        // A failing source (unreadable file, wrong size or digest) is not a network failure:
+        // it is reported as is and not retried.
+        body.once("error", (e) => {
+          r.destroy();
+          fail(e);
+        });
+        r.once("error", () => body.destroy());
+        body.pipe(r);
+      }
+    });
+  }
+}
+
+export function toReadable(source: ReadableStream | NodeJS.ReadableStream | Uint8Array): Readable {
+  if (source instanceof Uint8Array) return Readable.from([Buffer.from(source.buffer, source.byteOffset, source.byteLength)]);
+  if (source instanceof Readable) return source;
+  if (typeof (source as ReadableStream).getReader === "function") {
+    return Readable.fromWeb(source as import("node:stream/web").ReadableStream);
+  }
+  if (typeof (source as NodeJS.ReadableStream).on === "function") {
+    return new Readable().wrap(source as NodeJS.ReadableStream);
+  }
+  if (Symbol.asyncIterator in (source as object)) return Readable.from(source as AsyncIterable<Uint8Array>);
+  throw new TypeError("blob source must be bytes, a web ReadableStream or a Node.js readable stream");
+}
+
+export interface RetryPolicy {
+  retries: number;
+  baseDelayMs: number;
+  onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+}
+
+/** Full-jitter exponential backoff, capped at 30 s. */
+export function backoffMs(attempt: number, baseMs: number): number {
+  const ceiling = Math.min(30_000, baseMs * 2 ** attempt);
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+export async function withRetries<T>(policy: RetryPolicy, fn: (attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      if (!(e instanceof TransientError)) throw e;
+      if (attempt >= policy.retries) throw e.final;
+      const delay = e.retryAfterMs ?? backoffMs(attempt, policy.baseDelayMs);
+      policy.onRetry?.(attempt + 1, e.reason, delay);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

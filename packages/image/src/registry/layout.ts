@@ -1,0 +1,353 @@
+/**
+ * Push an OCI image layout to a registry and pull one back. A push sends every blob, then child
+ * manifests by digest, then the top manifest under the tag last, so the tag never points at
+ * partial content. A pull verifies every digest and appears at its target only when complete.
+ */
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { type RegistryClientOptions, RegistryClient } from "./client.ts";
+import { digestOf, mismatch, parseDigest } from "./digest.ts";
+import { registryError } from "./errors.ts";
+import { isIndexMediaType, OCI_INDEX, sniffManifestMediaType } from "./media-types.ts";
+import { type ImageReference, toReference, withDigest } from "./reference.ts";
+
+export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
+
+export interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  urls?: string[];
+  annotations?: Record<string, string>;
+  platform?: Record<string, unknown>;
+}
+
+interface ManifestJson {
+  mediaType?: string;
+  config?: Descriptor;
+  layers?: Descriptor[];
+  manifests?: Descriptor[];
+}
+
+export interface PushLayoutOptions extends RegistryClientOptions {
+  /** A repository on the same registry to mount blobs from instead of uploading them. */
+  mountFrom?: string;
+  /** Blobs uploaded at once; default 3. */
+  concurrency?: number;
+}
+
+export interface PushLayoutResult {
+  digest: string;
+  mediaType: string;
+  /** Blobs uploaded. */
+  pushedBlobs: number;
+  /** Blobs the registry already had (HEAD). */
+  skippedBlobs: number;
+  /** Blobs mounted from `mountFrom`. */
+  mountedBlobs: number;
+}
+
+export interface PullLayoutOptions extends RegistryClientOptions {
+  /** Blobs downloaded at once; default 3. */
+  concurrency?: number;
+}
+
+function limiter(n: number) {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+function badLayout(file: string, message: string, hint: string) {
+  return registryError("REGISTRY_BAD_LAYOUT", message, hint, { file });
+}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw badLayout(file, `${what} is missing (${file})`, "point at a directory that holds an OCI image layout");
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badLayout(file, `${what} is not valid JSON`, "rewrite the layout with its producer");
+  }
+}
+
+function checkDescriptor(d: unknown, file: string, where: string): Descriptor {
+  const desc = d as Descriptor;
+  if (!desc || typeof desc !== "object" || typeof desc.digest !== "string" || typeof desc.size !== "number") {
+    throw badLayout(file, `${where} is not a descriptor (digest and size)`, "rewrite the layout with its producer");
+  }
+  try {
+    parseDigest(desc.digest);
+  } catch (e) {
+    throw badLayout(file, `${where} has an invalid digest "${desc.digest.slice(0, 140)}"`, (e as { hint?: string }).hint ?? "");
+  }
+  return desc;
+}
+
+function blobPath(layoutDir: string, digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return join(layoutDir, "blobs", algorithm, hex);
+}
+
+async function readManifestBlob(layoutDir: string, desc: Descriptor): Promise<Buffer> {
+  const file = blobPath(layoutDir, desc.digest);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    throw badLayout(file, `manifest ${desc.digest} is missing from the layout`, "rewrite the layout with its producer");
+  }
+  const actual = digestOf(bytes, parseDigest(desc.digest).algorithm);
+  if (actual !== desc.digest || bytes.length !== desc.size) {
+    const e = mismatch(`layout blob ${file}`, `${desc.digest} (${desc.size} bytes)`, `${actual} (${bytes.length} bytes)`);
+    throw registryError("REGISTRY_DIGEST_MISMATCH", e.message, "the layout is corrupt; rewrite it with its producer", { file });
+  }
+  return bytes;
+}
+
+function parseManifest(bytes: Buffer, file: string): ManifestJson {
+  try {
+    const json = JSON.parse(bytes.toString("utf8")) as unknown;
+    if (!json || typeof json !== "object" || Array.isArray(json)) throw new Error("not an object");
+    return json as ManifestJson;
+  } catch {
+    throw badLayout(file, "manifest is not a JSON object", "rewrite the layout with its producer");
+  }
+}
+
+/** Pushes an OCI image layout (one image, or an index of several) to `ref`. */
+export async function pushLayout(
+  layoutDir: string,
+  ref: string | ImageReference,
+  options: PushLayoutOptions = {},
+): Promise<PushLayoutResult> {
+  const r = toReference(ref);
+  const layoutFile = join(layoutDir, "oci-layout");
+  const marker = (await readJson(layoutFile, "oci-layout")) as { imageLayoutVersion?: unknown };
+  if (typeof marker?.imageLayoutVersion !== "string") {
+    throw badLayout(layoutFile, "oci-layout has no imageLayoutVersion", "this is not an OCI image layout");
+  }
+  const indexFile = join(layoutDir, "index.json");
+  const index = (await readJson(indexFile, "index.json")) as { manifests?: unknown };
+  const listed = Array.isArray(index?.manifests) ? index.manifests : [];
+  const descs = listed.map((d, i) => checkDescriptor(d, indexFile, `index.json manifests[${i}]`));
+  let top: Descriptor | undefined;
+  if (descs.length === 1) top = descs[0];
+  else if (r.tag) top = descs.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === r.tag);
+  if (!top) {
+    throw badLayout(
+      indexFile,
+      descs.length === 0
+        ? "index.json lists no manifests"
+        : `index.json lists ${descs.length} manifests and none is annotated ${REF_NAME_ANNOTATION}=${r.tag ?? "<tag>"}`,
+      descs.length === 0
+        ? "build the image into the layout first"
+        : "push a layout with one top-level manifest (or index), or pick one by its ref.name tag",
+    );
+  }
+
+  const client = new RegistryClient(options);
+  const run = limiter(Math.max(1, options.concurrency ?? 3));
+  const blobs = new Map<string, Promise<void>>();
+  const counts = { pushedBlobs: 0, skippedBlobs: 0, mountedBlobs: 0 };
+  const mount = options.mountFrom === undefined ? {} : { mountFrom: options.mountFrom };
+  let failed = false;
+
+  const pushBlob = (desc: Descriptor, owner: string): Promise<void> => {
+    let p = blobs.get(desc.digest);
+    if (!p) {
+      p = run(async () => {
+        if (failed) return;
+        const file = blobPath(layoutDir, desc.digest);
+        let size: number;
+        try {
+          size = (await stat(file)).size;
+        } catch {
+          // Non-distributable layers are referenced by URL and may be absent.
+          if (desc.urls?.length) return;
+          throw badLayout(file, `blob ${desc.digest} of ${owner} is missing from the layout`, "rewrite the layout with its producer");
+        }
+        if (size !== desc.size) {
+          throw registryError(
+            "REGISTRY_DIGEST_MISMATCH",
+            `layout blob ${file} has ${size} bytes, its descriptor says ${desc.size}`,
+            "the layout is corrupt; rewrite it with its producer",
+            { file },
+          );
+        }
+        const outcome = await client.pushBlob(r, desc, () => createReadStream(file), mount);
+        if (outcome === "uploaded") counts.pushedBlobs++;
+        else if (outcome === "mounted") counts.mountedBlobs++;
+        else counts.skippedBlobs++;
+      });
+      blobs.set(desc.digest, p);
+    }
+    return p;
+  };
+
+  /** Pushes everything `desc` refers to; returns its bytes and media type (not itself pushed). */
+  const pushContent = async (desc: Descriptor): Promise<{ bytes: Buffer; mediaType: string }> => {
+    const bytes = await readManifestBlob(layoutDir, desc);
+    const file = blobPath(layoutDir, desc.digest);
+    const json = parseManifest(bytes, file);
+    const mediaType = desc.mediaType ?? sniffManifestMediaType(json);
+    if (isIndexMediaType(mediaType) || (!json.layers && Array.isArray(json.manifests))) {
+      const children = (json.manifests ?? []).map((d, i) => checkDescriptor(d, file, `manifests[${i}]`));
+      for (const child of children) {
+        const c = await pushContent(child);
+        const childRef = withDigest(r, child.digest);
+        const there = await client.headManifest(childRef, "push");
+        if (there) {
+          options.onProgress?.({ type: "manifest-skipped", repository: r.repository, reference: child.digest, digest: child.digest });
+        } else {
+          await client.putManifest(childRef, c.bytes, c.mediaType);
+        }
+      }
+      return { bytes, mediaType };
+    }
+    const parts: Descriptor[] = [];
+    if (json.config) parts.push(checkDescriptor(json.config, file, "config"));
+    (json.layers ?? []).forEach((d, i) => parts.push(checkDescriptor(d, file, `layers[${i}]`)));
+    await Promise.all(parts.map((d) => pushBlob(d, `manifest ${desc.digest}`)));
+    return { bytes, mediaType };
+  };
+
+  try {
+    const { bytes, mediaType } = await pushContent(top);
+    const digest = digestOf(bytes, parseDigest(top.digest).algorithm);
+    if (r.digest && r.digest !== digest) {
+      throw mismatch(`layout content for ${r}`, r.digest, digest, "the reference's digest must match the layout's manifest");
+    }
+    const there = await client.headManifest(r, "push");
+    if (there?.digest === digest) {
+      options.onProgress?.({ type: "manifest-skipped", repository: r.repository, reference: r.tag ?? digest, digest });
+    } else {
+      await client.putManifest(r, bytes, mediaType);
+    }
+    return { digest, mediaType, ...counts };
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    // Settle in-flight uploads before returning so nothing runs after an error is reported.
+    await Promise.allSettled(blobs.values());
+    client.close();
+  }
+}
+
+/**
+ * Pulls `ref` (an image or a whole index with every platform) into an OCI image layout at
+ * `layoutDir`, replacing what is there only once everything is downloaded and verified.
+ */
+export async function pullLayout(
+  ref: string | ImageReference,
+  layoutDir: string,
+  options: PullLayoutOptions = {},
+): Promise<{ digest: string; mediaType: string }> {
+  const r = toReference(ref);
+  const target = resolve(layoutDir);
+  const parent = dirname(target);
+  await mkdir(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(target)}.tmp-${randomBytes(6).toString("hex")}`);
+  const client = new RegistryClient(options);
+  const run = limiter(Math.max(1, options.concurrency ?? 3));
+  const done = new Map<string, Promise<void>>();
+
+  const fetchBlob = (desc: Descriptor): Promise<void> => {
+    let p = done.get(desc.digest);
+    if (!p) {
+      p = run(async () => {
+        const file = blobPath(tmp, desc.digest);
+        await mkdir(dirname(file), { recursive: true });
+        await client.downloadBlob(r, desc.digest, desc.size, () => createWriteStream(file));
+      });
+      done.set(desc.digest, p);
+    }
+    return p;
+  };
+
+  const writeManifest = async (digest: string, body: Uint8Array) => {
+    const file = blobPath(tmp, digest);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, body);
+  };
+
+  const walk = async (body: Uint8Array, mediaType: string, where: string): Promise<void> => {
+    let json: ManifestJson;
+    try {
+      json = JSON.parse(Buffer.from(body).toString("utf8")) as ManifestJson;
+    } catch {
+      throw registryError("REGISTRY_HTTP", `${where} is not JSON`, "the reference does not name an OCI image");
+    }
+    if (isIndexMediaType(mediaType)) {
+      for (const child of json.manifests ?? []) {
+        checkDescriptor(child, where, "manifests[]");
+        const m = await client.getManifest(withDigest(r, child.digest));
+        if (m.body.length !== child.size) {
+          throw mismatch(`manifest ${child.digest} size`, `${child.size} bytes`, `${m.body.length} bytes`);
+        }
+        await writeManifest(child.digest, m.body);
+        await walk(m.body, child.mediaType ?? m.mediaType, `manifest ${child.digest}`);
+      }
+      return;
+    }
+    const parts = [...(json.config ? [json.config] : []), ...(json.layers ?? [])];
+    await Promise.all(parts.map((d) => fetchBlob(checkDescriptor(d, where, "blob"))));
+  };
+
+  try {
+    const top = await client.getManifest(r);
+    await mkdir(join(tmp, "blobs"), { recursive: true });
+    await writeManifest(top.digest, top.body);
+    await walk(top.body, top.mediaType, `manifest ${r}`);
+    await writeFile(join(tmp, "oci-layout"), `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`);
+    const desc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.body.length };
+    if (r.tag) desc.annotations = { [REF_NAME_ANNOTATION]: r.tag };
+    const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [desc] };
+    await writeFile(join(tmp, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
+    await replaceDir(tmp, target);
+    return { digest: top.digest, mediaType: top.mediaType };
+  } catch (e) {
+    await Promise.allSettled(done.values());
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+/** Moves a finished directory into place; an existing target is swapped out, then removed. */
+async function replaceDir(tmp: string, target: string): Promise<void> {
+  try {
+    await rename(tmp, target);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") {
+      throw registryError("REGISTRY_BAD_LAYOUT", `cannot write the layout to ${target} (${code})`, "pick a directory path you can write", {
+        file: target,
+        cause: e,
+      });
+    }
+  }
+  const old = `${target}.old-${randomBytes(6).toString("hex")}`;
+  await rename(target, old);
+  await rename(tmp, target);
+  await rm(old, { recursive: true, force: true });
+}

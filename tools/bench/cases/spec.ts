@@ -1,0 +1,94 @@
+/**
+ * spec: load + render + validate a generated tree of 500 packages with the spec library, against
+ * reading and `yaml.parse`-ing the same files (what a hand-rolled script would do, with none of
+ * the templating, schemas, graph or lints).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { generateTree } from "../gen/tree.ts";
+import { compare, round3, withTempDir } from "../lib.ts";
+import { loadSpec, loadYaml } from "../modules.ts";
+import { type BenchCase, type CaseContext, type Row, ratio } from "../types.ts";
+
+const AIM = 3;
+
+export const specCase: BenchCase = {
+  name: "spec",
+  title: "load + render + validate a bldr tree (loadTree + resolveAll + lintTree) vs yaml.parse",
+  async run(ctx: CaseContext): Promise<Row[]> {
+    const spec = await loadSpec();
+    const yaml = loadYaml();
+    const count = ctx.quick ? 100 : 500;
+    return withTempDir("spec", async (dir) => {
+      const tree = await generateTree(dir, count);
+      ctx.note(
+        `generated tree: ${count} packages, ${tree.files.length} files, ${(tree.bytes / 1024).toFixed(0)} KiB`,
+      );
+
+      // Sanity: the tree must load cleanly, or we would be timing the error path.
+      const check = await spec.loadTree({ root: dir, platform: "linux/amd64" });
+      const resolved = spec.resolveAll(check);
+      const lints = await spec.lintTree(check);
+      const all = [...check.diagnostics, ...resolved.diagnostics, ...lints];
+      const errors = all.filter((d) => d.severity === "error");
+      if (check.packages.size !== count) {
+        throw new Error(`loadTree found ${check.packages.size} packages, expected ${count}`);
+      }
+      if (errors.length > 0) {
+        throw new Error(
+          `the generated tree has ${errors.length} errors, e.g. ${errors[0]!.code}: ${errors[0]!.message}`,
+        );
+      }
+      if (all.length > 0) ctx.note(`spec reports ${all.length} non-error findings on the generated tree`);
+
+      const paths = tree.files.map((f) => join(dir, f));
+      let parsed = 0;
+      const timings = await compare(
+        [
+          {
+            name: "ours",
+            run: async () => {
+              const t = await spec.loadTree({ root: dir, platform: "linux/amd64" });
+              spec.resolveAll(t);
+              await spec.lintTree(t);
+            },
+          },
+          {
+            name: "yaml.parse",
+            run: async () => {
+              parsed = 0;
+              for (const p of paths) {
+                yaml.parse(await readFile(p, "utf8"));
+                parsed++;
+              }
+            },
+          },
+        ],
+        { runs: ctx.runs, warmup: ctx.warmup, log: ctx.log },
+      );
+      const ours = timings.get("ours")!;
+      const base = timings.get("yaml.parse")!;
+      const r = ratio(ours, base);
+      return [
+        {
+          measure: `${count} packages: loadTree + resolveAll + lintTree`,
+          ours,
+          baseline: {
+            name: "yaml.parse",
+            command: `readFile + yaml.parse (yaml from packages/spec) of the same ${parsed} files`,
+            timing: base,
+          },
+          ratio: r,
+          aim: `<= ${AIM}x yaml.parse`,
+          met: r <= AIM,
+          details: {
+            packages: count,
+            files: tree.files.length,
+            msPerPackage: round3(ours.medianMs / count),
+            baselineMsPerPackage: round3(base.medianMs / count),
+          },
+        },
+      ];
+    });
+  },
+};
