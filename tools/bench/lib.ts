@@ -50,7 +50,10 @@ async function once(c: Contender): Promise<number> {
 }
 
 /** Warms every contender up, then measures them interleaved; returns timings by name. */
-export async function compare(contenders: Contender[], options: MeasureOptions): Promise<Map<string, Timing>> {
+export async function compare(
+  contenders: Contender[],
+  options: MeasureOptions,
+): Promise<Map<string, Timing>> {
   const runs = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let w = 0; w < options.warmup; w++) {
     for (const c of contenders) {

@@ -14,7 +14,9 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 function target(envName: string, pkg: string): string {
   const override = process.env[envName];
-  return override ? pathToFileURL(override).href : new URL(`../../packages/${pkg}/dist/index.js`, import.meta.url).href;
+  return override
+    ? pathToFileURL(override).href
+    : new URL(`../../packages/${pkg}/dist/index.js`, import.meta.url).href;
 }
 
 async function load<T>(envName: string, pkg: string): Promise<T> {

@@ -4,7 +4,10 @@ import type { Timing } from "./lib.ts";
 export interface Row {
   /** What was measured, e.g. "gzip: writeOciLayout vs tar | gzip -1". */
   measure: string;
-  ours: Timing;
+  /** Absent when this measurement was skipped. */
+  ours?: Timing;
+  /** Why this one measurement could not run here (the rest of the case did). */
+  skipped?: string;
   baseline?: {
     /** Short name of the baseline tool. */
     name: string;
@@ -30,6 +33,8 @@ export interface CaseResult {
   status: CaseStatus;
   /** Why the case was skipped or what crashed. */
   reason?: string;
+  runs: number;
+  warmup: number;
   rows: Row[];
   notes: string[];
   durationMs: number;
@@ -53,6 +58,8 @@ export class Skip extends Error {
 export interface BenchCase {
   name: string;
   title: string;
+  /** Runs and warm-ups when the command line does not say; default 5 (3 with --quick) and 1. */
+  defaults?: (quick: boolean) => { runs?: number; warmup?: number };
   run(ctx: CaseContext): Promise<Row[]>;
 }
 

@@ -141,7 +141,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     const tokenRequests: LoggedTokenRequest[] = [];
     const issuedTokens: string[] = [];
     let authYaml = "";
-    if (options.htpasswd && options.token) throw new Error("startRegistry: choose htpasswd or token, not both");
+    if (options.htpasswd && options.token)
+      throw new Error("startRegistry: choose htpasswd or token, not both");
     if (options.htpasswd) {
       const file = join(root, "htpasswd");
       const { stdout } = await promisify(execFile)("htpasswd", [
@@ -543,7 +544,8 @@ async function startTokenServer(
           expires_in: ttl,
           issued_at: new Date().toISOString(),
         };
-        if (opts.refreshToken && form.get("access_type") === "offline") body.refresh_token = opts.refreshToken;
+        if (opts.refreshToken && form.get("access_type") === "offline")
+          body.refresh_token = opts.refreshToken;
         return reply(res, 200, body);
       }
       reply(res, 405, { error: "method not allowed" });

@@ -1,13 +1,24 @@
 import { type Diagnostic, formatDiagnostic, isTalosExtError } from "@talos-ext/spec";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
+import { buildCommand } from "./commands/build.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { graphCommand } from "./commands/graph.ts";
+import { inspectCommand } from "./commands/inspect.ts";
 import { lintCommand } from "./commands/lint.ts";
+import { pushCommand } from "./commands/push.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type CliIo, processIo } from "./io.ts";
 import { VERSION } from "./version.ts";
 
-export const COMMANDS: Command[] = [lintCommand, validateCommand, graphCommand, dumpCommand];
+export const COMMANDS: Command[] = [
+  lintCommand,
+  validateCommand,
+  graphCommand,
+  dumpCommand,
+  buildCommand,
+  pushCommand,
+  inspectCommand,
+];
 
 /** Exit codes: 0 success / clean, 1 findings or failure, 2 usage error. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;

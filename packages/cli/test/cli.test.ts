@@ -56,7 +56,9 @@ describe("lint", () => {
     expect(out.diagnostics.filter((d: { severity: string }) => d.severity === "error")).toEqual([]);
     expect(r.code).toBe(0);
     expect(out.ok).toBe(true);
-    expect(out.packages).toEqual(expect.arrayContaining(["base", "multipath-tools", "hello-service", "usb-serial-rules"]));
+    expect(out.packages).toEqual(
+      expect.arrayContaining(["base", "multipath-tools", "hello-service", "usb-serial-rules"]),
+    );
   });
 
   test("bad input: exit 1, code and file:line:col, no stack trace", async () => {
@@ -98,15 +100,28 @@ describe("graph and dump", () => {
     expect(dot.stdout.startsWith("digraph  {\n")).toBe(true);
     expect(dot.stdout).toContain('label="multipath-tools"');
     const json = talosExt(["graph", "--root", EXTENSIONS, "--target", "multipath-tools", "--json"]).json();
-    expect(json.nodes.map((n: { name: string }) => n.name)).toEqual(expect.arrayContaining(["base", "multipath-tools"]));
+    expect(json.nodes.map((n: { name: string }) => n.name)).toEqual(
+      expect.arrayContaining(["base", "multipath-tools"]),
+    );
   });
 
   test("dump shows rendered fields and variables", () => {
-    const r = talosExt(["dump", "--root", EXTENSIONS, "--target", "multipath-tools", "--platform", "linux/arm64", "--json"]);
+    const r = talosExt([
+      "dump",
+      "--root",
+      EXTENSIONS,
+      "--target",
+      "multipath-tools",
+      "--platform",
+      "linux/arm64",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const mp = r.json().packages.find((p: { name: string }) => p.name === "multipath-tools");
     expect(mp.context.ARCH).toBe("aarch64");
-    expect(mp.pkg.steps[0].sources[0].url).toBe("https://github.com/opensvc/multipath-tools/archive/refs/tags/0.13.0.tar.gz");
+    expect(mp.pkg.steps[0].sources[0].url).toBe(
+      "https://github.com/opensvc/multipath-tools/archive/refs/tags/0.13.0.tar.gz",
+    );
   });
 
   test("an unknown target is an error with a code", () => {
@@ -119,7 +134,8 @@ describe("graph and dump", () => {
 describe("validate", () => {
   test("a good extension directory passes; a bad one fails with locations", async () => {
     const good = await tree({
-      "manifest.yaml": 'version: v1alpha1\nmetadata:\n  name: demo\n  version: "1.0.0"\n  compatibility:\n    talos:\n      version: ">= v1.10.0"\n',
+      "manifest.yaml":
+        'version: v1alpha1\nmetadata:\n  name: demo\n  version: "1.0.0"\n  compatibility:\n    talos:\n      version: ">= v1.10.0"\n',
       "rootfs/usr/local/bin/demo": "#!/bin/sh\n",
     });
     const ok = talosExt(["validate", good, "--pkg-name", "demo", "--json"]);

@@ -12,7 +12,10 @@ export interface RunResult {
   json: () => any;
 }
 
-export function talosExt(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): RunResult {
+export function talosExt(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): RunResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...(options.env ?? {}) },

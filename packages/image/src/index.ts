@@ -1,6 +1,29 @@
 // Build: plan -> sources -> engine or native assembly -> validated, deterministic OCI layout.
-export { type BuildEvent, type BuildOptions, type BuildResult, build, planPlatform, sourceDateEpoch } from "./build/build.ts";
-export { type Engine, type EngineBuildRequest, type EngineKind, detectEngine, runEngineBuild } from "./engine/engine.ts";
+export {
+  type BuildEvent,
+  type BuildOptions,
+  type BuildResult,
+  build,
+  planPlatform,
+  sourceDateEpoch,
+} from "./build/build.ts";
+export {
+  detectEngine,
+  type Engine,
+  type EngineBuildRequest,
+  type EngineKind,
+  runEngineBuild,
+} from "./engine/engine.ts";
+// Inspecting images (layouts or references).
+export {
+  type InspectedImage,
+  type InspectResult,
+  inspectLayout,
+  inspectReference,
+} from "./inspect/inspect.ts";
+// Deterministic OCI image layouts.
+export * from "./oci/index.ts";
+export { applyMirrors, type ImageMirror, normalizeImageName, parseMirror } from "./plan/mirrors.ts";
 export {
   ALPINE_BASE,
   type BuildPlan,
@@ -11,10 +34,7 @@ export {
   packagesNeedingEngine,
   planBuild,
 } from "./plan/plan.ts";
-export { applyMirrors, type ImageMirror, normalizeImageName, parseMirror } from "./plan/mirrors.ts";
-// Deterministic OCI image layouts.
-export * from "./oci/index.ts";
-// Sources by checksum, with a content-addressed cache.
-export * from "./sources/index.ts";
 // Registry client.
 export * from "./registry/index.ts";
+// Sources by checksum, with a content-addressed cache.
+export * from "./sources/index.ts";

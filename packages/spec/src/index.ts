@@ -18,6 +18,7 @@ export {
 export * from "./extension/index.ts";
 // The package graph: resolution, merge lists, DOT and dump output.
 export * from "./graph/index.ts";
+export { type GraphJson, toGraphJson } from "./graph/json.ts";
 // Lints over a whole tree.
 export * from "./lint/index.ts";
 // Loading a bldr tree exactly as bldr does.

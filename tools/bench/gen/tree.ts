@@ -143,7 +143,13 @@ export async function generateTree(root: string, count: number, seed = 500): Pro
       const deps = new Set<number>();
       const want = i === 1 ? 0 : Math.floor(rand() * 4);
       for (let d = 0; d < want; d++) deps.add(1 + Math.floor(rand() * (i - 1)));
-      files.set(`${dir}/${pkgName(i)}/pkg.yaml`, pkgYaml(i, [...deps].sort((a, b) => a - b)));
+      files.set(
+        `${dir}/${pkgName(i)}/pkg.yaml`,
+        pkgYaml(
+          i,
+          [...deps].sort((a, b) => a - b),
+        ),
+      );
       files.set(`${dir}/${pkgName(i)}/manifest.yaml.tmpl`, manifestTmpl(i));
     }
     files.set(`${dir}/vars.yaml`, `${vars.join("\n")}\n`);

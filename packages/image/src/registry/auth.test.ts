@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRegistry, startRegistry } from "../../../../tools/harness/registry.ts";
-import { configKeyToRegistry, type ProgressEvent, parseChallenges, pushLayout, RegistryClient } from "./index.ts";
+import {
+  configKeyToRegistry,
+  type ProgressEvent,
+  parseChallenges,
+  pushLayout,
+  RegistryClient,
+} from "./index.ts";
 import { writeLayout } from "./test-support.ts";
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -56,7 +62,13 @@ function exposed(err: unknown, events: ProgressEvent[]): string {
   let e: unknown = err;
   while (e) {
     const x = e as Error & { hint?: string; diagnostics?: unknown };
-    parts.push(String(x), x.message ?? "", x.stack ?? "", x.hint ?? "", JSON.stringify(x.diagnostics ?? null));
+    parts.push(
+      String(x),
+      x.message ?? "",
+      x.stack ?? "",
+      x.hint ?? "",
+      JSON.stringify(x.diagnostics ?? null),
+    );
     parts.push(JSON.stringify(x, Object.getOwnPropertyNames(x)));
     e = x.cause;
   }
@@ -84,7 +96,7 @@ describe("WWW-Authenticate and config keys", () => {
       { scheme: "basic", params: { realm: "a" } },
       { scheme: "bearer", params: { realm: "https://t/x", error: "invalid_token" } },
     ]);
-    expect(parseChallenges('Bearer realm=https://t/token, service=svc')).toEqual([
+    expect(parseChallenges("Bearer realm=https://t/token, service=svc")).toEqual([
       { scheme: "bearer", params: { realm: "https://t/token", service: "svc" } },
     ]);
     expect(parseChallenges("")).toEqual([]);
@@ -156,13 +168,19 @@ describe("Basic auth (registry htpasswd)", () => {
   it("runs docker-credential-<helper> get from credHelpers and credsStore", async () => {
     await writeFile(join(work, "helper-db.json"), JSON.stringify({ [reg.url]: { u: USER, s: PASSWORD } }));
     await rm(join(work, "helper-asked.txt"), { force: true });
-    for (const config of [{ credHelpers: { [reg.url]: "test" } }, { credsStore: "test", auths: { [reg.url]: {} } }]) {
+    for (const config of [
+      { credHelpers: { [reg.url]: "test" } },
+      { credsStore: "test", auths: { [reg.url]: {} } },
+    ]) {
       const file = await dockerConfig("helpers", config);
       const src = await writeLayout(join(work, `helper-${Object.keys(config)[0]}`));
       const pushed = await pushLayout(src.dir, `${reg.url}/talos/helper:v1`, { ...base, dockerConfig: file });
       expect(pushed.digest).toBe(src.digest);
     }
-    expect((await readFile(join(work, "helper-asked.txt"), "utf8")).trim().split("\n")).toEqual([reg.url, reg.url]);
+    expect((await readFile(join(work, "helper-asked.txt"), "utf8")).trim().split("\n")).toEqual([
+      reg.url,
+      reg.url,
+    ]);
   });
 
   it("reports a configured helper that is not installed", async () => {
@@ -186,7 +204,13 @@ describe("Bearer token auth (registry auth.token + harness token server)", () =>
   let reg: RunningRegistry;
   beforeAll(async () => {
     reg = await startRegistry({
-      token: { username: USER, password: PASSWORD, refreshToken: REFRESH, ttlSeconds: 2, advertisedExpiresIn: 300 },
+      token: {
+        username: USER,
+        password: PASSWORD,
+        refreshToken: REFRESH,
+        ttlSeconds: 2,
+        advertisedExpiresIn: 300,
+      },
     });
   });
   afterAll(async () => reg?.stop());
@@ -222,17 +246,25 @@ describe("Bearer token auth (registry auth.token + harness token server)", () =>
   });
 
   it("uses an identity token from a credential helper (<token> user) with the OAuth2 refresh flow", async () => {
-    await writeFile(join(work, "helper-db.json"), JSON.stringify({ [reg.url]: { u: "<token>", s: REFRESH } }));
+    await writeFile(
+      join(work, "helper-db.json"),
+      JSON.stringify({ [reg.url]: { u: "<token>", s: REFRESH } }),
+    );
     const file = await dockerConfig("identity", { credHelpers: { [reg.url]: "test" } });
     const src = await writeLayout(join(work, "bearer-identity"));
     reg.clearLog();
     const pushed = await pushLayout(src.dir, `${reg.url}/talos/identity:v1`, { ...base, dockerConfig: file });
     expect(pushed.digest).toBe(src.digest);
-    expect(reg.tokenRequests).toContainEqual(expect.objectContaining({ method: "POST", grantType: "refresh_token", outcome: "ok" }));
+    expect(reg.tokenRequests).toContainEqual(
+      expect.objectContaining({ method: "POST", grantType: "refresh_token", outcome: "ok" }),
+    );
   });
 
   it("fetches a new token when the registry refuses an expired one", async () => {
-    const client = new RegistryClient({ ...base, credentials: { [reg.url]: { username: USER, password: PASSWORD } } });
+    const client = new RegistryClient({
+      ...base,
+      credentials: { [reg.url]: { username: USER, password: PASSWORD } },
+    });
     const repo = `${reg.url}/talos/refresh`;
     const a = Buffer.from("first blob");
     expect(await client.pushBlob(repo, { digest: sha256(a), size: a.length }, () => a)).toBe("uploaded");
@@ -246,7 +278,10 @@ describe("Bearer token auth (registry auth.token + harness token server)", () =>
   });
 
   it("wrong password: REGISTRY_AUTH from the token server", async () => {
-    const client = new RegistryClient({ ...base, credentials: { [reg.url]: { username: USER, password: "nope-wrong" } } });
+    const client = new RegistryClient({
+      ...base,
+      credentials: { [reg.url]: { username: USER, password: "nope-wrong" } },
+    });
     const err = await client.blobExists(`${reg.url}/talos/bearer`, sha256(Buffer.from("x"))).catch((e) => e);
     expect(err).toMatchObject({ code: "REGISTRY_AUTH" });
     expect(err.message).toContain("token server");

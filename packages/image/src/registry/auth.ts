@@ -2,9 +2,20 @@
  * Registry authentication: learn the challenge (`WWW-Authenticate`) from a 401, then send
  * Basic credentials or fetch and cache Bearer tokens per scope.
  */
-import { type Credential, CredentialResolver } from "./credentials.ts";
+import type { Credential, CredentialResolver } from "./credentials.ts";
 import { displayUrl, registryError } from "./errors.ts";
-import { discard, header, type HttpResponse, readBody, type RetryPolicy, type Transport, TransientError, isRetryableStatus, retryAfterMs, withRetries } from "./http.ts";
+import {
+  discard,
+  type HttpResponse,
+  header,
+  isRetryableStatus,
+  type RetryPolicy,
+  readBody,
+  retryAfterMs,
+  TransientError,
+  type Transport,
+  withRetries,
+} from "./http.ts";
 
 export interface Challenge {
   scheme: string;
@@ -92,7 +103,14 @@ export class Scopes {
   addWire(wire: string): Scopes {
     for (const s of wire.split(" ").filter(Boolean)) {
       const idx = s.lastIndexOf(":");
-      if (idx > 0) this.add(s.slice(0, idx), s.slice(idx + 1).split(",").filter(Boolean));
+      if (idx > 0)
+        this.add(
+          s.slice(0, idx),
+          s
+            .slice(idx + 1)
+            .split(",")
+            .filter(Boolean),
+        );
     }
     return this;
   }
@@ -151,7 +169,8 @@ export class RegistryAuth {
       return true;
     }
     const all = parseChallenges(header(res, "www-authenticate") ?? "");
-    const chosen = all.find((c) => c.scheme === "bearer" && c.params.realm) ?? all.find((c) => c.scheme === "basic");
+    const chosen =
+      all.find((c) => c.scheme === "bearer" && c.params.realm) ?? all.find((c) => c.scheme === "basic");
     if (!chosen) return false;
     this.#challenge = chosen;
     if (chosen.scheme === "bearer" && chosen.params.scope && scopes) scopes.addWire(chosen.params.scope);
@@ -213,12 +232,19 @@ export class RegistryAuth {
     const service = c.params.service;
     const wire = scopes.wire();
     const res = await withRetries(this.policy, async () => {
-      const r = cred?.kind === "identity" ? await this.#postToken(realm, cred, service, wire) : await this.#getToken(realm, cred, service, wire);
+      const r =
+        cred?.kind === "identity"
+          ? await this.#postToken(realm, cred, service, wire)
+          : await this.#getToken(realm, cred, service, wire);
       if (isRetryableStatus(r.status)) {
         await discard(r);
         throw new TransientError(
           `token server answered ${r.status} (${displayUrl(realm)})`,
-          registryError("REGISTRY_AUTH", `token server ${displayUrl(realm)} answered ${r.status}`, "retry later"),
+          registryError(
+            "REGISTRY_AUTH",
+            `token server ${displayUrl(realm)} answered ${r.status}`,
+            "retry later",
+          ),
           retryAfterMs(header(r, "retry-after")),
         );
       }
@@ -246,12 +272,24 @@ export class RegistryAuth {
     try {
       body = JSON.parse((await readBody(res, 1024 * 1024)).toString("utf8")) as typeof body;
     } catch {
-      throw registryError("REGISTRY_AUTH", `the token server of ${this.registry} sent no JSON`, "check the registry's token service");
+      throw registryError(
+        "REGISTRY_AUTH",
+        `the token server of ${this.registry} sent no JSON`,
+        "check the registry's token service",
+      );
     }
     const token =
-      typeof body.token === "string" && body.token ? body.token : typeof body.access_token === "string" ? body.access_token : "";
+      typeof body.token === "string" && body.token
+        ? body.token
+        : typeof body.access_token === "string"
+          ? body.access_token
+          : "";
     if (!token) {
-      throw registryError("REGISTRY_AUTH", `the token server of ${this.registry} sent no token`, "check the registry's token service");
+      throw registryError(
+        "REGISTRY_AUTH",
+        `the token server of ${this.registry} sent no token`,
+        "check the registry's token service",
+      );
     }
     // Tokens last 60 s unless the server says otherwise; renew a little early.
     const seconds = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
@@ -272,8 +310,17 @@ export class RegistryAuth {
     return this.transport.send({ method: "GET", url, headers });
   }
 
-  #postToken(realm: URL, cred: Credential & { kind: "identity" }, service: string | undefined, scopes: string[]) {
-    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.token, client_id: "talos-ext" });
+  #postToken(
+    realm: URL,
+    cred: Credential & { kind: "identity" },
+    service: string | undefined,
+    scopes: string[],
+  ) {
+    const form = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: cred.token,
+      client_id: "talos-ext",
+    });
     if (service) form.set("service", service);
     if (scopes.length) form.set("scope", scopes.join(" "));
     return this.transport.send({

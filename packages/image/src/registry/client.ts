@@ -12,16 +12,16 @@ import { DigestVerifier, digestOf, mismatch, parseDigest } from "./digest.ts";
 import { displayUrl, registryError } from "./errors.ts";
 import {
   discard,
-  header,
   type HttpResponse,
+  header,
   isNetworkError,
   isRetryableStatus,
   networkFailure,
-  readBody,
   type RetryPolicy,
+  readBody,
   retryAfterMs,
-  Transport,
   TransientError,
+  Transport,
   toReadable,
   withRetries,
 } from "./http.ts";
@@ -125,7 +125,11 @@ export class RegistryClient {
     const r = toReference(ref);
     parseDigest(desc.digest);
     if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
-      throw registryError("REGISTRY_BAD_DIGEST", `blob ${desc.digest} has an invalid size ${desc.size}`, "sizes are byte counts");
+      throw registryError(
+        "REGISTRY_BAD_DIGEST",
+        `blob ${desc.digest} has an invalid size ${desc.size}`,
+        "sizes are byte counts",
+      );
     }
     const from = opts.mountFrom ? mountSource(opts.mountFrom, r) : undefined;
     const scopes = Scopes.repository(r.repository, ["pull", "push"]);
@@ -142,10 +146,20 @@ export class RegistryClient {
         const url = new URL(uploads);
         url.searchParams.set("mount", desc.digest);
         url.searchParams.set("from", from);
-        const res = await this.#sendOnce(r, scopes, { method: "POST", url, headers: { "content-length": "0" } });
+        const res = await this.#sendOnce(r, scopes, {
+          method: "POST",
+          url,
+          headers: { "content-length": "0" },
+        });
         await discard(res);
         if (res.status === 201) {
-          this.#emit({ type: "blob-mounted", repository: r.repository, digest: desc.digest, size: desc.size, from });
+          this.#emit({
+            type: "blob-mounted",
+            repository: r.repository,
+            digest: desc.digest,
+            size: desc.size,
+            from,
+          });
           return "mounted";
         }
         if (res.status !== 202) throw await this.#statusError(res, "POST", "mounting blob");
@@ -161,7 +175,8 @@ export class RegistryClient {
         location = this.#location(res);
       }
       const chunk = this.#options.chunkSize;
-      if (chunk && chunk > 0 && desc.size > chunk) await this.#uploadChunked(r, scopes, desc, open, location, chunk);
+      if (chunk && chunk > 0 && desc.size > chunk)
+        await this.#uploadChunked(r, scopes, desc, open, location, chunk);
       else await this.#uploadMonolithic(r, scopes, desc, open, location);
       return "uploaded";
     });
@@ -217,7 +232,12 @@ export class RegistryClient {
     const r = toReference(ref);
     const digest = digestOf(body, r.digest ? parseDigest(r.digest).algorithm : "sha256");
     if (r.digest && r.digest !== digest) {
-      throw mismatch(`manifest for ${r}`, r.digest, digest, "the reference's digest must be the digest of the manifest bytes");
+      throw mismatch(
+        `manifest for ${r}`,
+        r.digest,
+        digest,
+        "the reference's digest must be the digest of the manifest bytes",
+      );
     }
     const reference = r.tag ?? digest;
     const url = this.#url(r, `manifests/${reference}`);
@@ -243,16 +263,26 @@ export class RegistryClient {
   }
 
   /** GETs a manifest (or index) and verifies its digest against the reference or the registry's header. */
-  async getManifest(ref: ImageReference | string): Promise<{ body: Uint8Array; mediaType: string; digest: string }> {
+  async getManifest(
+    ref: ImageReference | string,
+  ): Promise<{ body: Uint8Array; mediaType: string; digest: string }> {
     const r = toReference(ref);
     const reference = r.digest ?? r.tag ?? "latest";
     const url = this.#url(r, `manifests/${reference}`);
     const scopes = Scopes.repository(r.repository, ["pull"]);
     return withRetries(this.#policy, async () => {
-      const res = await this.#sendOnce(r, scopes, { method: "GET", url, headers: { accept: MANIFEST_ACCEPT } });
+      const res = await this.#sendOnce(r, scopes, {
+        method: "GET",
+        url,
+        headers: { accept: MANIFEST_ACCEPT },
+      });
       if (res.status === 404) {
         await discard(res);
-        throw registryError("REGISTRY_NOT_FOUND", `manifest ${r} not found`, "check the repository and tag (or digest)");
+        throw registryError(
+          "REGISTRY_NOT_FOUND",
+          `manifest ${r} not found`,
+          "check the repository and tag (or digest)",
+        );
       }
       if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching manifest ${reference}`);
       let body: Buffer;
@@ -274,7 +304,11 @@ export class RegistryClient {
         try {
           mediaType = sniffManifestMediaType(JSON.parse(body.toString("utf8")) as object);
         } catch {
-          throw registryError("REGISTRY_HTTP", `manifest ${r} is not JSON`, "the reference does not name an image");
+          throw registryError(
+            "REGISTRY_HTTP",
+            `manifest ${r} is not JSON`,
+            "the reference does not name an image",
+          );
         }
       }
       return { body: new Uint8Array(body), mediaType, digest };
@@ -282,13 +316,20 @@ export class RegistryClient {
   }
 
   /** HEADs a manifest: its digest when present, undefined when not. */
-  async headManifest(ref: ImageReference | string, access: Access = "pull"): Promise<{ digest?: string } | undefined> {
+  async headManifest(
+    ref: ImageReference | string,
+    access: Access = "pull",
+  ): Promise<{ digest?: string } | undefined> {
     const r = toReference(ref);
     const reference = r.digest ?? r.tag ?? "latest";
     const url = this.#url(r, `manifests/${reference}`);
     const scopes = Scopes.repository(r.repository, access === "push" ? ["pull", "push"] : ["pull"]);
     return withRetries(this.#policy, async () => {
-      const res = await this.#sendOnce(r, scopes, { method: "HEAD", url, headers: { accept: MANIFEST_ACCEPT } });
+      const res = await this.#sendOnce(r, scopes, {
+        method: "HEAD",
+        url,
+        headers: { accept: MANIFEST_ACCEPT },
+      });
       await discard(res);
       if (res.status === 404) return undefined;
       if (res.status !== 200) throw await this.#statusError(res, "HEAD", `checking manifest ${reference}`);
@@ -374,14 +415,31 @@ export class RegistryClient {
           ),
         );
       }
-      this.#emit({ type: "blob-upload", repository: r.repository, digest: desc.digest, bytes: offset, total: desc.size });
+      this.#emit({
+        type: "blob-upload",
+        repository: r.repository,
+        digest: desc.digest,
+        bytes: offset,
+        total: desc.size,
+      });
     };
-    this.#emit({ type: "blob-upload", repository: r.repository, digest: desc.digest, bytes: 0, total: desc.size });
+    this.#emit({
+      type: "blob-upload",
+      repository: r.repository,
+      digest: desc.digest,
+      bytes: 0,
+      total: desc.size,
+    });
     let seen = 0;
     for await (const piece of toReadable(open()) as AsyncIterable<Buffer | string>) {
       let buf = typeof piece === "string" ? Buffer.from(piece) : piece;
       seen += buf.length;
-      if (seen > desc.size) throw mismatch(`blob ${desc.digest} (local source) is larger than its descriptor`, `${desc.size} bytes`, "more");
+      if (seen > desc.size)
+        throw mismatch(
+          `blob ${desc.digest} (local source) is larger than its descriptor`,
+          `${desc.size} bytes`,
+          "more",
+        );
       hash.update(buf);
       while (buf.length > 0) {
         const take = Math.min(buf.length, chunkSize - pendingSize);
@@ -391,9 +449,11 @@ export class RegistryClient {
         if (pendingSize === chunkSize) await flush();
       }
     }
-    if (seen !== desc.size) throw mismatch(`blob ${desc.digest} (local source) size`, `${desc.size} bytes`, `${seen} bytes`);
+    if (seen !== desc.size)
+      throw mismatch(`blob ${desc.digest} (local source) size`, `${desc.size} bytes`, `${seen} bytes`);
     const actual = `${parseDigest(desc.digest).algorithm}:${hash.digest("hex")}`;
-    if (actual !== desc.digest) throw mismatch(`blob ${desc.digest} (local source) digest`, desc.digest, actual);
+    if (actual !== desc.digest)
+      throw mismatch(`blob ${desc.digest} (local source) digest`, desc.digest, actual);
     await flush();
     const res = await this.#sendOnce(r, scopes, {
       method: "PUT",
@@ -419,7 +479,13 @@ export class RegistryClient {
     let bytes = 0;
     let last = 0;
     const emit = () =>
-      this.#emit({ type: "blob-upload", repository: r.repository, digest: desc.digest, bytes, total: desc.size });
+      this.#emit({
+        type: "blob-upload",
+        repository: r.repository,
+        digest: desc.digest,
+        bytes,
+        total: desc.size,
+      });
     emit();
     return new Transform({
       transform(chunk: Buffer, _e, done: TransformCallback) {
@@ -445,13 +511,22 @@ export class RegistryClient {
     });
     if (res.status === 404) {
       await discard(res);
-      throw registryError("REGISTRY_NOT_FOUND", `blob ${digest} not found in ${r.registry}/${r.repository}`, "push the image again");
+      throw registryError(
+        "REGISTRY_NOT_FOUND",
+        `blob ${digest} not found in ${r.registry}/${r.repository}`,
+        "push the image again",
+      );
     }
     if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching blob ${digest}`);
     return res;
   }
 
-  async #download(r: ImageReference, digest: string, size: number | undefined, sink: NodeJS.WritableStream): Promise<void> {
+  async #download(
+    r: ImageReference,
+    digest: string,
+    size: number | undefined,
+    sink: NodeJS.WritableStream,
+  ): Promise<void> {
     const res = await this.#openBlob(r, digest);
     const total = size ?? Number(header(res, "content-length") ?? "0");
     const verifier = new DigestVerifier(digest, `blob ${digest} from ${r.registry}/${r.repository}`, size);
@@ -538,7 +613,11 @@ export class RegistryClient {
         if (isRetryableStatus(res.status)) {
           throw new TransientError(
             `${res.status} on GET ${displayUrl(url)}`,
-            registryError("REGISTRY_HTTP", `GET ${displayUrl(url)} answered ${res.status}`, "the registry is failing; retry later"),
+            registryError(
+              "REGISTRY_HTTP",
+              `GET ${displayUrl(url)} answered ${res.status}`,
+              "the registry is failing; retry later",
+            ),
             retryAfterMs(header(res, "retry-after")),
           );
         }
@@ -575,7 +654,11 @@ export class RegistryClient {
         }
         const streamed = req.body !== undefined && !(req.body instanceof Uint8Array);
         // A streamed body is spent; the caller's retry loop starts the upload again.
-        if (streamed) throw new TransientError(`401 on ${req.method} ${displayUrl(req.url)}`, toFinal(await auth.rejected()));
+        if (streamed)
+          throw new TransientError(
+            `401 on ${req.method} ${displayUrl(req.url)}`,
+            toFinal(await auth.rejected()),
+          );
         continue;
       }
       if (res.status === 403) {
@@ -612,11 +695,19 @@ export class RegistryClient {
       res = await this.#transport.send({ method: req.method, url, headers: req.headers ?? {} });
       if (isRetryableStatus(res.status)) {
         const final = await this.#statusError(res, req.method, `following a redirect to ${displayUrl(url)}`);
-        throw new TransientError(`${res.status} on ${req.method} ${displayUrl(url)}`, final, retryAfterMs(header(res, "retry-after")));
+        throw new TransientError(
+          `${res.status} on ${req.method} ${displayUrl(url)}`,
+          final,
+          retryAfterMs(header(res, "retry-after")),
+        );
       }
     }
     await discard(res);
-    throw registryError("REGISTRY_HTTP", `too many redirects from ${displayUrl(first.url)}`, "the registry's storage redirects are misconfigured");
+    throw registryError(
+      "REGISTRY_HTTP",
+      `too many redirects from ${displayUrl(first.url)}`,
+      "the registry's storage redirects are misconfigured",
+    );
   }
 
   /** The error for an unexpected status, with the registry's error codes (never our headers). */
@@ -637,18 +728,28 @@ export class RegistryClient {
     const where = `${method} ${displayUrl(res.url)}`;
     const msg = `${doing}: ${where} answered ${res.status}${detail ? ` (${detail})` : ""}`;
     if (codes.includes("DIGEST_INVALID")) {
-      return registryError("REGISTRY_DIGEST_MISMATCH", msg, "the uploaded bytes do not match their digest; the source is corrupt");
+      return registryError(
+        "REGISTRY_DIGEST_MISMATCH",
+        msg,
+        "the uploaded bytes do not match their digest; the source is corrupt",
+      );
     }
     if (res.status === 404 || codes.includes("NAME_UNKNOWN") || codes.includes("MANIFEST_UNKNOWN")) {
       return registryError("REGISTRY_NOT_FOUND", msg, "check the repository name and reference");
     }
     if (codes.includes("MANIFEST_BLOB_UNKNOWN") || codes.includes("BLOB_UNKNOWN")) {
-      return registryError("REGISTRY_HTTP", msg, "push the manifest's blobs (config, layers, children) before the manifest");
+      return registryError(
+        "REGISTRY_HTTP",
+        msg,
+        "push the manifest's blobs (config, layers, children) before the manifest",
+      );
     }
     return registryError(
       "REGISTRY_HTTP",
       msg,
-      isRetryableStatus(res.status) ? "the registry is failing or throttling; retry later" : "see the registry's message",
+      isRetryableStatus(res.status)
+        ? "the registry is failing or throttling; retry later"
+        : "see the registry's message",
     );
   }
 }

@@ -82,7 +82,9 @@ export class CredentialResolver {
     const { config, file } = await this.#loadConfig();
     if (!config) return undefined;
 
-    const helper = Object.entries(config.credHelpers ?? {}).find(([k]) => configKeyToRegistry(k) === registry)?.[1];
+    const helper = Object.entries(config.credHelpers ?? {}).find(
+      ([k]) => configKeyToRegistry(k) === registry,
+    )?.[1];
     if (helper) return runHelper(helper, registry, file);
 
     for (const [key, entry] of Object.entries(config.auths ?? {})) {
@@ -131,10 +133,15 @@ export class CredentialResolver {
         if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
         return { config: parsed as DockerConfig, file };
       } catch (e) {
-        throw registryError("REGISTRY_CONFIG", `${file} is not a valid docker config (JSON object)`, "fix or remove the file", {
-          file,
-          cause: e instanceof SyntaxError ? undefined : e,
-        });
+        throw registryError(
+          "REGISTRY_CONFIG",
+          `${file} is not a valid docker config (JSON object)`,
+          "fix or remove the file",
+          {
+            file,
+            cause: e instanceof SyntaxError ? undefined : e,
+          },
+        );
       }
     };
     this.#config ??= load();
@@ -143,7 +150,11 @@ export class CredentialResolver {
 }
 
 /** `docker-credential-<name> get` with the server URL on stdin; JSON {Username, Secret} on stdout. */
-async function runHelper(name: string, registry: string, configFile: string): Promise<Credential | undefined> {
+async function runHelper(
+  name: string,
+  registry: string,
+  configFile: string,
+): Promise<Credential | undefined> {
   const program = `docker-credential-${name}`;
   const source = `${program} (configured in ${configFile})`;
   const result = await new Promise<{ code: number | null; stdout: string; error?: NodeJS.ErrnoException }>(
@@ -187,7 +198,7 @@ async function runHelper(name: string, registry: string, configFile: string): Pr
     throw registryError(
       "REGISTRY_AUTH",
       `credential helper ${program} printed something that is not JSON`,
-      "the helper must print {\"Username\": ..., \"Secret\": ...}",
+      'the helper must print {"Username": ..., "Secret": ...}',
       { file: configFile },
     );
   }

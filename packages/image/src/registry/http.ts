@@ -87,7 +87,13 @@ const TLS_CODES = new Set([
   "ERR_TLS_CERT_ALTNAME_INVALID",
   "EPROTO",
 ]);
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+]);
 const TIMEOUT_CODE = "REGISTRY_CLIENT_TIMEOUT";
 
 /** Maps a socket-level failure to a TalosExtError, or a TransientError when a retry may help. */
@@ -112,7 +118,9 @@ export function networkFailure(err: NodeJS.ErrnoException, method: string, url: 
     return registryError(
       "REGISTRY_HTTP",
       `${url.host} did not answer ${where} with valid HTTP (${code})`,
-      url.protocol === "http:" ? `if ${url.host} serves HTTPS, do not mark it insecure` : "check the host and port",
+      url.protocol === "http:"
+        ? `if ${url.host} serves HTTPS, do not mark it insecure`
+        : "check the host and port",
       { cause: err },
     );
   }
@@ -127,9 +135,14 @@ export function networkFailure(err: NodeJS.ErrnoException, method: string, url: 
   if (code === TIMEOUT_CODE) {
     return new TransientError(
       `timeout on ${where}`,
-      registryError("REGISTRY_TIMEOUT", `${where} timed out`, "the registry is slow or stuck; raise timeoutMs or retry later", {
-        cause: err,
-      }),
+      registryError(
+        "REGISTRY_TIMEOUT",
+        `${where} timed out`,
+        "the registry is slow or stuck; raise timeoutMs or retry later",
+        {
+          cause: err,
+        },
+      ),
     );
   }
   return new TransientError(
@@ -188,10 +201,15 @@ export class Transport {
       try {
         ca = [...rootCertificates, readFileSync(options.caFile)];
       } catch (e) {
-        throw registryError("REGISTRY_TLS", `cannot read caFile ${options.caFile}`, "pass a readable PEM file", {
-          file: options.caFile,
-          cause: e,
-        });
+        throw registryError(
+          "REGISTRY_TLS",
+          `cannot read caFile ${options.caFile}`,
+          "pass a readable PEM file",
+          {
+            file: options.caFile,
+            cause: e,
+          },
+        );
       }
     }
     this.#timeoutMs = options.timeoutMs;
@@ -218,18 +236,14 @@ export class Transport {
         settled = true;
         reject(e);
       };
-      const r = mod.request(
-        url,
-        { method, headers, agent: isHttps ? this.#https : this.#http },
-        (res) => {
-          if (settled) {
-            res.resume();
-            return;
-          }
-          settled = true;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
-        },
-      );
+      const r = mod.request(url, { method, headers, agent: isHttps ? this.#https : this.#http }, (res) => {
+        if (settled) {
+          res.resume();
+          return;
+        }
+        settled = true;
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
+      });
       r.setTimeout(this.#timeoutMs, () => {
         const e = new Error(`no data for ${this.#timeoutMs} ms`) as NodeJS.ErrnoException;
         e.code = TIMEOUT_CODE;
@@ -256,7 +270,8 @@ export class Transport {
 }
 
 export function toReadable(source: ReadableStream | NodeJS.ReadableStream | Uint8Array): Readable {
-  if (source instanceof Uint8Array) return Readable.from([Buffer.from(source.buffer, source.byteOffset, source.byteLength)]);
+  if (source instanceof Uint8Array)
+    return Readable.from([Buffer.from(source.buffer, source.byteOffset, source.byteLength)]);
   if (source instanceof Readable) return source;
   if (typeof (source as ReadableStream).getReader === "function") {
     return Readable.fromWeb(source as import("node:stream/web").ReadableStream);

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { type RegistryClientOptions, RegistryClient } from "./client.ts";
+import { RegistryClient, type RegistryClientOptions } from "./client.ts";
 import { digestOf, mismatch, parseDigest } from "./digest.ts";
 import { registryError } from "./errors.ts";
 import { isIndexMediaType, OCI_INDEX, sniffManifestMediaType } from "./media-types.ts";
@@ -78,7 +78,11 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw badLayout(file, `${what} is missing (${file})`, "point at a directory that holds an OCI image layout");
+    throw badLayout(
+      file,
+      `${what} is missing (${file})`,
+      "point at a directory that holds an OCI image layout",
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -90,12 +94,20 @@ async function readJson(file: string, what: string): Promise<unknown> {
 function checkDescriptor(d: unknown, file: string, where: string): Descriptor {
   const desc = d as Descriptor;
   if (!desc || typeof desc !== "object" || typeof desc.digest !== "string" || typeof desc.size !== "number") {
-    throw badLayout(file, `${where} is not a descriptor (digest and size)`, "rewrite the layout with its producer");
+    throw badLayout(
+      file,
+      `${where} is not a descriptor (digest and size)`,
+      "rewrite the layout with its producer",
+    );
   }
   try {
     parseDigest(desc.digest);
   } catch (e) {
-    throw badLayout(file, `${where} has an invalid digest "${desc.digest.slice(0, 140)}"`, (e as { hint?: string }).hint ?? "");
+    throw badLayout(
+      file,
+      `${where} has an invalid digest "${desc.digest.slice(0, 140)}"`,
+      (e as { hint?: string }).hint ?? "",
+    );
   }
   return desc;
 }
@@ -111,12 +123,25 @@ async function readManifestBlob(layoutDir: string, desc: Descriptor): Promise<Bu
   try {
     bytes = await readFile(file);
   } catch {
-    throw badLayout(file, `manifest ${desc.digest} is missing from the layout`, "rewrite the layout with its producer");
+    throw badLayout(
+      file,
+      `manifest ${desc.digest} is missing from the layout`,
+      "rewrite the layout with its producer",
+    );
   }
   const actual = digestOf(bytes, parseDigest(desc.digest).algorithm);
   if (actual !== desc.digest || bytes.length !== desc.size) {
-    const e = mismatch(`layout blob ${file}`, `${desc.digest} (${desc.size} bytes)`, `${actual} (${bytes.length} bytes)`);
-    throw registryError("REGISTRY_DIGEST_MISMATCH", e.message, "the layout is corrupt; rewrite it with its producer", { file });
+    const e = mismatch(
+      `layout blob ${file}`,
+      `${desc.digest} (${desc.size} bytes)`,
+      `${actual} (${bytes.length} bytes)`,
+    );
+    throw registryError(
+      "REGISTRY_DIGEST_MISMATCH",
+      e.message,
+      "the layout is corrupt; rewrite it with its producer",
+      { file },
+    );
   }
   return bytes;
 }
@@ -181,7 +206,11 @@ export async function pushLayout(
         } catch {
           // Non-distributable layers are referenced by URL and may be absent.
           if (desc.urls?.length) return;
-          throw badLayout(file, `blob ${desc.digest} of ${owner} is missing from the layout`, "rewrite the layout with its producer");
+          throw badLayout(
+            file,
+            `blob ${desc.digest} of ${owner} is missing from the layout`,
+            "rewrite the layout with its producer",
+          );
         }
         if (size !== desc.size) {
           throw registryError(
@@ -214,7 +243,12 @@ export async function pushLayout(
         const childRef = withDigest(r, child.digest);
         const there = await client.headManifest(childRef, "push");
         if (there) {
-          options.onProgress?.({ type: "manifest-skipped", repository: r.repository, reference: child.digest, digest: child.digest });
+          options.onProgress?.({
+            type: "manifest-skipped",
+            repository: r.repository,
+            reference: child.digest,
+            digest: child.digest,
+          });
         } else {
           await client.putManifest(childRef, c.bytes, c.mediaType);
         }
@@ -223,7 +257,7 @@ export async function pushLayout(
     }
     const parts: Descriptor[] = [];
     if (json.config) parts.push(checkDescriptor(json.config, file, "config"));
-    (json.layers ?? []).forEach((d, i) => parts.push(checkDescriptor(d, file, `layers[${i}]`)));
+    for (const [i, d] of (json.layers ?? []).entries()) parts.push(checkDescriptor(d, file, `layers[${i}]`));
     await Promise.all(parts.map((d) => pushBlob(d, `manifest ${desc.digest}`)));
     return { bytes, mediaType };
   };
@@ -232,11 +266,21 @@ export async function pushLayout(
     const { bytes, mediaType } = await pushContent(top);
     const digest = digestOf(bytes, parseDigest(top.digest).algorithm);
     if (r.digest && r.digest !== digest) {
-      throw mismatch(`layout content for ${r}`, r.digest, digest, "the reference's digest must match the layout's manifest");
+      throw mismatch(
+        `layout content for ${r}`,
+        r.digest,
+        digest,
+        "the reference's digest must match the layout's manifest",
+      );
     }
     const there = await client.headManifest(r, "push");
     if (there?.digest === digest) {
-      options.onProgress?.({ type: "manifest-skipped", repository: r.repository, reference: r.tag ?? digest, digest });
+      options.onProgress?.({
+        type: "manifest-skipped",
+        repository: r.repository,
+        reference: r.tag ?? digest,
+        digest,
+      });
     } else {
       await client.putManifest(r, bytes, mediaType);
     }
@@ -293,7 +337,11 @@ export async function pullLayout(
     try {
       json = JSON.parse(Buffer.from(body).toString("utf8")) as ManifestJson;
     } catch {
-      throw registryError("REGISTRY_HTTP", `${where} is not JSON`, "the reference does not name an OCI image");
+      throw registryError(
+        "REGISTRY_HTTP",
+        `${where} is not JSON`,
+        "the reference does not name an OCI image",
+      );
     }
     if (isIndexMediaType(mediaType)) {
       for (const child of json.manifests ?? []) {
@@ -340,10 +388,15 @@ async function replaceDir(tmp: string, target: string): Promise<void> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "ENOTEMPTY" && code !== "EEXIST") {
-      throw registryError("REGISTRY_BAD_LAYOUT", `cannot write the layout to ${target} (${code})`, "pick a directory path you can write", {
-        file: target,
-        cause: e,
-      });
+      throw registryError(
+        "REGISTRY_BAD_LAYOUT",
+        `cannot write the layout to ${target} (${code})`,
+        "pick a directory path you can write",
+        {
+          file: target,
+          cause: e,
+        },
+      );
     }
   }
   const old = `${target}.old-${randomBytes(6).toString("hex")}`;

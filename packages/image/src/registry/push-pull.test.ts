@@ -41,7 +41,9 @@ describe("push and pull against a real registry", () => {
     expect(pushed.pushedBlobs).toBe(3);
     expect(pushed.skippedBlobs).toBe(0);
 
-    const info = JSON.parse(await skopeo("inspect", "--tls-verify=false", `docker://${ref}`)) as { Digest: string };
+    const info = JSON.parse(await skopeo("inspect", "--tls-verify=false", `docker://${ref}`)) as {
+      Digest: string;
+    };
     expect(info.Digest).toBe(src.digest);
 
     const out = join(work, "single-pulled");
@@ -73,7 +75,9 @@ describe("push and pull against a real registry", () => {
     expect(pushed.digest).toBe(src.digest);
     expect(pushed.pushedBlobs).toBe(src.blobs.length);
     // Children by digest first, the tag last.
-    const puts = events.filter((e) => e.type === "manifest-put").map((e) => (e as { reference: string }).reference);
+    const puts = events
+      .filter((e) => e.type === "manifest-put")
+      .map((e) => (e as { reference: string }).reference);
     expect(puts).toEqual([...src.manifests.map((m) => m.digest), "v2"]);
 
     const raw = await skopeo("inspect", "--raw", "--tls-verify=false", `docker://${ref}`);
@@ -103,7 +107,9 @@ describe("push and pull against a real registry", () => {
     const ref = `${reg.url}/talos/umoci:u1`;
     const pushed = await pushLayout(dir, ref, opts());
     expect(pushed.digest).toBe(await layoutTopDigest(dir));
-    const info = JSON.parse(await skopeo("inspect", "--tls-verify=false", `docker://${ref}`)) as { Digest: string };
+    const info = JSON.parse(await skopeo("inspect", "--tls-verify=false", `docker://${ref}`)) as {
+      Digest: string;
+    };
     expect(info.Digest).toBe(pushed.digest);
   });
 
@@ -193,11 +199,13 @@ describe("push and pull against a real registry", () => {
     const hex = layer.digest.slice(7);
     const data = join(reg.storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
     const bytes = await readFile(data);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     await writeFile(data, bytes);
 
     const client = new RegistryClient(opts({ retries: 0 }));
-    await expect(client.fetchBlob(ref, layer.digest)).rejects.toMatchObject({ code: "REGISTRY_DIGEST_MISMATCH" });
+    await expect(client.fetchBlob(ref, layer.digest)).rejects.toMatchObject({
+      code: "REGISTRY_DIGEST_MISMATCH",
+    });
     const out = join(work, "corrupt-pulled");
     await expect(pullLayout(ref, out, opts({ retries: 0 }))).rejects.toMatchObject({
       code: "REGISTRY_DIGEST_MISMATCH",

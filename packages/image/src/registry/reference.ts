@@ -17,13 +17,19 @@ export const DOCKER_HUB = "docker.io";
 export const DOCKER_HUB_API = "registry-1.docker.io";
 
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN_RE = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?$`);
+const DOMAIN_RE = new RegExp(
+  `^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?$`,
+);
 const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME = 255;
 
 function bad(ref: string, why: string, hint: string): never {
-  throw registryError("REGISTRY_BAD_REFERENCE", `invalid image reference "${ref.slice(0, 300)}": ${why}`, hint);
+  throw registryError(
+    "REGISTRY_BAD_REFERENCE",
+    `invalid image reference "${ref.slice(0, 300)}": ${why}`,
+    hint,
+  );
 }
 
 const FORMAT_HINT = "write [registry[:port]/]repository[:tag][@sha256:<hex>], e.g. 127.0.0.1:5000/ext/foo:v1";
@@ -51,7 +57,11 @@ export function parseReference(input: string): ImageReference {
   if (ref === "") bad(input, "it is empty", FORMAT_HINT);
   if (/\s/.test(ref)) bad(input, "it contains whitespace", FORMAT_HINT);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {
-    bad(input, "it has a URL scheme", "drop the scheme (docker://, https://): use host[:port]/repository[:tag]");
+    bad(
+      input,
+      "it has a URL scheme",
+      "drop the scheme (docker://, https://): use host[:port]/repository[:tag]",
+    );
   }
 
   let rest = ref;
@@ -73,7 +83,11 @@ export function parseReference(input: string): ImageReference {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (!TAG_RE.test(tag)) {
-      bad(input, `"${tag.slice(0, 140)}" is not a valid tag`, "tags are 1-128 of [A-Za-z0-9_.-], not starting with . or -");
+      bad(
+        input,
+        `"${tag.slice(0, 140)}" is not a valid tag`,
+        "tags are 1-128 of [A-Za-z0-9_.-], not starting with . or -",
+      );
     }
   }
 
@@ -82,7 +96,12 @@ export function parseReference(input: string): ImageReference {
   const slash = rest.indexOf("/");
   if (slash >= 0) {
     const first = rest.slice(0, slash);
-    if (first.includes(".") || first.includes(":") || first === "localhost" || first !== first.toLowerCase()) {
+    if (
+      first.includes(".") ||
+      first.includes(":") ||
+      first === "localhost" ||
+      first !== first.toLowerCase()
+    ) {
       registry = first;
       repository = rest.slice(slash + 1);
       if (!DOMAIN_RE.test(registry)) bad(input, `"${registry}" is not a valid registry host`, FORMAT_HINT);
@@ -101,7 +120,8 @@ export function parseReference(input: string): ImageReference {
       bad(input, why, "repository components are lowercase [a-z0-9] separated by '.', '_', '__' or '-'");
     }
   }
-  if (repository.length > MAX_NAME) bad(input, `the repository is longer than ${MAX_NAME} characters`, FORMAT_HINT);
+  if (repository.length > MAX_NAME)
+    bad(input, `the repository is longer than ${MAX_NAME} characters`, FORMAT_HINT);
 
   if (tag === undefined && digest === undefined) tag = "latest";
   return make(registry, repository, tag, digest);

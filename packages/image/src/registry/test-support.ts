@@ -52,7 +52,11 @@ export function randomLayer(size = 2048, name = "data.bin"): Layer {
   // Level 0 keeps random data from being squeezed and makes sizes predictable.
   const bytes = gzipSync(raw, { level: 0 });
   return {
-    blob: { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(bytes), size: bytes.length },
+    blob: {
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      digest: sha256(bytes),
+      size: bytes.length,
+    },
     bytes,
     diffId: sha256(raw),
   };
@@ -100,7 +104,8 @@ export async function writeLayout(dir: string, spec: LayoutSpec = {}): Promise<W
   const manifests: Array<LayoutBlob & { platform: Platform }> = [];
   for (const platform of platforms) {
     const layers = [...(spec.baseLayers ?? [])];
-    for (let i = 0; i < (spec.layers ?? 2); i++) layers.push(randomLayer(spec.layerSize ?? 2048, `f${i}.bin`));
+    for (let i = 0; i < (spec.layers ?? 2); i++)
+      layers.push(randomLayer(spec.layerSize ?? 2048, `f${i}.bin`));
     for (const l of layers) {
       await putBlob(dir, l.bytes);
       blobs.set(l.blob.digest, l.blob);
@@ -127,7 +132,12 @@ export async function writeLayout(dir: string, spec: LayoutSpec = {}): Promise<W
         layers: layers.map((l) => l.blob),
       }),
     );
-    manifests.push({ mediaType: OCI_MANIFEST, digest: await putBlob(dir, manifest), size: manifest.length, platform });
+    manifests.push({
+      mediaType: OCI_MANIFEST,
+      digest: await putBlob(dir, manifest),
+      size: manifest.length,
+      platform,
+    });
   }
   let top: LayoutBlob;
   if (manifests.length === 1) {
@@ -140,7 +150,11 @@ export async function writeLayout(dir: string, spec: LayoutSpec = {}): Promise<W
   const annotations = spec.tag ? { "org.opencontainers.image.ref.name": spec.tag } : undefined;
   await writeFile(
     join(dir, "index.json"),
-    JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...top, ...(annotations ? { annotations } : {}) }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ ...top, ...(annotations ? { annotations } : {}) }],
+    }),
   );
   return {
     dir,
@@ -153,6 +167,8 @@ export async function writeLayout(dir: string, spec: LayoutSpec = {}): Promise<W
 
 /** The digest index.json of a layout lists first (what a pull wrote). */
 export async function layoutTopDigest(dir: string): Promise<string> {
-  const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as { manifests: Array<{ digest: string }> };
+  const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as {
+    manifests: Array<{ digest: string }>;
+  };
   return index.manifests[0]!.digest;
 }

@@ -45,9 +45,11 @@ const DEFAULT_RETRIES = 2;
 const DEFAULT_RETRY_DELAY_MS = 500;
 
 function downloadFailed(url: string, inner: TalosExtError): TalosExtError {
+  // The inner message usually starts with the URL already.
+  const detail = inner.message.startsWith(`${url}: `) ? inner.message.slice(url.length + 2) : inner.message;
   return updateError(
     "UPDATE_DOWNLOAD_FAILED",
-    `cannot download ${url}: ${inner.message}`,
+    `cannot download ${url}: ${detail}`,
     `${inner.hint ?? "check the URL"} (nothing was written)`,
     { cause: inner },
   );

@@ -380,7 +380,8 @@ describe("updateFromDiff", () => {
   it("reads paths relative to the git work tree when the tree is a subdirectory", async () => {
     const { root, cacheDir } = await makeTree(files());
     await mkdir(join(dirname(root), ".git"));
-    const diff = "--- a/tree/vars.yaml\n+++ b/tree/vars.yaml\n@@ -2 +2 @@\n-FOO_VERSION: 1.0.0\n+FOO_VERSION: 1.1.0\n";
+    const diff =
+      "--- a/tree/vars.yaml\n+++ b/tree/vars.yaml\n@@ -2 +2 @@\n-FOO_VERSION: 1.0.0\n+FOO_VERSION: 1.1.0\n";
     const result = await updateFromDiff({ root, diff, cacheDir, download: fast });
     expect(result.variables.map((v) => [v.variable, v.file])).toEqual([["FOO_VERSION", "vars.yaml"]]);
     expect(await readFile(join(root, "vars.yaml"), "utf8")).toContain(h("foo-1.1.0.tar.gz").sha512);

@@ -162,9 +162,14 @@ export async function updateFromDiff(options: UpdateFromDiffOptions): Promise<Up
       .find((f) => session.definingFiles.includes(f));
     if (file === undefined) {
       session.note(
-        diagnostic("UPDATE_DIFF_SKIPPED", "info", `${v.key} in ${v.file}: not a Pkgfile or vars.yaml of this tree`, {
-          hint: "diff paths are read relative to --root, then to the git work tree that holds it",
-        }),
+        diagnostic(
+          "UPDATE_DIFF_SKIPPED",
+          "info",
+          `${v.key} in ${v.file}: not a Pkgfile or vars.yaml of this tree`,
+          {
+            hint: "diff paths are read relative to --root, then to the git work tree that holds it",
+          },
+        ),
       );
       continue;
     }

@@ -35,13 +35,13 @@ export function isInside(rootReal: string, target: string): boolean {
   return target === rootReal || target.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
 }
 
-/** Lists `absDir` sorted by name; unreadable directories list as empty. */
-export async function listDir(rootReal: string, absDir: string): Promise<Entry[]> {
+/** Lists `absDir` sorted by name; `undefined` when it cannot be read. */
+export async function listDir(rootReal: string, absDir: string): Promise<Entry[] | undefined> {
   let dirents: Dirent[];
   try {
     dirents = await readdir(absDir, { withFileTypes: true });
   } catch {
-    return [];
+    return undefined;
   }
   const out: Entry[] = [];
   for (const d of dirents) {

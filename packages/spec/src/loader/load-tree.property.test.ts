@@ -83,7 +83,7 @@ describe("loadTree property", () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 });

@@ -110,7 +110,7 @@ class TreeLoader {
 
   private async loadPkgfile(): Promise<boolean> {
     const abs = resolve(this.root, PKGFILE);
-    const entry = (await listDir(this.rootReal, this.root)).find((e) => e.name === PKGFILE);
+    const entry = (await this.list("")).find((e) => e.name === PKGFILE);
     if (entry?.kind === "escape") {
       this.report(escapeDiagnostic(PKGFILE));
       return this.missingPkgfile();
@@ -158,7 +158,7 @@ class TreeLoader {
    * Dot-directories are walked; only the root `_out` is excluded.
    */
   private async walkFrontend(dir: string): Promise<void> {
-    let entries = await listDir(this.rootReal, this.abs(dir));
+    let entries = await this.list(dir);
     if (dir === "") entries = entries.filter((e) => e.name !== "_out");
     const vars = entries.find((e) => e.name === VARS_YAML);
     if (vars && this.usable(vars, dir) && !(await this.loadVars(dir))) return;
@@ -179,7 +179,7 @@ class TreeLoader {
     const pkgs: string[] = [];
     const tmpls: string[] = [];
     const visit = async (dir: string): Promise<void> => {
-      for (const e of await listDir(this.rootReal, this.abs(dir))) {
+      for (const e of await this.list(dir)) {
         if (e.kind === "dir") {
           if (!e.name.startsWith(".")) await visit(join(dir, e.name));
           continue;
@@ -380,6 +380,24 @@ class TreeLoader {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** bldr's walkers log an unreadable directory and go on; we say so as a warning. */
+  private async list(dir: string): Promise<Entry[]> {
+    const entries = await listDir(this.rootReal, this.abs(dir));
+    if (entries) return entries;
+    this.report(
+      diagnostic(
+        "LOAD_READ_ERROR",
+        "warning",
+        `cannot read directory "${dir || "."}"; nothing below it is loaded`,
+        {
+          hint: "check the directory's permissions",
+          location: { file: dir || "." },
+        },
+      ),
+    );
+    return [];
+  }
 
   private abs(rel: string): string {
     return rel === "" ? this.root : resolve(this.root, rel);

@@ -92,7 +92,8 @@ function eq(args: GoValue[]): boolean {
 function indexArg(index: GoValue, cap: number): number {
   let x: bigint;
   if (index.k === "int") x = index.v;
-  else if (index.k === "invalid" || index.k === "nil") throw new FuncError("cannot index slice/array with nil");
+  else if (index.k === "invalid" || index.k === "nil")
+    throw new FuncError("cannot index slice/array with nil");
   else throw new FuncError(`cannot index slice/array with type ${typeName(index)}`);
   if (x < 0n || x > BigInt(cap)) throw new FuncError(`index out of range: ${x}`);
   return Number(x);
@@ -118,7 +119,8 @@ function index(args: GoValue[]): GoValue {
         break;
       }
       case "map": {
-        if (ix.k === "invalid" || ix.k === "nil") throw new FuncError("value is nil; should be of type string");
+        if (ix.k === "invalid" || ix.k === "nil")
+          throw new FuncError("value is nil; should be of type string");
         if (ix.k !== "string") throw new FuncError(`value has type ${typeName(ix)}; should be string`);
         const found = item.entries.get(ix.v);
         item = found ?? (item.elem === "string" ? str("") : NIL);
@@ -147,9 +149,14 @@ function slice(args: GoValue[]): GoValue {
     idx[i] = indexArg(ix, len);
   });
   if (idx[0]! > idx[1]!) throw new FuncError(`invalid slice index: ${idx[0]} > ${idx[1]}`);
-  if (indexes.length === 3 && idx[1]! > idx[2]!) throw new FuncError(`invalid slice index: ${idx[1]} > ${idx[2]}`);
+  if (indexes.length === 3 && idx[1]! > idx[2]!)
+    throw new FuncError(`invalid slice index: ${idx[1]} > ${idx[2]}`);
   if (item.k === "string") return str(utf8(item.v).subarray(idx[0], idx[1]).toString("utf8"));
-  return { k: "slice", elem: (item as { elem: string }).elem, items: (item as { items: GoValue[] }).items.slice(idx[0], idx[1]) };
+  return {
+    k: "slice",
+    elem: (item as { elem: string }).elem,
+    items: (item as { items: GoValue[] }).items.slice(idx[0], idx[1]),
+  };
 }
 
 function length(v: GoValue): GoValue {
@@ -170,7 +177,8 @@ function length(v: GoValue): GoValue {
 
 /** evalArgs: a lone string as is, anything else through fmt.Sprint (a missing value is "<no value>"). */
 function evalArgs(args: GoValue[]): string {
-  if (args.length === 1 && args[0]!.k === "string") return args[0].v;
+  const only = args[0];
+  if (args.length === 1 && only?.k === "string") return only.v;
   return sprint(args.map((a) => (a.k === "nil" || a.k === "invalid" ? str("<no value>") : a)));
 }
 
@@ -276,4 +284,3 @@ export const builtins: FuncMap = {
     "value",
   ),
 };
-

@@ -10,8 +10,8 @@ import { formatValue } from "./fmt.ts";
 import {
   assignable,
   canBeNil,
-  type FuncMap,
   FuncError,
+  type FuncMap,
   type GoFunc,
   goTypeName,
   LimitError,
@@ -54,12 +54,12 @@ export const MAX_OUTPUT = 64 * 1024 * 1024;
 
 /** An execution error at a source offset; the public API turns it into a TalosExtError. */
 export class TemplateExecError extends Error {
-  constructor(
-    message: string,
-    readonly pos: number,
-    readonly hint?: string,
-  ) {
+  readonly pos: number;
+  readonly hint: string | undefined;
+  constructor(message: string, pos: number, hint?: string) {
     super(message);
+    this.pos = pos;
+    this.hint = hint;
   }
 }
 
@@ -142,11 +142,14 @@ export class Executor {
   private pos = 0;
   private tmplName: string;
 
-  constructor(
-    private readonly t: ExecTemplates,
-    private readonly funcs: FuncMap,
-    private readonly out: Output,
-  ) {
+  private readonly t: ExecTemplates;
+  private readonly funcs: FuncMap;
+  private readonly out: Output;
+
+  constructor(t: ExecTemplates, funcs: FuncMap, out: Output) {
+    this.t = t;
+    this.funcs = funcs;
+    this.out = out;
     this.tmplName = t.name;
   }
 
@@ -307,7 +310,8 @@ export class Executor {
             break;
           case "int": {
             this.at(r.pos);
-            if (decl.length > 1) this.errorf(`can't use ${formatValue(val)} to iterate over more than one variable`);
+            if (decl.length > 1)
+              this.errorf(`can't use ${formatValue(val)} to iterate over more than one variable`);
             const n = val.v;
             for (let i = 0n; i < n; i++) {
               ran = true;
@@ -320,7 +324,10 @@ export class Executor {
             break;
           default:
             this.at(r.pos);
-            this.errorf(`range can't iterate over ${formatValue(val)}`, "range works on lists, maps and integers");
+            this.errorf(
+              `range can't iterate over ${formatValue(val)}`,
+              "range works on lists, maps and integers",
+            );
         }
       } catch (e) {
         if (e !== BREAK) throw e;
@@ -336,10 +343,16 @@ export class Executor {
     this.at(t.pos);
     const tmpl = this.t.templates.get(t.name);
     if (!tmpl) {
-      this.errorf(`template ${JSON.stringify(t.name)} not defined`, "define it with {{define \"name\"}}…{{end}} in the same file");
+      this.errorf(
+        `template ${JSON.stringify(t.name)} not defined`,
+        'define it with {{define "name"}}…{{end}} in the same file',
+      );
     }
     if (this.depth >= MAX_TEMPLATE_DEPTH) {
-      this.errorf(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`, "a {{template}} calls itself without end");
+      this.errorf(
+        `exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`,
+        "a {{template}} calls itself without end",
+      );
     }
     const newDot = t.pipe ? this.evalPipeline(dot, t.pipe) : INVALID;
     const savedVars = this.vars;
@@ -427,19 +440,34 @@ export class Executor {
     return INVALID;
   }
 
-  private evalFieldNode(dot: GoValue, field: FieldNode, args: readonly ArgNode[] | null, final: Final): GoValue {
+  private evalFieldNode(
+    dot: GoValue,
+    field: FieldNode,
+    args: readonly ArgNode[] | null,
+    final: Final,
+  ): GoValue {
     this.at(field.pos);
     return this.evalFieldChain(dot, dot, field, field.ident, args, final);
   }
 
-  private evalChainNode(dot: GoValue, chain: ChainNode, args: readonly ArgNode[] | null, final: Final): GoValue {
+  private evalChainNode(
+    dot: GoValue,
+    chain: ChainNode,
+    args: readonly ArgNode[] | null,
+    final: Final,
+  ): GoValue {
     this.at(chain.pos);
     if (chain.node.type === "nil") this.errorf(`indirection through explicit nil in ${this.nodeText(chain)}`);
     const pipe = this.evalUntyped(dot, chain.node);
     return this.evalFieldChain(dot, pipe, chain, chain.field, args, final);
   }
 
-  private evalVariableNode(dot: GoValue, v: VariableNode, args: readonly ArgNode[] | null, final: Final): GoValue {
+  private evalVariableNode(
+    dot: GoValue,
+    v: VariableNode,
+    args: readonly ArgNode[] | null,
+    final: Final,
+  ): GoValue {
     this.at(v.pos);
     const value = this.varValue(v.ident[0]!);
     if (v.ident.length === 1) {
@@ -534,7 +562,8 @@ export class Executor {
     const argv: GoValue[] = [];
     let i = 0;
     for (; i < numFixed && i < args.length; i++) argv.push(this.evalArg(dot, f.params[i]!, args[i]!));
-    if (f.variadic !== undefined) for (; i < args.length; i++) argv.push(this.evalArg(dot, f.variadic, args[i]!));
+    if (f.variadic !== undefined)
+      for (; i < args.length; i++) argv.push(this.evalArg(dot, f.variadic, args[i]!));
     if (final !== MISSING) {
       let t: ParamType;
       if (f.variadic !== undefined) t = numIn - 1 < numFixed ? f.params[numIn - 1]! : f.variadic;
@@ -564,7 +593,8 @@ export class Executor {
           : undefined;
       return this.errorf(`invalid value; expected ${goTypeName(t)}`, hint);
     }
-    if (!assignable(value, t)) this.errorf(`wrong type for value; expected ${goTypeName(t)}; got ${typeName(value)}`);
+    if (!assignable(value, t))
+      this.errorf(`wrong type for value; expected ${goTypeName(t)}; got ${typeName(value)}`);
     return value;
   }
 

@@ -228,7 +228,9 @@ class Printer {
         this.integer(v, 16, signed, verb, UDIGITS);
         return;
       case "c":
-        this.pad(String.fromCodePoint(v >= 0n && v <= 0x10ffffn && validRune(Number(v)) ? Number(v) : 0xfffd));
+        this.pad(
+          String.fromCodePoint(v >= 0n && v <= 0x10ffffn && validRune(Number(v)) ? Number(v) : 0xfffd),
+        );
         return;
       case "q": {
         const r = v >= 0n && v <= 0x10ffffn ? Number(v) : 0xfffd;
@@ -238,8 +240,12 @@ class Printer {
       }
       case "U": {
         const u = BigInt.asUintN(64, v);
-        let s = `U+${u.toString(16).toUpperCase().padStart(this.f.precPresent ? Math.max(this.f.prec, 4) : 4, "0")}`;
-        if (this.f.sharp && u <= 0x10ffffn && isPrint(Number(u))) s += ` '${String.fromCodePoint(Number(u))}'`;
+        let s = `U+${u
+          .toString(16)
+          .toUpperCase()
+          .padStart(this.f.precPresent ? Math.max(this.f.prec, 4) : 4, "0")}`;
+        if (this.f.sharp && u <= 0x10ffffn && isPrint(Number(u)))
+          s += ` '${String.fromCodePoint(Number(u))}'`;
         const oldZero = this.f.zero;
         this.f.zero = false;
         this.pad(s);

@@ -37,11 +37,10 @@ export type FuncMap = Readonly<Record<string, GoFunc>>;
 
 /** An error returned (or a panic raised) by a Go function. */
 export class FuncError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
     super(message);
+    this.hint = hint;
   }
 }
 
@@ -52,7 +51,8 @@ export const MAX_STRING = 32 * 1024 * 1024;
 export const MAX_LIST = 1_000_000;
 
 export function checkSize(n: number, what = "result"): void {
-  if (!(n <= MAX_STRING)) throw new LimitError(`${what} too large (${n} characters; the limit is ${MAX_STRING})`);
+  if (!(n <= MAX_STRING))
+    throw new LimitError(`${what} too large (${n} characters; the limit is ${MAX_STRING})`);
 }
 
 export const goTypeName = (t: ParamType): string =>
@@ -89,8 +89,13 @@ export function assignable(v: GoValue, t: ParamType): boolean {
 }
 
 /** reflect's canBeNil for our parameter types. */
-export const canBeNil = (t: ParamType): boolean => t === "any" || t === "value" || t === "map" || t === "semver";
+export const canBeNil = (t: ParamType): boolean =>
+  t === "any" || t === "value" || t === "map" || t === "semver";
 
-export function fn(params: readonly ParamType[], body: (args: GoValue[]) => GoValue, variadic?: ParamType): GoFunc {
+export function fn(
+  params: readonly ParamType[],
+  body: (args: GoValue[]) => GoValue,
+  variadic?: ParamType,
+): GoFunc {
   return variadic === undefined ? { params, fn: body } : { params, variadic, fn: body };
 }

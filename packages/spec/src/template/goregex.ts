@@ -133,7 +133,9 @@ function emitLiteral(c: number): string {
 }
 
 const GENERAL_CATEGORIES = new Set(
-  "C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs".split(" "),
+  "C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs".split(
+    " ",
+  ),
 );
 
 const isWordChar = (c: string) => /^[A-Za-z0-9_]$/.test(c);
@@ -143,7 +145,11 @@ class Translator {
   private depth = 0;
   readonly names: string[] = [""];
 
-  constructor(private readonly src: string) {}
+  private readonly src: string;
+
+  constructor(src: string) {
+    this.src = src;
+  }
 
   translate(): string {
     const out = this.alternation({ i: false, m: false, s: false, U: false });
@@ -479,7 +485,8 @@ class Translator {
     if (code >= 0x31 && code <= 0x37) {
       // A single non-zero digit would be a backreference, which RE2 does not support.
       const n = rest[2];
-      if (n === undefined || n < "0" || n > "7") throw syntaxError("invalid escape sequence", rest.slice(0, 2));
+      if (n === undefined || n < "0" || n > "7")
+        throw syntaxError("invalid escape sequence", rest.slice(0, 2));
     }
     if (code >= 0x30 && code <= 0x37) {
       let v = code - 0x30;
@@ -522,7 +529,8 @@ class Translator {
         if (end >= 0) {
           const name = rest.slice(2, end);
           const neg = name.startsWith("^");
-          const ranges = POSIX_CLASSES[neg ? name.slice(1) : name];
+          const key = neg ? name.slice(1) : name;
+          const ranges = Object.hasOwn(POSIX_CLASSES, key) ? POSIX_CLASSES[key] : undefined;
           if (!ranges) throw syntaxError("invalid character class range", rest.slice(0, end + 2));
           parts.push(emitRanges(neg ? complement(ranges) : ranges));
           this.i += end + 2;

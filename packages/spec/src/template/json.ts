@@ -129,4 +129,3 @@ export function unmarshal(text: string): GoValue {
   }
   return fromPlain(parsed);
 }
-

@@ -54,20 +54,19 @@ export interface Token {
   actionPos?: number;
 }
 
-const KEYWORDS: Partial<Record<string, TokenType>> = {
-  ".": "dot",
-  block: "block",
-  break: "break",
-  continue: "continue",
-  define: "define",
-  else: "else",
-  end: "end",
-  if: "if",
-  range: "range",
-  nil: "nil",
-  template: "template",
-  with: "with",
-};
+const KEYWORDS = new Map<string, TokenType>([
+  ["block", "block"],
+  ["break", "break"],
+  ["continue", "continue"],
+  ["define", "define"],
+  ["else", "else"],
+  ["end", "end"],
+  ["if", "if"],
+  ["range", "range"],
+  ["nil", "nil"],
+  ["template", "template"],
+  ["with", "with"],
+]);
 
 export const isKeyword = (t: TokenType): boolean =>
   t === "dot" ||
@@ -108,7 +107,11 @@ class Lexer {
   private parenDepth = 0;
   private actionPos = 0;
 
-  constructor(private readonly input: string) {}
+  private readonly input: string;
+
+  constructor(input: string) {
+    this.input = input;
+  }
 
   run(): void {
     let state: State = this.lexText;
@@ -176,7 +179,8 @@ class Lexer {
   }
 
   private atRightDelim(): { delim: boolean; trim: boolean } {
-    if (this.hasRightTrimMarker(this.pos) && this.input.startsWith(RIGHT, this.pos + 2)) return { delim: true, trim: true };
+    if (this.hasRightTrimMarker(this.pos) && this.input.startsWith(RIGHT, this.pos + 2))
+      return { delim: true, trim: true };
     if (this.input.startsWith(RIGHT, this.pos)) return { delim: true, trim: false };
     return { delim: false, trim: false };
   }
@@ -339,8 +343,8 @@ class Lexer {
       this.backup();
       const word = this.input.slice(this.start, this.pos);
       if (!this.atTerminator()) return this.errorf(`bad character ${formatRune(r)}`);
-      const kw = KEYWORDS[word];
-      if (kw !== undefined && word !== ".") this.emit(kw);
+      const kw = KEYWORDS.get(word);
+      if (kw !== undefined) this.emit(kw);
       else if (word === "true" || word === "false") this.emit("bool");
       else this.emit("identifier");
       return this.lexInsideAction;
@@ -429,7 +433,8 @@ class Lexer {
   }
 
   private lexNumber(): State {
-    if (!this.scanNumber()) return this.errorf(`bad number syntax: ${JSON.stringify(this.input.slice(this.start, this.pos))}`);
+    if (!this.scanNumber())
+      return this.errorf(`bad number syntax: ${JSON.stringify(this.input.slice(this.start, this.pos))}`);
     const sign = this.peek();
     if (sign === 0x2b || sign === 0x2d) {
       if (!this.scanNumber() || this.input[this.pos - 1] !== "i") {

@@ -120,12 +120,12 @@ export interface StringNode extends Span {
 
 /** A parse error at a source offset; the public API turns it into a TalosExtError. */
 export class TemplateSyntaxError extends Error {
-  constructor(
-    message: string,
-    readonly pos: number,
-    readonly hint?: string,
-  ) {
+  readonly pos: number;
+  readonly hint: string | undefined;
+  constructor(message: string, pos: number, hint?: string) {
     super(message);
+    this.pos = pos;
+    this.hint = hint;
   }
 }
 
@@ -178,11 +178,14 @@ class Parser {
   private actionPos = 0;
   private readonly open: { what: string; pos: number }[] = [];
 
-  constructor(
-    private readonly source: string,
-    private readonly name: string,
-    private readonly hasFunction: (name: string) => boolean,
-  ) {
+  private readonly source: string;
+  private readonly name: string;
+  private readonly hasFunction: (name: string) => boolean;
+
+  constructor(source: string, name: string, hasFunction: (name: string) => boolean) {
+    this.source = source;
+    this.name = name;
+    this.hasFunction = hasFunction;
     this.tokens = lex(source);
   }
 
@@ -238,15 +241,15 @@ class Parser {
 
   private peekNonSpace(): Token {
     const save = this.i;
-    let t: Token;
-    do {
-      t = this.tokens[this.i] ?? this.tokens[this.tokens.length - 1]!;
+    for (;;) {
+      const t = this.tokens[this.i] ?? this.tokens[this.tokens.length - 1]!;
       if (t.type === "error") throw this.lexError(t);
-      if (t.type !== "space") break;
+      if (t.type !== "space") {
+        this.i = save;
+        return t;
+      }
       this.i++;
-    } while (true);
-    this.i = save;
-    return t;
+    }
   }
 
   private lexError(t: Token): TemplateSyntaxError {
@@ -254,7 +257,11 @@ class Parser {
       return this.error(t.val, t.actionPos, "close the action with }} (an action ends at the first }})");
     }
     if (t.val === "unclosed comment" || t.val === "comment ends before closing delimiter") {
-      return this.error(t.val, t.actionPos ?? t.pos, "write comments as {{/* text */}} with nothing between */ and }}");
+      return this.error(
+        t.val,
+        t.actionPos ?? t.pos,
+        "write comments as {{/* text */}} with nothing between */ and }}",
+      );
     }
     return this.error(t.val, t.pos);
   }
@@ -276,7 +283,11 @@ class Parser {
 
   private enter(pos: number): void {
     if (++this.depth > MAX_NESTING) {
-      throw this.error("expression nests too deeply", pos, `templates may nest at most ${MAX_NESTING} levels`);
+      throw this.error(
+        "expression nests too deeply",
+        pos,
+        `templates may nest at most ${MAX_NESTING} levels`,
+      );
     }
   }
 
@@ -293,7 +304,11 @@ class Parser {
       return;
     }
     if (!isEmptyTree(root)) {
-      throw this.error(`template: multiple definition of template ${JSON.stringify(name)}`, pos, "give each {{define}} a unique name");
+      throw this.error(
+        `template: multiple definition of template ${JSON.stringify(name)}`,
+        pos,
+        "give each {{define}} a unique name",
+      );
     }
   }
 
@@ -382,7 +397,11 @@ class Parser {
     const after = this.nextNonSpace();
     if (after.type !== "rightDelim") this.unexpected(after, `{{${t.type}}}`);
     if (this.rangeDepth === 0) {
-      throw this.error(`{{${t.type}}} outside {{range}}`, delimPos, `{{${t.type}}} is only allowed inside a {{range}} loop`);
+      throw this.error(
+        `{{${t.type}}} outside {{range}}`,
+        delimPos,
+        `{{${t.type}}} is only allowed inside a {{range}} loop`,
+      );
     }
     return { type: t.type as "break" | "continue", pos: delimPos };
   }
@@ -417,7 +436,12 @@ class Parser {
           elseList = [this.control(kind, next.pos)];
         } else {
           const [els, end] = this.itemList();
-          if (end.type !== "end") throw this.error("expected end; found {{else}}", end.pos, "a block can have only one plain {{else}}");
+          if (end.type !== "end")
+            throw this.error(
+              "expected end; found {{else}}",
+              end.pos,
+              "a block can have only one plain {{else}}",
+            );
           elseList = els;
         }
       }
@@ -469,7 +493,14 @@ class Parser {
 
   private pipeline(context: string, end: "rightDelim" | "rightParen"): PipeNode {
     const first = this.peekNonSpace();
-    const pipe: PipeNode = { type: "pipe", pos: first.pos, end: first.pos, isAssign: false, decl: [], cmds: [] };
+    const pipe: PipeNode = {
+      type: "pipe",
+      pos: first.pos,
+      end: first.pos,
+      isAssign: false,
+      decl: [],
+      cmds: [],
+    };
     for (;;) {
       const v = this.peekNonSpace();
       if (v.type !== "variable") break;
@@ -531,7 +562,11 @@ class Parser {
     pipe.cmds.slice(1).forEach((c, i) => {
       const t = c.args[0]!.type;
       if (t === "bool" || t === "dot" || t === "nil" || t === "number" || t === "string") {
-        throw this.error(`non executable command in pipeline stage ${i + 2}`, c.pos, "only functions, fields and methods can receive a piped value");
+        throw this.error(
+          `non executable command in pipeline stage ${i + 2}`,
+          c.pos,
+          "only functions, fields and methods can receive a piped value",
+        );
       }
     });
   }
@@ -577,7 +612,10 @@ class Parser {
       case "number":
       case "nil":
       case "dot":
-        throw this.error(`unexpected . after term ${JSON.stringify(this.source.slice(node.pos, node.end))}`, node.end);
+        throw this.error(
+          `unexpected . after term ${JSON.stringify(this.source.slice(node.pos, node.end))}`,
+          node.end,
+        );
       default:
         return { type: "chain", pos: node.pos, end, node, field: fields };
     }
@@ -625,7 +663,11 @@ class Parser {
   private useVar(t: Token): VariableNode {
     const ident = t.val.split(".");
     if (!this.vars.includes(ident[0]!)) {
-      throw this.error(`undefined variable ${JSON.stringify(ident[0])}`, t.pos, `declare it first with {{ ${ident[0]} := … }}`);
+      throw this.error(
+        `undefined variable ${JSON.stringify(ident[0])}`,
+        t.pos,
+        `declare it first with {{ ${ident[0]} := … }}`,
+      );
     }
     return { type: "variable", pos: t.pos, end: t.end, ident };
   }
@@ -634,7 +676,8 @@ class Parser {
     try {
       return unquote(t.val);
     } catch (e) {
-      if (e instanceof StrconvError) throw this.error(e.message, t.pos, "check the escapes in this string literal");
+      if (e instanceof StrconvError)
+        throw this.error(e.message, t.pos, "check the escapes in this string literal");
       throw e;
     }
   }
@@ -655,7 +698,11 @@ class Parser {
       float: 0,
     };
     if (t.type === "complex" || (t.type === "number" && text.endsWith("i"))) {
-      throw this.error(`complex constants are not supported: ${text}`, t.pos, "use an integer or a floating-point number");
+      throw this.error(
+        `complex constants are not supported: ${text}`,
+        t.pos,
+        "use an integer or a floating-point number",
+      );
     }
     if (t.type === "charConstant") {
       let r: number;
@@ -666,7 +713,8 @@ class Parser {
         }
         r = u.value;
       } catch (e) {
-        if (e instanceof StrconvError) throw this.error("invalid syntax", t.pos, "check the character literal");
+        if (e instanceof StrconvError)
+          throw this.error("invalid syntax", t.pos, "check the character literal");
         throw e;
       }
       n.isInt = n.isUint = n.isFloat = true;
@@ -717,7 +765,8 @@ class Parser {
         }
       }
     }
-    if (!n.isInt && !n.isUint && !n.isFloat) throw this.error(`illegal number syntax: ${JSON.stringify(text)}`, t.pos);
+    if (!n.isInt && !n.isUint && !n.isFloat)
+      throw this.error(`illegal number syntax: ${JSON.stringify(text)}`, t.pos);
     return n;
   }
 }
@@ -726,4 +775,3 @@ class Parser {
 export function parse(source: string, name: string, hasFunction: (name: string) => boolean): ParseResult {
   return new Parser(source, name, hasFunction).parse();
 }
-

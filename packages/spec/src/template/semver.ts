@@ -13,21 +13,31 @@ const SEMVER =
 const UINT64_MAX = (1n << 64n) - 1n;
 
 export class SemverVersion {
-  constructor(
-    readonly major: bigint,
-    readonly minor: bigint,
-    readonly patch: bigint,
-    readonly pre: string,
-    readonly metadata: string,
-    readonly original: string,
-  ) {}
+  readonly major: bigint;
+  readonly minor: bigint;
+  readonly patch: bigint;
+  readonly pre: string;
+  readonly metadata: string;
+  readonly original: string;
+
+  constructor(major: bigint, minor: bigint, patch: bigint, pre: string, metadata: string, original: string) {
+    this.major = major;
+    this.minor = minor;
+    this.patch = patch;
+    this.pre = pre;
+    this.metadata = metadata;
+    this.original = original;
+  }
 
   static parse(v: string): SemverVersion {
     const m = SEMVER.exec(v);
     if (!m) throw new SemverError("Invalid Semantic Version");
     const seg = (s: string | undefined) => {
       const n = s === undefined ? 0n : BigInt(s);
-      if (n > UINT64_MAX) throw new SemverError(`Error parsing version segment: strconv.ParseUint: parsing "${s}": value out of range`);
+      if (n > UINT64_MAX)
+        throw new SemverError(
+          `Error parsing version segment: strconv.ParseUint: parsing "${s}": value out of range`,
+        );
       return n;
     };
     return new SemverVersion(seg(m[1]), seg(m[2]), seg(m[3]), m[4] ?? "", m[5] ?? "", v);
@@ -110,7 +120,9 @@ const OPS = "=||!=|>|<|>=|=>|<=|=<|~|~>|\\^";
 const CONSTRAINT = new RegExp(`^${WS}*(${OPS})${WS}*(${CV})${WS}*$`);
 const RANGE = new RegExp(`${WS}*(${CV})${WS}+-${WS}+(${CV})${WS}*`, "g");
 const FIND = new RegExp(`(${OPS})${WS}*(${CV})`, "g");
-const VALID = new RegExp(`^(${WS}*(${OPS})${WS}*(${CV})${WS}*)((?:${WS}+|,${WS}*)(${OPS})${WS}*(${CV})${WS}*)*$`);
+const VALID = new RegExp(
+  `^(${WS}*(${OPS})${WS}*(${CV})${WS}*)((?:${WS}+|,${WS}*)(${OPS})${WS}*(${CV})${WS}*)*$`,
+);
 
 type Op = "" | "=" | "!=" | ">" | "<" | ">=" | "=>" | "<=" | "=<" | "~" | "~>" | "^";
 
@@ -163,7 +175,11 @@ function rewriteRange(i: string): string {
 }
 
 export class SemverConstraints {
-  private constructor(private readonly groups: Constraint[][]) {}
+  private readonly groups: Constraint[][];
+
+  private constructor(groups: Constraint[][]) {
+    this.groups = groups;
+  }
 
   static parse(text: string): SemverConstraints {
     const c = rewriteRange(text);
@@ -241,7 +257,8 @@ function lessThanEqual(v: SemverVersion, c: Constraint): boolean {
 
 function tilde(v: SemverVersion, c: Constraint): boolean {
   if (v.compare(c.con) < 0) return false;
-  if (c.con.major === 0n && c.con.minor === 0n && c.con.patch === 0n && !c.minorDirty && !c.patchDirty) return true;
+  if (c.con.major === 0n && c.con.minor === 0n && c.con.patch === 0n && !c.minorDirty && !c.patchDirty)
+    return true;
   if (v.major !== c.con.major) return false;
   if (v.minor !== c.con.minor && !c.minorDirty) return false;
   return true;

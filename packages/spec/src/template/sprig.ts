@@ -14,8 +14,8 @@ import {
   compileGoRegexRaw,
   findAllString,
   findIndex,
-  GoRegexSyntaxError,
   type GoRegexp,
+  GoRegexSyntaxError,
   matchString,
   quoteMeta,
   replaceAllString,
@@ -75,7 +75,11 @@ const B = (v: GoValue | undefined): boolean => (v as { v: boolean }).v;
 /** An `int` parameter as a JS number (counts and indexes; huge values are clamped safely). */
 const N = (v: GoValue | undefined): number => {
   const b = (v as { v: bigint }).v;
-  return b > 9_007_199_254_740_991n ? Number.MAX_SAFE_INTEGER : b < -9_007_199_254_740_991n ? -Number.MAX_SAFE_INTEGER : Number(b);
+  return b > 9_007_199_254_740_991n
+    ? Number.MAX_SAFE_INTEGER
+    : b < -9_007_199_254_740_991n
+      ? -Number.MAX_SAFE_INTEGER
+      : Number(b);
 };
 
 const isNil = (v: GoValue) => v.k === "nil" || v.k === "invalid";
@@ -252,7 +256,9 @@ function repeat(s: string, count: number): string {
 }
 
 function sliceBounds(start: number, end: number, len: number): never {
-  throw new FuncError(`runtime error: slice bounds out of range [${start}:${end}]${end > len ? ` with length ${len}` : ""}`);
+  throw new FuncError(
+    `runtime error: slice bounds out of range [${start}:${end}]${end > len ? ` with length ${len}` : ""}`,
+  );
 }
 
 /** sprig's substring: s[:end] when start < 0, s[start:] when end is out of range; Go panics otherwise. */
@@ -287,7 +293,8 @@ function abbreviateFull(str0: string, offset0: number, maxWidth: number): string
   if (offset > len) offset = len;
   if (len - offset < maxWidth - 3) offset = len - (maxWidth - 3);
   if (offset <= 4) return `${byteSlice(str0, 0, maxWidth - 3)}...`;
-  if (maxWidth < 7) throw new FuncError("stringutils illegal argument: Minimum abbreviation width with offset is 7");
+  if (maxWidth < 7)
+    throw new FuncError("stringutils illegal argument: Minimum abbreviation width with offset is 7");
   if (offset + maxWidth - 3 < len) return `...${abbreviateFull(byteSlice(str0, offset), 0, maxWidth - 3)}`;
   return `...${byteSlice(str0, len - (maxWidth - 3))}`;
 }
@@ -296,7 +303,7 @@ function abbreviateFull(str0: string, offset0: number, maxWidth: number): string
 function wrapCustom(s: string, wrapLength0: number, newLine0: string, wrapLongWords: boolean): string {
   if (s === "") return "";
   const newLine = newLine0 === "" ? "\n" : newLine0;
-  const wrapLength = wrapLength0 < 1 ? 1 : wrapLength0;
+  const wrapLength = Math.max(1, wrapLength0);
   const b = utf8(s);
   const text = (x: number, y?: number) => b.subarray(x, y).toString("utf8");
   const inputLen = b.length;
@@ -363,7 +370,9 @@ function caseWords(s: string): string[] {
   const words: string[] = [];
   for (const chunk of s.split(/[\s_\-.]+/u)) {
     if (chunk === "") continue;
-    const parts = chunk.match(/\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?\p{Ll}+|\p{Lu}+|\p{N}+[\p{Ll}\p{N}]*|[^\p{Lu}\p{Ll}\p{N}]+/gu);
+    const parts = chunk.match(
+      /\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?\p{Ll}+|\p{Lu}+|\p{N}+[\p{Ll}\p{N}]*|[^\p{Lu}\p{Ll}\p{N}]+/gu,
+    );
     words.push(...(parts ?? [chunk]));
   }
   return words;
@@ -523,7 +532,11 @@ function base32Decode(s: string): string {
     for (let k = 0; k < 8; k++) {
       const c = String.fromCharCode(src[i + k]!);
       if (c === "=") {
-        if (i + 8 !== src.length || ![2, 4, 5, 7].includes(k) || !/^=*$/.test(src.subarray(i + k, i + 8).toString("latin1"))) {
+        if (
+          i + 8 !== src.length ||
+          ![2, 4, 5, 7].includes(k) ||
+          !/^=*$/.test(src.subarray(i + k, i + 8).toString("latin1"))
+        ) {
           return `illegal base32 data at input byte ${i + k}`;
         }
         break;
@@ -578,14 +591,23 @@ interface ParsedURL {
 }
 
 function parseURL(raw: string): ParsedURL {
-  const u: ParsedURL = { scheme: "", opaque: "", userinfo: "", host: "", path: "", rawQuery: "", fragment: "" };
+  const u: ParsedURL = {
+    scheme: "",
+    opaque: "",
+    userinfo: "",
+    host: "",
+    path: "",
+    rawQuery: "",
+    fragment: "",
+  };
   let rest = raw;
   const hashAt = rest.indexOf("#");
   if (hashAt >= 0) {
     u.fragment = unescapePath(rest.slice(hashAt + 1));
     rest = rest.slice(0, hashAt);
   }
-  if (/[\x00-\x1f\x7f]/.test(rest)) throw new FuncError(`parse ${quote(raw)}: net/url: invalid control character in URL`);
+  if (/[\x00-\x1f\x7f]/.test(rest))
+    throw new FuncError(`parse ${quote(raw)}: net/url: invalid control character in URL`);
   const sm = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(rest);
   if (sm) {
     u.scheme = sm[1]!.toLowerCase();
@@ -645,7 +667,16 @@ function urlString(u: ParsedURL): string {
 
 // ---------------------------------------------------------------- durations
 
-const NS = { ns: 1n, us: 1000n, "µs": 1000n, "μs": 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const NS = {
+  ns: 1n,
+  us: 1000n,
+  µs: 1000n,
+  μs: 1000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
 
 /** time.Duration.String. */
 export function durationString(d: bigint): string {
@@ -690,7 +721,8 @@ function parseDuration(s0: string): bigint {
   let totalNs = 0n;
   while (s !== "") {
     const m = /^([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/.exec(s);
-    if (!m || (m[1] === "" && (m[2] ?? "") === "")) throw new FuncError(`time: invalid duration ${quote(s0)}`);
+    if (!m || (m[1] === "" && (m[2] ?? "") === ""))
+      throw new FuncError(`time: invalid duration ${quote(s0)}`);
     const unit = NS[m[3] as keyof typeof NS];
     const whole = BigInt(m[1] || "0");
     const frac = m[2] ?? "";
@@ -742,7 +774,7 @@ function decDiv(a: Dec, b: Dec): Dec {
   let q = num / den;
   const r = num % den;
   const abs = (x: bigint) => (x < 0n ? -x : x);
-  if (2n * abs(r) >= abs(den)) q += (num < 0n) !== (den < 0n) ? -1n : 1n;
+  if (2n * abs(r) >= abs(den)) q += num < 0n !== den < 0n ? -1n : 1n;
   return { c: q, e: -scale };
 }
 
@@ -827,7 +859,12 @@ function deepCopy(v: GoValue): GoValue {
   }
 }
 
-function mergeInto(dst: Map<string, GoValue>, src: Map<string, GoValue>, overwrite: boolean, depth = 0): void {
+function mergeInto(
+  dst: Map<string, GoValue>,
+  src: Map<string, GoValue>,
+  overwrite: boolean,
+  depth = 0,
+): void {
   if (depth > 100) return;
   for (const [key, s] of src) {
     const d = dst.get(key);
@@ -847,7 +884,9 @@ function digFrom(m: Map<string, GoValue>, def: GoValue, keys: string[]): GoValue
   if (step === undefined) return def;
   if (rest.length === 0) return step;
   if (step.k !== "map" || step.elem !== ANY) {
-    throw new FuncError(`interface conversion: interface {} is ${typeName(step)}, not map[string]interface {}`);
+    throw new FuncError(
+      `interface conversion: interface {} is ${typeName(step)}, not map[string]interface {}`,
+    );
   }
   return digFrom(step.entries, def, rest);
 }
@@ -855,7 +894,8 @@ function digFrom(m: Map<string, GoValue>, def: GoValue, keys: string[]): GoValue
 // ---------------------------------------------------------------- the table
 
 type Body = (a: GoValue[]) => GoValue;
-const f = (params: readonly ParamType[], body: Body, variadic?: ParamType): GoFunc => fn(params, body, variadic);
+const f = (params: readonly ParamType[], body: Body, variadic?: ParamType): GoFunc =>
+  fn(params, body, variadic);
 
 /** A sprig function whose Go version returns (value, error): the must* flavours. */
 const unsupported = (name: string, why: string): GoFunc => ({
@@ -884,7 +924,8 @@ function listFuncs(): Record<string, GoFunc> {
     return items.length === 0 ? nilSlice() : list(items.slice(0, -1));
   };
   const reverse = (l: GoValue) => list([...itemsOf(l, (k) => `Cannot find reverse on type ${k}`)].reverse());
-  const compact = (l: GoValue) => list(itemsOf(l, (k) => `Cannot compact on type ${k}`).filter((x) => !isEmpty(x)));
+  const compact = (l: GoValue) =>
+    list(itemsOf(l, (k) => `Cannot compact on type ${k}`).filter((x) => !isEmpty(x)));
   const uniq = (l: GoValue) => {
     const out: GoValue[] = [];
     for (const x of itemsOf(l, (k) => `Cannot find uniq on type ${k}`)) if (!inList(out, x)) out.push(x);
@@ -906,7 +947,8 @@ function listFuncs(): Record<string, GoFunc> {
     if (n === 0) return NIL;
     const start = indices.length > 0 ? Number(toInt64(indices[0]!)) : 0;
     const end = indices.length < 2 ? n : Number(toInt64(indices[1]!));
-    if (start < 0 || end > n || start > end) throw new FuncError("reflect.Value.Slice: slice index out of bounds");
+    if (start < 0 || end > n || start > end)
+      throw new FuncError("reflect.Value.Slice: slice index out of bounds");
     return { k: "slice", elem: l.elem, items: l.items.slice(start, end) } as GoValue;
   };
   const chunk = (size: number, l: GoValue) => {
@@ -1042,10 +1084,13 @@ function dictFuncs(): Record<string, GoFunc> {
         if (a.length < 3) throw new FuncError("dig needs at least three arguments");
         const d = a[a.length - 1]!;
         if (d.k !== "map" || d.elem !== ANY) {
-          throw new FuncError(`interface conversion: interface {} is ${typeName(d)}, not map[string]interface {}`);
+          throw new FuncError(
+            `interface conversion: interface {} is ${typeName(d)}, not map[string]interface {}`,
+          );
         }
         const keys = a.slice(0, -2).map((k) => {
-          if (k.k !== "string") throw new FuncError(`interface conversion: interface {} is ${typeName(k)}, not string`);
+          if (k.k !== "string")
+            throw new FuncError(`interface conversion: interface {} is ${typeName(k)}, not string`);
           return k.v;
         });
         return digFrom(d.entries, a[a.length - 2]!, keys);
@@ -1080,14 +1125,26 @@ function regexFuncs(): Record<string, GoFunc> {
       const m = findIndex(regex(S(re), must), S(s));
       return str(m ? S(s).slice(m[0], m[1]) : "");
     }),
-    ...both("regexReplaceAll", ["string", "string", "string"], (must) => ([re, s, r]) =>
-      str(replaceAllString(regex(S(re), must), S(s), S(r))),
+    ...both(
+      "regexReplaceAll",
+      ["string", "string", "string"],
+      (must) =>
+        ([re, s, r]) =>
+          str(replaceAllString(regex(S(re), must), S(s), S(r))),
     ),
-    ...both("regexReplaceAllLiteral", ["string", "string", "string"], (must) => ([re, s, r]) =>
-      str(replaceAllString(regex(S(re), must), S(s), S(r), true)),
+    ...both(
+      "regexReplaceAllLiteral",
+      ["string", "string", "string"],
+      (must) =>
+        ([re, s, r]) =>
+          str(replaceAllString(regex(S(re), must), S(s), S(r), true)),
     ),
-    ...both("regexSplit", ["string", "string", "int"], (must) => ([re, s, n]) =>
-      stringList(splitString(regex(S(re), must), S(s), N(n))),
+    ...both(
+      "regexSplit",
+      ["string", "string", "int"],
+      (must) =>
+        ([re, s, n]) =>
+          stringList(splitString(regex(S(re), must), S(s), N(n))),
     ),
     regexQuoteMeta: f(["string"], ([s]) => str(quoteMeta(S(s)))),
   };
@@ -1115,15 +1172,19 @@ function numberFuncs(): Record<string, GoFunc> {
     sub: f(["any", "any"], ([a, b]) => i64(toInt64(a!) - toInt64(b!))),
     div: f(["any", "any"], ([a, b]) => divide(toInt64(a!), toInt64(b!), "div")),
     mod: f(["any", "any"], ([a, b]) => divide(toInt64(a!), toInt64(b!), "mod")),
-    mul: f(["any"], ([a, ...r]) => i64(r.reduce((acc, x) => wrapInt64(acc * toInt64(x)), toInt64(a!))), "any"),
+    mul: f(
+      ["any"],
+      ([a, ...r]) => i64(r.reduce((acc, x) => wrapInt64(acc * toInt64(x)), toInt64(a!))),
+      "any",
+    ),
     add1f: f(["any"], ([v]) => decimalOp(v!, [int(1)], "add")),
     addf: f([], (a) => decimalOp(float(0), a, "add"), "any"),
     subf: f(["any"], ([a, ...r]) => decimalOp(a!, r, "sub"), "any"),
     mulf: f(["any"], ([a, ...r]) => decimalOp(a!, r, "mul"), "any"),
     divf: f(["any"], ([a, ...r]) => decimalOp(a!, r, "div"), "any"),
-    max: f(["any"], ([a, ...r]) => int64(r.reduce((m, x) => (toInt64(x) > m ? toInt64(x) : m), toInt64(a!))), "any"),
-    biggest: f(["any"], ([a, ...r]) => int64(r.reduce((m, x) => (toInt64(x) > m ? toInt64(x) : m), toInt64(a!))), "any"),
-    min: f(["any"], ([a, ...r]) => int64(r.reduce((m, x) => (toInt64(x) < m ? toInt64(x) : m), toInt64(a!))), "any"),
+    max: f(["any"], ([a, ...r]) => int64(extreme(a!, r, 1)), "any"),
+    biggest: f(["any"], ([a, ...r]) => int64(extreme(a!, r, 1)), "any"),
+    min: f(["any"], ([a, ...r]) => int64(extreme(a!, r, -1)), "any"),
     maxf: f(["any"], ([a, ...r]) => float(r.reduce((m, x) => goMax(m, toFloat64(x)), toFloat64(a!))), "any"),
     minf: f(["any"], ([a, ...r]) => float(r.reduce((m, x) => goMin(m, toFloat64(x)), toFloat64(a!))), "any"),
     ceil: f(["any"], ([v]) => float(Math.ceil(toFloat64(v!)))),
@@ -1146,10 +1207,32 @@ function numberFuncs(): Record<string, GoFunc> {
   };
 }
 
+/** sprig's max/min over cast.ToInt64 values. */
+function extreme(first: GoValue, rest: GoValue[], sign: 1 | -1): bigint {
+  let m = toInt64(first);
+  for (const x of rest) {
+    const v = toInt64(x);
+    if (sign > 0 ? v > m : v < m) m = v;
+  }
+  return m;
+}
+
 const goMax = (a: number, b: number) =>
-  Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a === 0 && b === 0 ? (Object.is(a, -0) ? b : a) : Math.max(a, b);
+  Number.isNaN(a) || Number.isNaN(b)
+    ? Number.NaN
+    : a === 0 && b === 0
+      ? Object.is(a, -0)
+        ? b
+        : a
+      : Math.max(a, b);
 const goMin = (a: number, b: number) =>
-  Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a === 0 && b === 0 ? (Object.is(a, -0) ? a : b) : Math.min(a, b);
+  Number.isNaN(a) || Number.isNaN(b)
+    ? Number.NaN
+    : a === 0 && b === 0
+      ? Object.is(a, -0)
+        ? a
+        : b
+      : Math.min(a, b);
 
 function stringFuncs(): Record<string, GoFunc> {
   const s1 = (g: (s: string) => string) => f(["string"], ([s]) => str(g(S(s))));
@@ -1172,8 +1255,12 @@ function stringFuncs(): Record<string, GoFunc> {
     repeat: f(["int", "string"], ([n, s]) => str(repeat(S(s), N(n)))),
     trimall: f(["string", "string"], ([a, b]) => str(trimCutset(S(b), S(a)))),
     trimAll: f(["string", "string"], ([a, b]) => str(trimCutset(S(b), S(a)))),
-    trimSuffix: f(["string", "string"], ([a, b]) => str(S(a) !== "" && S(b).endsWith(S(a)) ? S(b).slice(0, S(b).length - S(a).length) : S(b))),
-    trimPrefix: f(["string", "string"], ([a, b]) => str(S(a) !== "" && S(b).startsWith(S(a)) ? S(b).slice(S(a).length) : S(b))),
+    trimSuffix: f(["string", "string"], ([a, b]) =>
+      str(S(a) !== "" && S(b).endsWith(S(a)) ? S(b).slice(0, S(b).length - S(a).length) : S(b)),
+    ),
+    trimPrefix: f(["string", "string"], ([a, b]) =>
+      str(S(a) !== "" && S(b).startsWith(S(a)) ? S(b).slice(S(a).length) : S(b)),
+    ),
     nospace: s1(deleteWhiteSpace),
     initials: s1(initials),
     swapcase: s1(swapCase),
@@ -1186,13 +1273,45 @@ function stringFuncs(): Record<string, GoFunc> {
     contains: f(["string", "string"], ([sub, s]) => bool(S(s).includes(S(sub)))),
     hasPrefix: f(["string", "string"], ([p, s]) => bool(S(s).startsWith(S(p)))),
     hasSuffix: f(["string", "string"], ([p, s]) => bool(S(s).endsWith(S(p)))),
-    quote: f([], (a) => str(a.filter((x) => !isNil(x)).map((x) => quote(strval(x))).join(" ")), "any"),
-    squote: f([], (a) => str(a.filter((x) => !isNil(x)).map((x) => `'${sprint([x])}'`).join(" ")), "any"),
-    cat: f([], (a) => str(a.filter((x) => !isNil(x)).map((x) => sprintf("%v", [x])).join(" ")), "any"),
+    quote: f(
+      [],
+      (a) =>
+        str(
+          a
+            .filter((x) => !isNil(x))
+            .map((x) => quote(strval(x)))
+            .join(" "),
+        ),
+      "any",
+    ),
+    squote: f(
+      [],
+      (a) =>
+        str(
+          a
+            .filter((x) => !isNil(x))
+            .map((x) => `'${sprint([x])}'`)
+            .join(" "),
+        ),
+      "any",
+    ),
+    cat: f(
+      [],
+      (a) =>
+        str(
+          a
+            .filter((x) => !isNil(x))
+            .map((x) => sprintf("%v", [x]))
+            .join(" "),
+        ),
+      "any",
+    ),
     indent: f(["int", "string"], ([n, s]) => str(indent(N(n), S(s)))),
     nindent: f(["int", "string"], ([n, s]) => str(`\n${indent(N(n), S(s))}`)),
     replace: f(["string", "string", "string"], ([o, n, s]) => str(replaceAll(S(s), S(o), S(n)))),
-    plural: f(["string", "string", "int"], ([one, many, c]) => str((c as { v: bigint }).v === 1n ? S(one) : S(many))),
+    plural: f(["string", "string", "int"], ([one, many, c]) =>
+      str((c as { v: bigint }).v === 1n ? S(one) : S(many)),
+    ),
     sha1sum: s1(hash("sha1")),
     sha256sum: s1(hash("sha256")),
     sha512sum: s1(hash("sha512")),
@@ -1220,7 +1339,9 @@ function stringFuncs(): Record<string, GoFunc> {
     urlParse: f(["string"], ([s]) => {
       const u = parseURL(S(s));
       const host = u.host;
-      const hostname = host.startsWith("[") ? host.slice(1, host.indexOf("]") < 0 ? undefined : host.indexOf("]")) : host.replace(/:[0-9]*$/, "");
+      const hostname = host.startsWith("[")
+        ? host.slice(1, host.indexOf("]") < 0 ? undefined : host.indexOf("]"))
+        : host.replace(/:[0-9]*$/, "");
       return dict(
         new Map<string, GoValue>([
           ["scheme", str(u.scheme)],
@@ -1239,7 +1360,8 @@ function stringFuncs(): Record<string, GoFunc> {
       const get = (k: string) => {
         const v = m.get(k);
         if (v === undefined) return "";
-        if (v.k !== "string") throw new FuncError(`interface conversion: interface {} is ${typeName(v)}, not string`);
+        if (v.k !== "string")
+          throw new FuncError(`interface conversion: interface {} is ${typeName(v)}, not string`);
         return v.v;
       };
       return str(
@@ -1290,7 +1412,11 @@ function defaultFuncs(): Record<string, GoFunc> {
           }
         };
   return {
-    default: f(["any"], ([d, ...given]) => (given.length === 0 || isEmpty(given[0]!) ? d! : given[0]!), "any"),
+    default: f(
+      ["any"],
+      ([d, ...given]) => (given.length === 0 || isEmpty(given[0]!) ? d! : given[0]!),
+      "any",
+    ),
     empty: f(["any"], ([v]) => bool(isEmpty(v!))),
     coalesce: f([], (a) => a.find((v) => !isEmpty(v)) ?? NIL, "any"),
     all: f([], (a) => bool(a.every((v) => !isEmpty(v))), "any"),
@@ -1339,23 +1465,25 @@ function defaultFuncs(): Record<string, GoFunc> {
     fail: f(["string"], ([m]) => {
       throw new FuncError(S(m), "the template called fail on purpose; check the values it depends on");
     }),
-    duration: f(["any"], ([v]) => {
+    duration: f(["any"], ([arg]) => {
+      const v = arg!;
       let n = 0n;
-      if (v!.k === "string") {
+      if (v.k === "string") {
         const p = parseDecimalInt(v.v);
         n = p.error === "syntax" ? 0n : p.value;
-      } else if (v!.k === "int" && v.t === "int64") n = v.v;
+      } else if (v.k === "int" && v.t === "int64") n = v.v;
       return str(durationString(wrapInt64(n * 1_000_000_000n)));
     }),
-    durationRound: f(["any"], ([v]) => {
+    durationRound: f(["any"], ([arg]) => {
+      const v = arg!;
       let d = 0n;
-      if (v!.k === "string") {
+      if (v.k === "string") {
         try {
           d = parseDuration(v.v);
         } catch {
           d = 0n;
         }
-      } else if (v!.k === "int" && v.t === "int64") d = v.v;
+      } else if (v.k === "int" && v.t === "int64") d = v.v;
       const u = d < 0n ? -d : d;
       const units: [bigint, string][] = [
         [31_536_000_000_000_000n, "y"],
@@ -1373,9 +1501,31 @@ function defaultFuncs(): Record<string, GoFunc> {
 
 function unsupportedFuncs(): Record<string, GoFunc> {
   const out: Record<string, GoFunc> = {};
-  const nondet = ["ago", "bcrypt", "htpasswd", "genPrivateKey", "genCA", "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey", "genSignedCert", "genSignedCertWithKey", "buildCustomCert", "encryptAES"];
+  const nondet = [
+    "ago",
+    "bcrypt",
+    "htpasswd",
+    "genPrivateKey",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "buildCustomCert",
+    "encryptAES",
+  ];
   for (const name of nondet) out[name] = unsupported(name, "it is not deterministic");
-  const other = ["derivePassword", "decryptAES", "toDate", "mustToDate", "unixEpoch", "dateModify", "mustDateModify", "must_date_modify"];
+  const other = [
+    "derivePassword",
+    "decryptAES",
+    "toDate",
+    "mustToDate",
+    "unixEpoch",
+    "dateModify",
+    "mustDateModify",
+    "must_date_modify",
+  ];
   for (const name of other) out[name] = unsupported(name, "dates and crypto helpers are not implemented");
   return out;
 }
@@ -1395,7 +1545,7 @@ export const sprigFuncs: FuncMap = {
 export function semverMethod(v: SemverVersion, name: string): GoFunc | undefined {
   const u64 = (x: bigint) => int(x, "uint64");
   const other = (o: GoValue | undefined): SemverVersion => {
-    if (!o || o.k !== "semver") throw new FuncError(NIL_DEREF);
+    if (o?.k !== "semver") throw new FuncError(NIL_DEREF);
     return o.ver;
   };
   switch (name) {

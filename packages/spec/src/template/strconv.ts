@@ -5,11 +5,10 @@
  */
 
 export class StrconvError extends Error {
-  constructor(
-    readonly kind: "syntax" | "range",
-    message: string,
-  ) {
+  readonly kind: "syntax" | "range";
+  constructor(kind: "syntax" | "range", message: string) {
     super(message);
+    this.kind = kind;
   }
 }
 
@@ -71,7 +70,8 @@ const GRAPHIC_SPACE = /^\p{Zs}$/u;
 
 const ch = (r: number) => (validRune(r) ? String.fromCodePoint(r) : "\ufffd");
 
-export const isLetter = (r: number) => (r < 0x80 ? (r | 0x20) >= 0x61 && (r | 0x20) <= 0x7a : LETTER.test(ch(r)));
+export const isLetter = (r: number) =>
+  r < 0x80 ? (r | 0x20) >= 0x61 && (r | 0x20) <= 0x7a : LETTER.test(ch(r));
 export const isDigit = (r: number) => (r < 0x80 ? r >= 0x30 && r <= 0x39 : DIGIT.test(ch(r)));
 export const isUpper = (r: number) => (r < 0x80 ? r >= 0x41 && r <= 0x5a : UPPER.test(ch(r)));
 export const isLower = (r: number) => (r < 0x80 ? r >= 0x61 && r <= 0x7a : LOWER.test(ch(r)));
@@ -414,7 +414,8 @@ export function parseInt0(text: string): bigint {
   try {
     u = parseUint0(s);
   } catch (e) {
-    if (e instanceof StrconvError && e.kind === "range") throw new StrconvError("range", "value out of range");
+    if (e instanceof StrconvError && e.kind === "range")
+      throw new StrconvError("range", "value out of range");
     throw e;
   }
   if (s.includes("_") && !underscoreOK(text)) throw new StrconvError("syntax", "invalid syntax");
@@ -475,6 +476,6 @@ export const UINT64_MAX_VALUE = UINT64_MAX;
 export function floatToInt64(f: number): bigint {
   if (!Number.isFinite(f)) return INT64_MIN;
   const t = Math.trunc(f);
-  if (t >= 9223372036854775807 || t < -9223372036854775808) return INT64_MIN;
+  if (t >= 2 ** 63 || t < -(2 ** 63)) return INT64_MIN;
   return BigInt(t);
 }

@@ -7,7 +7,17 @@
 import type { SemverVersion } from "./semver.ts";
 import { compareStrings } from "./strconv.ts";
 
-export type IntType = "int" | "int64" | "int32" | "int16" | "int8" | "uint" | "uint64" | "uint32" | "uint16" | "uint8";
+export type IntType =
+  | "int"
+  | "int64"
+  | "int32"
+  | "int16"
+  | "int8"
+  | "uint"
+  | "uint64"
+  | "uint32"
+  | "uint16"
+  | "uint8";
 
 export type GoValue =
   | { readonly k: "invalid" }
@@ -17,7 +27,12 @@ export type GoValue =
   | { readonly k: "float"; readonly v: number }
   | { readonly k: "string"; readonly v: string }
   | { readonly k: "slice"; readonly elem: string; readonly items: GoValue[]; readonly isNil?: boolean }
-  | { readonly k: "map"; readonly elem: string; readonly entries: Map<string, GoValue>; readonly isNil?: boolean }
+  | {
+      readonly k: "map";
+      readonly elem: string;
+      readonly entries: Map<string, GoValue>;
+      readonly isNil?: boolean;
+    }
   | { readonly k: "semver"; readonly ver: SemverVersion };
 
 export type GoSlice = Extract<GoValue, { k: "slice" }>;
@@ -41,8 +56,16 @@ export const int = (v: bigint | number, t: IntType = "int"): GoValue => ({
 export const int64 = (v: bigint | number): GoValue => int(v, "int64");
 export const list = (items: GoValue[], elem = ANY): GoValue => ({ k: "slice", elem, items });
 export const nilSlice = (elem = ANY): GoValue => ({ k: "slice", elem, items: [], isNil: true });
-export const strList = (items: readonly string[]): GoValue => ({ k: "slice", elem: "string", items: items.map(str) });
-export const dict = (entries: Map<string, GoValue> = new Map(), elem = ANY): GoValue => ({ k: "map", elem, entries });
+export const strList = (items: readonly string[]): GoValue => ({
+  k: "slice",
+  elem: "string",
+  items: items.map(str),
+});
+export const dict = (entries: Map<string, GoValue> = new Map(), elem = ANY): GoValue => ({
+  k: "map",
+  elem,
+  entries,
+});
 export const nilMap = (elem = ANY): GoValue => ({ k: "map", elem, entries: new Map(), isNil: true });
 
 /** Wraps an integer to the width of its Go type. */

@@ -1,0 +1,39 @@
+/**
+ * The package graph as JSON, for tools: the same packages `toDot` draws (GRAPH_IGNORE honoured),
+ * with one edge per dependency entry from the dependency to its dependent.
+ */
+import { compareBytes, type LoadedTree } from "../loader/index.ts";
+import { withoutGraphIgnored } from "./dot.ts";
+import { resolveGraph, throwIfUnresolved } from "./resolve.ts";
+
+export interface GraphJson {
+  target?: string;
+  nodes: { name: string; file: string; variant: string; images: string[] }[];
+  edges: { from: string; to: string; kind: "stage" | "image"; runtime: boolean }[];
+}
+
+export function toGraphJson(tree: LoadedTree, options: { target?: string } = {}): GraphJson {
+  const shown = withoutGraphIgnored(tree);
+  let names = [...shown.packages.keys()].sort(compareBytes);
+  if (options.target !== undefined) {
+    const graph = resolveGraph(shown, options.target);
+    throwIfUnresolved(graph);
+    names = graph.order;
+  }
+  const nodes: GraphJson["nodes"] = [];
+  const edges: GraphJson["edges"] = [];
+  for (const name of names) {
+    const p = shown.packages.get(name)!;
+    const images: string[] = [];
+    for (const d of p.pkg.dependencies) {
+      if (d.image !== undefined) {
+        images.push(d.image);
+        edges.push({ from: d.image, to: name, kind: "image", runtime: d.runtime });
+      } else if (d.stage !== undefined) {
+        edges.push({ from: d.stage, to: name, kind: "stage", runtime: d.runtime });
+      }
+    }
+    nodes.push({ name, file: p.file, variant: p.pkg.variant, images });
+  }
+  return { ...(options.target !== undefined ? { target: options.target } : {}), nodes, edges };
+}
