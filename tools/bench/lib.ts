@@ -4,13 +4,15 @@
  * instead of skewing one side of the ratio.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface Timing {
   /** Median wall-clock time of the measured runs. */
   medianMs: number;
+  /** Fastest measured run: on a busy machine, the least disturbed one. */
+  minMs: number;
   /** Every measured run, in the order it ran (warm-up runs excluded). */
   runsMs: number[];
 }
@@ -70,7 +72,12 @@ export async function compare(
     }
   }
   const out = new Map<string, Timing>();
-  for (const [name, list] of runs) out.set(name, { medianMs: median(list), runsMs: list.map(round) });
+  for (const [name, list] of runs)
+    out.set(name, {
+      medianMs: round(median(list)),
+      minMs: round(Math.min(...list)),
+      runsMs: list.map(round),
+    });
   return out;
 }
 
@@ -151,6 +158,15 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Bytes of all regular files under `dir`. */
+export async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += (await stat(join(e.parentPath, e.name))).size;
+  }
+  return total;
 }
 
 export function mib(bytes: number): string {

@@ -88,6 +88,17 @@ export interface StartRegistryOptions {
   /** Put the logging/fault proxy in front. Default: on unless `tls` (so TLS tests talk to the registry itself). */
   proxy?: boolean;
   faults?: FaultPlan;
+  /**
+   * Answer blob GETs that the registry allows with a 307 to a separate "storage" server (as
+   * registries backed by S3 do). The storage server reads the registry's files and logs
+   * whether an Authorization header reached it. Needs the proxy.
+   */
+  redirectBlobs?: boolean;
+}
+
+export interface LoggedStorageRequest {
+  url: string;
+  authorized: boolean;
 }
 
 export interface RunningRegistry {
@@ -111,6 +122,8 @@ export interface RunningRegistry {
    * none of them shows up in a client's errors or events.
    */
   issuedTokens: string[];
+  /** Requests the storage server got (with `redirectBlobs`). */
+  storageRequests: LoggedStorageRequest[];
   /** Replaces the fault plan (and its counters); `undefined` stops injecting faults. */
   setFaults(plan?: FaultPlan): void;
   clearLog(): void;
@@ -177,9 +190,18 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     let setFaults: (plan?: FaultPlan) => void = () => {
       throw new Error("startRegistry: faults need the proxy (proxy: true)");
     };
-    const wantProxy = options.proxy ?? (!useTls || options.faults !== undefined);
+    const storageRequests: LoggedStorageRequest[] = [];
+    const wantProxy =
+      options.proxy ?? (!useTls || options.faults !== undefined || options.redirectBlobs === true);
+    let storageOrigin: string | undefined;
+    if (options.redirectBlobs) {
+      if (!wantProxy) throw new Error("startRegistry: redirectBlobs needs the proxy");
+      const storage = await startStorage(storageDir, serverTls, storageRequests);
+      cleanups.push(storage.close);
+      storageOrigin = storage.origin;
+    }
     if (wantProxy) {
-      const proxy = await startProxy(child.port, serverTls, ca, requests, options.faults);
+      const proxy = await startProxy(child.port, serverTls, ca, requests, options.faults, storageOrigin);
       cleanups.push(proxy.close);
       url = `127.0.0.1:${proxy.port}`;
       port = proxy.port;
@@ -200,6 +222,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       requests,
       tokenRequests,
       issuedTokens,
+      storageRequests,
       setFaults,
       clearLog() {
         requests.length = 0;
@@ -268,8 +291,12 @@ async function spawnRegistry(
       stderr = (stderr + d.toString()).slice(-8192);
     });
     let exited = false;
+    // A test process that dies without stop() must not leave registries behind.
+    const onExit = () => child.kill("SIGKILL");
+    process.once("exit", onExit);
     child.once("exit", () => {
       exited = true;
+      process.off("exit", onExit);
     });
     const origin = `${tlsFiles ? "https" : "http"}://127.0.0.1:${port}`;
     const deadline = Date.now() + 20_000;
@@ -344,6 +371,7 @@ async function startProxy(
   ca: Buffer | undefined,
   log: LoggedRequest[],
   initial: FaultPlan | undefined,
+  storageOrigin: string | undefined,
 ): Promise<{ port: number; setFaults(plan?: FaultPlan): void; close(): Promise<void> }> {
   let plan = initial;
   let matched = 0;
@@ -394,6 +422,19 @@ async function startProxy(
       const upstream = upstreamMod.request(
         { host: "127.0.0.1", port: upstreamPort, method, path: url, headers, ca, agent: false },
         (up) => {
+          const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path);
+          if (storageOrigin && method === "GET" && blob && up.statusCode === 200) {
+            // The registry authorised the GET; send the client to storage with a signed-looking URL.
+            up.resume();
+            entry.status = 307;
+            const sig = randomBytes(8).toString("hex");
+            res.writeHead(307, {
+              location: `${storageOrigin}/blobs/${blob[1]}?X-Signature=${sig}`,
+              "content-length": "0",
+            });
+            res.end();
+            return;
+          }
           entry.status = up.statusCode ?? 0;
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
@@ -447,6 +488,44 @@ async function startProxy(
     },
     close: closeServer(server),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The "storage" server blob GETs are redirected to
+
+async function startStorage(
+  storageDir: string,
+  serverTls: { cert: Buffer; key: Buffer } | undefined,
+  log: LoggedStorageRequest[],
+): Promise<{ origin: string; close(): Promise<void> }> {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const url = req.url ?? "/";
+    log.push({ url: url.split("?")[0] ?? url, authorized: req.headers.authorization !== undefined });
+    const m = /^\/blobs\/sha256:([a-f0-9]{64})(?:\?|$)/.exec(url);
+    if (req.method !== "GET" || !m) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const hex = m[1]!;
+    const file = join(storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data");
+    readFile(file).then(
+      (data) => {
+        res.writeHead(200, {
+          "content-type": "application/octet-stream",
+          "content-length": String(data.length),
+        });
+        res.end(data);
+      },
+      () => {
+        res.writeHead(404);
+        res.end();
+      },
+    );
+  };
+  const server = serverTls ? https.createServer({ ...serverTls }, handler) : http.createServer(handler);
+  const port = await listen(server);
+  return { origin: `${serverTls ? "https" : "http"}://127.0.0.1:${port}`, close: closeServer(server) };
 }
 
 // ---------------------------------------------------------------------------------------------

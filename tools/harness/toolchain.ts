@@ -13,7 +13,9 @@ const ROOTFS_TAR = `${CACHE}/toolchain-bookworm.tar`;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", env, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout.slice(-2000)}`);
+  }
   return r.stdout;
 }
 
@@ -21,7 +23,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 export function toolchainRootfsTar(): string {
   if (existsSync(ROOTFS_TAR)) return ROOTFS_TAR;
   mkdirSync(CACHE, { recursive: true });
-  const dir = `${CACHE}/toolchain-rootfs.tmp`;
+  // Per-process temp names: two runs building at once must not share a directory.
+  const dir = `${CACHE}/toolchain-rootfs.${process.pid}.tmp`;
   rmSync(dir, { recursive: true, force: true });
   run("debootstrap", [
     "--variant=minbase",
@@ -30,8 +33,8 @@ export function toolchainRootfsTar(): string {
     dir,
     "http://deb.debian.org/debian",
   ]);
-  run("tar", ["-C", dir, "--numeric-owner", "-cf", `${ROOTFS_TAR}.tmp`, "."]);
-  renameSync(`${ROOTFS_TAR}.tmp`, ROOTFS_TAR);
+  run("tar", ["-C", dir, "--numeric-owner", "-cf", `${ROOTFS_TAR}.${process.pid}.tmp`, "."]);
+  renameSync(`${ROOTFS_TAR}.${process.pid}.tmp`, ROOTFS_TAR);
   rmSync(dir, { recursive: true, force: true });
   return ROOTFS_TAR;
 }

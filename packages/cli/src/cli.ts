@@ -6,6 +6,7 @@ import { graphCommand } from "./commands/graph.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { lintCommand } from "./commands/lint.ts";
 import { pushCommand } from "./commands/push.ts";
+import { updateCommand } from "./commands/update.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type CliIo, processIo } from "./io.ts";
 import { VERSION } from "./version.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: Command[] = [
   buildCommand,
   pushCommand,
   inspectCommand,
+  updateCommand,
 ];
 
 /** Exit codes: 0 success / clean, 1 findings or failure, 2 usage error. */

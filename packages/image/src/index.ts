@@ -34,6 +34,8 @@ export {
   packagesNeedingEngine,
   planBuild,
 } from "./plan/plan.ts";
+// Checksum refresh after a version bump (bldr update).
+export * from "./update/index.ts";
 // Registry client.
 export * from "./registry/index.ts";
 // Sources by checksum, with a content-addressed cache.

@@ -118,7 +118,7 @@ describe("docker engine (BuildKit)", () => {
         build({ root: tree.root, target: "broken", platforms: ["linux/amd64"], mirrors: MIRROR, env, outDir: join(work, "broken") }),
       ).rejects.toMatchObject({
         code: "BUILD_STEP_FAILED",
-        message: expect.stringMatching(/broken:build-0 failed[\s\S]*exit 3[\s\S]*compiling widget\.c/),
+        message: expect.stringMatching(/^broken:build-0 failed \(script 2\): exit code 3\ncommand: echo .compiling widget.c. >&2\nexit 3[\s\S]*\| compiling widget\.c/),
       });
     } finally {
       await tree.cleanup();

@@ -9,7 +9,7 @@
  * Dockerfile and context to the same engine, and the difference is our overhead: planning,
  * context writing, source checks, extracting the output, validation and the OCI write.
  */
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { compare, run, withTempDir } from "../lib.ts";
 import { loadImage, REPO_ROOT, requireExport } from "../modules.ts";
@@ -172,7 +172,12 @@ async function engineRow(ctx: CaseContext, build: ImageBuild, detectEngine: Dete
           {
             name: "engine",
             run: () => run(real.cli, args, bareEnv),
-            after: () => rm(tarOut, { force: true }),
+            after: async () => {
+              // A replay that exported nothing would look fast.
+              if ((await stat(tarOut)).size === 0)
+                throw new Error(`the bare engine build wrote an empty ${tarOut}`);
+              await rm(tarOut, { force: true });
+            },
           },
         ],
         { runs: ctx.runs, warmup: Math.max(1, ctx.warmup), log: ctx.log },

@@ -22,7 +22,9 @@ export const dumpCommand: Command = {
     "talos-ext dump --root extensions --platform linux/arm64 --build-arg PKGS=v1.13.0 --json | jq '.packages[].name'",
   ],
   async run(ctx) {
+    // bldr graph/dump read the tree in its CLI mode (dot-dirs skipped, _out/ kept).
     const tree = await loadTree({
+      mode: "cli",
       root: rootDir(ctx),
       platform: singlePlatform(ctx),
       buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),

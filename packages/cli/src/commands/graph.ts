@@ -32,7 +32,9 @@ export const graphCommand: Command = {
     const format = stringOption(ctx.values.format) ?? (ctx.json ? "json" : "dot");
     if (format !== "dot" && format !== "json")
       throw usageError(`unknown --format "${format}"`, "use dot or json");
+    // bldr graph/dump read the tree in its CLI mode (dot-dirs skipped, _out/ kept).
     const tree = await loadTree({
+      mode: "cli",
       root: rootDir(ctx),
       platform: singlePlatform(ctx),
       buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),

@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-// TODO(lead): switch to "@talos-ext/image" once packages/image/src/index.ts re-exports ./update/index.ts.
 import {
   type UpdateEvent,
   type UpdateResult,
   updateChecksums,
   updateFromDiff,
-} from "../../../image/src/update/index.ts";
+} from "@talos-ext/image";
 import { type Command, type CommandContext, keyValueOption, stringOption, usageError } from "../command.ts";
 import type { CliIo } from "../io.ts";
 import { printDiagnostics, printJson } from "../report.ts";

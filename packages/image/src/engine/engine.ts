@@ -214,15 +214,16 @@ export async function runEngineBuild(
   const failed = log.failed();
   if (failed?.label) {
     const command = describeRun(failed.label) ?? "";
+    const [step, item] = failed.label.split("#");
     throw new TalosExtError({
       code: "BUILD_STEP_FAILED",
       message: [
-        `${failed.label} failed: ${failed.error ?? `exit code ${code}`}`,
-        `command: ${command}`,
+        `${step} failed${item ? ` (script ${Number(item) + 1})` : ""}: exit code ${log.exitCode ?? code}`,
+        `command: ${command.trimEnd()}`,
         "last output:",
         ...failed.output.slice(-15).map((l) => `  | ${l}`),
       ].join("\n"),
-      hint: `fix the ${failed.label.split(":")[1]} script of package "${failed.label.split(":")[0]}" (rerun with --plan to see the generated Dockerfile)`,
+      hint: `fix the ${step!.split(":")[1]} script of package "${step!.split(":")[0]}" (talos-ext build --plan prints the generated Dockerfile)`,
     });
   }
   throw new TalosExtError({

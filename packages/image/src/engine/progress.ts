@@ -22,9 +22,13 @@ export class ProgressLog {
   readonly vertices = new Map<string, VertexState>();
   /** Lines that belong to no vertex (engine errors such as "failed to solve"). */
   readonly other: string[] = [];
+  /** The exit code a failed RUN reported ("exit code: 3"), wherever the engine printed it. */
+  exitCode: number | undefined;
 
   /** Feeds one line; returns a short human-readable event for progress display, if any. */
   push(line: string): string | undefined {
+    const code = /exit code: (\d+)/.exec(line);
+    if (code) this.exitCode = Number(code[1]);
     const m = /^#(\d+) (.*)$/.exec(line);
     if (!m) {
       if (line.trim()) this.other.push(line);

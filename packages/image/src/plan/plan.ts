@@ -56,7 +56,7 @@ export interface PlannedContextDir {
 }
 
 export interface PlannedRun {
-  /** `<package>:<phase>-<step>` as bldr names its vertices. */
+  /** `<package>:<phase>-<step>` as bldr names its vertices, plus `#<item>` to tell script items apart. */
   label: string;
   package: string;
   phase: "prepare" | "build" | "install" | "test" | "apk-install" | "base";
@@ -250,20 +250,20 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
       const hasScripts = PHASES.some((ph) => step[ph].length > 0) || step.test.length > 0;
       // PKG_NAME is per RUN in bldr and wins over a step env of the same name.
       if (hasScripts) lines.push(`ENV PKG_NAME=${quoteEnv(name)}`);
-      const script = (phase: string, item: string) => {
+      const script = (phase: string, item: string, index: number) => {
         needsEngine = true;
-        const label = `${name}:${phase}-${i}`;
+        const label = `${name}:${phase}-${i}#${index}`;
         runs.push({ label, package: name, phase: phase as PlannedRun["phase"], step: i, command: item });
         const argv = [pkg.shell, "-c", `set -eou pipefail\n${STEP_MARKER}${label}\n${item}`];
         return `RUN ${[...runFlags(step.network, step.cachePaths), execForm(argv)].join(" ")}`;
       };
-      for (const phase of PHASES) for (const item of step[phase]) lines.push(script(phase, item));
+      for (const phase of PHASES) step[phase].forEach((item, k) => lines.push(script(phase, item, k)));
       if (step.test.length > 0) {
         // Tests run on a side branch whose writes are discarded; an empty-directory copy makes
         // the main chain wait for them, or BuildKit would skip the branch.
         const test = s(`test-${i}`);
         lines.push(`FROM ${current} AS ${test}`);
-        for (const item of step.test) lines.push(script("test", item));
+        step.test.forEach((item, k) => lines.push(script("test", item, k)));
         lines.push("WORKDIR /.bldr/empty");
         const next = s(`step-${i}`);
         lines.push(`FROM ${current} AS ${next}`);

@@ -2,12 +2,14 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRegistry, startRegistry } from "../../../../tools/harness/registry.ts";
 import {
   configKeyToRegistry,
   type ProgressEvent,
   parseChallenges,
+  pullLayout,
   pushLayout,
   RegistryClient,
 } from "./index.ts";
@@ -102,6 +104,33 @@ describe("WWW-Authenticate and config keys", () => {
     expect(parseChallenges("")).toEqual([]);
   });
 
+  it("parses any serialised list of challenges back (property)", () => {
+    const name = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,8}$/);
+    const challenge = fc.record({
+      scheme: name,
+      params: fc.dictionary(
+        name.map((k) => k.toLowerCase()),
+        fc.string({ maxLength: 20 }),
+        { maxKeys: 4 },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(challenge, { minLength: 1, maxLength: 3 }), (list) => {
+        const wire = list
+          .map((c) => {
+            const params = Object.entries(c.params).map(
+              ([k, v]) => `${k}="${v.replace(/["\\]/g, (m) => `\\${m}`)}"`,
+            );
+            return params.length ? `${c.scheme} ${params.join(", ")}` : c.scheme;
+          })
+          .join(", ");
+        expect(parseChallenges(wire)).toEqual(
+          list.map((c) => ({ scheme: c.scheme.toLowerCase(), params: c.params })),
+        );
+      }),
+    );
+  });
+
   it("matches docker config keys the way docker does", () => {
     expect(configKeyToRegistry("https://index.docker.io/v1/")).toBe("docker.io");
     expect(configKeyToRegistry("registry-1.docker.io")).toBe("docker.io");
@@ -113,7 +142,7 @@ describe("WWW-Authenticate and config keys", () => {
 describe("Basic auth (registry htpasswd)", () => {
   let reg: RunningRegistry;
   beforeAll(async () => {
-    reg = await startRegistry({ htpasswd: { username: USER, password: PASSWORD } });
+    reg = await startRegistry({ htpasswd: { username: USER, password: PASSWORD }, redirectBlobs: true });
   });
   afterAll(async () => reg?.stop());
 
@@ -127,6 +156,20 @@ describe("Basic auth (registry htpasswd)", () => {
     expect(pushed.digest).toBe(src.digest);
     expect(reg.requests[0]).toMatchObject({ url: "/v2/", status: 401, authorized: false });
     expect(reg.requests.slice(1).every((r) => r.authorized && r.status !== 401)).toBe(true);
+  });
+
+  it("follows blob redirects to storage without sending credentials there", async () => {
+    const src = await writeLayout(join(work, "redirect"));
+    const creds = { credentials: { [reg.url]: { username: USER, password: PASSWORD } } };
+    await pushLayout(src.dir, `${reg.url}/talos/redirect:v1`, { ...base, ...creds });
+    reg.clearLog();
+    reg.storageRequests.length = 0;
+    const out = join(work, "redirect-pulled");
+    const pulled = await pullLayout(`${reg.url}/talos/redirect:v1`, out, { ...base, ...creds });
+    expect(pulled.digest).toBe(src.digest);
+    expect(reg.requests.filter((r) => r.status === 307)).toHaveLength(src.blobs.length);
+    expect(reg.storageRequests).toHaveLength(src.blobs.length);
+    expect(reg.storageRequests.every((r) => !r.authorized)).toBe(true);
   });
 
   it("without credentials fails with REGISTRY_AUTH and a hint", async () => {

@@ -3,7 +3,7 @@
  * verified download) and manifests (PUT, verified GET), with auth and retries.
  */
 import { createHash } from "node:crypto";
-import { type Readable, Transform, type TransformCallback } from "node:stream";
+import { type Readable, Transform, type TransformCallback, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { TalosExtError } from "@talos-ext/spec";
 import { RegistryAuth, Scopes } from "./auth.ts";
@@ -151,8 +151,8 @@ export class RegistryClient {
           url,
           headers: { "content-length": "0" },
         });
-        await discard(res);
         if (res.status === 201) {
+          await discard(res);
           this.#emit({
             type: "blob-mounted",
             repository: r.repository,
@@ -163,6 +163,7 @@ export class RegistryClient {
           return "mounted";
         }
         if (res.status !== 202) throw await this.#statusError(res, "POST", "mounting blob");
+        await discard(res);
         location = this.#location(res);
       } else {
         const res = await this.#sendOnce(r, scopes, {
@@ -170,8 +171,8 @@ export class RegistryClient {
           url: uploads,
           headers: { "content-length": "0" },
         });
-        await discard(res);
         if (res.status !== 202) throw await this.#statusError(res, "POST", "starting blob upload");
+        await discard(res);
         location = this.#location(res);
       }
       const chunk = this.#options.chunkSize;
@@ -188,8 +189,8 @@ export class RegistryClient {
     parseDigest(digest);
     return withRetries(this.#policy, async () => {
       const chunks: Buffer[] = [];
-      const sink = new Transform({
-        transform(c: Buffer, _e, done) {
+      const sink = new Writable({
+        write(c: Buffer, _e, done) {
           chunks.push(c);
           done();
         },
@@ -399,8 +400,8 @@ export class RegistryClient {
         },
         body: chunk,
       });
-      await discard(res);
       if (res.status !== 202) throw await this.#statusError(res, "PATCH", `uploading blob ${desc.digest}`);
+      await discard(res);
       location = this.#location(res);
       offset += chunk.length;
       // The registry says how much it holds; anything else means the session is off track.
@@ -609,6 +610,17 @@ export class RegistryClient {
       const url = new URL(`${this.#origin(registry)}/v2/`);
       p = withRetries(this.#policy, async () => {
         const res = await this.#transport.send({ method: "GET", url });
+        if (res.status === 400 && url.protocol === "http:") {
+          // docker-registry's answer to plain HTTP on its TLS port.
+          const text = (await readBody(res, 4096).catch(() => Buffer.alloc(0))).toString("utf8");
+          if (/HTTPS server/i.test(text)) {
+            throw registryError(
+              "REGISTRY_TLS",
+              `${registry} speaks HTTPS but is marked insecure (plain HTTP)`,
+              `remove ${registry} from insecure, and pass caFile if its certificate is private`,
+            );
+          }
+        }
         await discard(res);
         if (isRetryableStatus(res.status)) {
           throw new TransientError(
@@ -645,7 +657,7 @@ export class RegistryClient {
       const res = await this.#transport.send({ method: req.method, url: req.url, headers, body: req.body });
       if (res.status === 401) {
         await discard(res);
-        const sent = authorization !== undefined;
+        const sent = headers.authorization !== undefined;
         if (sent) auth.invalidate(want);
         const learned = auth.learn(res, want);
         // Basic credentials that were refused stay refused; a Bearer token may just have expired.

@@ -47,6 +47,13 @@ describe("HTTPS with a private CA", () => {
     expect(err.hint).toContain("caFile");
   });
 
+  it("says so when an HTTPS registry is marked insecure", async () => {
+    const client = new RegistryClient({ insecure: [reg.url], retries: 0 });
+    const err = await client.getManifest(`${reg.url}/talos/tls:v1`).catch((e) => e);
+    expect(err).toMatchObject({ code: "REGISTRY_TLS" });
+    expect(err.message).toContain("speaks HTTPS");
+  });
+
   it("reports an unreadable caFile", () => {
     expect(() => new RegistryClient({ caFile: join(work, "missing-ca.pem") })).toThrow(
       expect.objectContaining({ code: "REGISTRY_TLS" }),

@@ -194,7 +194,7 @@ class TreeLoader {
       if (!this.underBroken(dir)) await this.loadVars(dir);
     }
     for (const dir of pkgs) if (!this.underBroken(dir)) await this.loadPkg(dir);
-    for (const file of tmpls) if (!this.underBroken(posix.dirname(file))) await this.attachCli(file);
+    for (const file of tmpls) if (!this.underBroken(dirOf(file))) await this.attachCli(file);
   }
 
   /** Regular files (or in-root symlinks to them) are usable; escaping symlinks are reported. */
@@ -338,7 +338,7 @@ class TreeLoader {
   private async attachCli(file: string): Promise<void> {
     this.files.templates.push(file);
     const dirs = new Map(this.attempts.map((a) => [a.dir, a]));
-    const owner = [...ancestors(posix.dirname(file))].reverse().find((d) => dirs.has(d));
+    const owner = [...ancestors(dirOf(file))].reverse().find((d) => dirs.has(d));
     if (owner === undefined) {
       this.report(
         diagnostic("LOAD_TEMPLATE_NO_PACKAGE", "error", "no suitable package found for template", {
@@ -443,6 +443,12 @@ function escapeDiagnostic(file: string): Diagnostic {
     hint: "a build only sees files inside the build context; copy the file into the tree instead of linking it",
     location: { file },
   });
+}
+
+/** The directory of a root-relative path, `""` for the root. */
+function dirOf(file: string): string {
+  const i = file.lastIndexOf("/");
+  return i < 0 ? "" : file.slice(0, i);
 }
 
 function join(dir: string, name: string): string {
