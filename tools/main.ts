@@ -24,7 +24,16 @@ function talosExt(args: string[], env: NodeJS.ProcessEnv = process.env): void {
 }
 
 talosExt(["lint", "--root", "extensions"]);
-talosExt(["build", "usb-serial-rules", "--root", "extensions", "--platform", "linux/amd64,linux/arm64", "--output", "dist/usb-serial-rules"]);
+talosExt([
+  "build",
+  "usb-serial-rules",
+  "--root",
+  "extensions",
+  "--platform",
+  "linux/amd64,linux/arm64",
+  "--output",
+  "dist/usb-serial-rules",
+]);
 
 const engine = await startDockerEngine();
 try {

@@ -34,9 +34,9 @@ export {
   packagesNeedingEngine,
   planBuild,
 } from "./plan/plan.ts";
-// Checksum refresh after a version bump (bldr update).
-export * from "./update/index.ts";
 // Registry client.
 export * from "./registry/index.ts";
 // Sources by checksum, with a content-addressed cache.
 export * from "./sources/index.ts";
+// Checksum refresh after a version bump (bldr update).
+export * from "./update/index.ts";

@@ -55,12 +55,19 @@ describe("no-engine path", () => {
     expect(a.digest).toBe(b.digest);
     expect(a.mediaType).toBe("application/vnd.oci.image.index.v1+json");
     expect(a.platforms.map((p) => p.engine)).toEqual(["native (no engine)", "native (no engine)"]);
-    expect(await readFile(join(work, "rules-a/index.json"), "utf8")).toBe(await readFile(join(work, "rules-b/index.json"), "utf8"));
+    expect(await readFile(join(work, "rules-a/index.json"), "utf8")).toBe(
+      await readFile(join(work, "rules-b/index.json"), "utf8"),
+    );
 
     // Independent readers agree: skopeo sees the index, umoci unpacks the right files.
     const inspect = JSON.parse(sh("skopeo", ["inspect", "--raw", `oci:${join(work, "rules-a")}:latest`]));
-    expect(inspect.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(["amd64", "arm64"]);
-    const report = await validateExtension(join(work, "rules-a"), { platform: "linux/arm64", pkgName: "usb-serial-rules" });
+    expect(
+      inspect.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture),
+    ).toEqual(["amd64", "arm64"]);
+    const report = await validateExtension(join(work, "rules-a"), {
+      platform: "linux/arm64",
+      pkgName: "usb-serial-rules",
+    });
     expect(report.ok).toBe(true);
     expect(report.manifest?.metadata.name).toBe("usb-serial-rules");
   });
@@ -89,7 +96,10 @@ describe("docker engine (BuildKit)", () => {
     sh("umoci", ["unpack", "--rootless", "--image", `${join(work, "hello-a")}:latest`, bundle]);
     const bin = join(bundle, "rootfs/rootfs/usr/local/lib/containers/hello-service/hello-service");
     expect(sh(bin, ["--version"]).trim()).toBe("hello-service 1.0.0");
-    const spec = await readFile(join(bundle, "rootfs/rootfs/usr/local/etc/containers/hello-service.yaml"), "utf8");
+    const spec = await readFile(
+      join(bundle, "rootfs/rootfs/usr/local/etc/containers/hello-service.yaml"),
+      "utf8",
+    );
     expect(spec).toContain("entrypoint: /hello-service");
   });
 
@@ -115,10 +125,19 @@ describe("docker engine (BuildKit)", () => {
     });
     try {
       await expect(
-        build({ root: tree.root, target: "broken", platforms: ["linux/amd64"], mirrors: MIRROR, env, outDir: join(work, "broken") }),
+        build({
+          root: tree.root,
+          target: "broken",
+          platforms: ["linux/amd64"],
+          mirrors: MIRROR,
+          env,
+          outDir: join(work, "broken"),
+        }),
       ).rejects.toMatchObject({
         code: "BUILD_STEP_FAILED",
-        message: expect.stringMatching(/^broken:build-0 failed \(script 2\): exit code 3\ncommand: echo .compiling widget.c. >&2\nexit 3[\s\S]*\| compiling widget\.c/),
+        message: expect.stringMatching(
+          /^broken:build-0 failed \(script 2\): exit code 3\ncommand: echo .compiling widget.c. >&2\nexit 3[\s\S]*\| compiling widget\.c/,
+        ),
       });
     } finally {
       await tree.cleanup();
@@ -128,7 +147,14 @@ describe("docker engine (BuildKit)", () => {
   test("with no engine, a package that needs RUN fails with one clear error", async () => {
     const noDocker = { ...process.env, PATH: "/nonexistent", DOCKER_HOST: "unix:///nonexistent.sock" };
     await expect(
-      build({ root: EXTENSIONS, target: "hello-service", platforms: ["linux/amd64"], mirrors: MIRROR, env: noDocker, outDir: join(work, "x") }),
+      build({
+        root: EXTENSIONS,
+        target: "hello-service",
+        platforms: ["linux/amd64"],
+        mirrors: MIRROR,
+        env: noDocker,
+        outDir: join(work, "x"),
+      }),
     ).rejects.toMatchObject({ code: "BUILD_NO_ENGINE", message: expect.stringContaining("buildx") });
   });
 });

@@ -9,10 +9,9 @@ import { describe, expect, test } from "vitest";
 import { lintTree, loadTree, PLATFORMS, type Platform, resolveAll } from "../src/index.ts";
 
 const ROOT = fileURLToPath(new URL("./fixtures/ext-like", import.meta.url));
-const EXPECTED = JSON.parse(readFileSync(new URL("./fixtures/ext-like.expected.json", import.meta.url), "utf8")) as Record<
-  Platform,
-  Record<string, { sources: unknown[]; images: string[]; env: Record<string, string> }>
->;
+const EXPECTED = JSON.parse(
+  readFileSync(new URL("./fixtures/ext-like.expected.json", import.meta.url), "utf8"),
+) as Record<Platform, Record<string, { sources: unknown[]; images: string[]; env: Record<string, string> }>>;
 const BUILD_ARGS = {
   PKGS: "v1.13.0-60-gf541ca4",
   PKGS_PREFIX: "ghcr.io/siderolabs",

@@ -1,11 +1,6 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import {
-  type UpdateEvent,
-  type UpdateResult,
-  updateChecksums,
-  updateFromDiff,
-} from "@talos-ext/image";
+import { type UpdateEvent, type UpdateResult, updateChecksums, updateFromDiff } from "@talos-ext/image";
 import { type Command, type CommandContext, keyValueOption, stringOption, usageError } from "../command.ts";
 import type { CliIo } from "../io.ts";
 import { printDiagnostics, printJson } from "../report.ts";

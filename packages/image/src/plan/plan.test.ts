@@ -86,7 +86,9 @@ describe("planBuild", () => {
 
   test("mirrors image references", async () => {
     const p = await plan();
-    expect(p.images).toEqual([{ ref: "ghcr.io/siderolabs/tools:v1", resolved: "registry.internal/mirror/tools:v1" }]);
+    expect(p.images).toEqual([
+      { ref: "ghcr.io/siderolabs/tools:v1", resolved: "registry.internal/mirror/tools:v1" },
+    ]);
     expect(p.dockerfile).toContain("FROM registry.internal/mirror/tools:v1 AS img-0");
   });
 
@@ -113,14 +115,22 @@ describe("planBuild", () => {
     expect(p.dockerfile).toContain('ENV PKG_NAME="app"');
     const runs = p.runs.filter((r) => r.package === "app").map((r) => r.label);
     expect(runs).toEqual(["app:prepare-0#0", "app:build-0#0", "app:test-0#0", "app:install-1#0"]);
-    expect(p.dockerfile).toContain('"/bin/bash","-c","set -eou pipefail\\n# talos-ext step: app:prepare-0#0\\ntar -xzf app.tar.gz"');
+    expect(p.dockerfile).toContain(
+      '"/bin/bash","-c","set -eou pipefail\\n# talos-ext step: app:prepare-0#0\\ntar -xzf app.tar.gz"',
+    );
   });
 
   test("per-step network and cache mounts with bldr's ids", async () => {
     const p = await plan();
-    expect(p.dockerfile).toMatch(/RUN --network=default \["\/bin\/bash","-c","set -eou pipefail\\n# talos-ext step: app:prepare-0/);
-    expect(p.dockerfile).toMatch(/RUN --network=none \["\/bin\/bash","-c","set -eou pipefail\\n# talos-ext step: app:install-1/);
-    expect(p.dockerfile).toContain("--mount=type=cache,target=/.cache/go-build,id=.cache/go-build,sharing=shared");
+    expect(p.dockerfile).toMatch(
+      /RUN --network=default \["\/bin\/bash","-c","set -eou pipefail\\n# talos-ext step: app:prepare-0/,
+    );
+    expect(p.dockerfile).toMatch(
+      /RUN --network=none \["\/bin\/bash","-c","set -eou pipefail\\n# talos-ext step: app:install-1/,
+    );
+    expect(p.dockerfile).toContain(
+      "--mount=type=cache,target=/.cache/go-build,id=.cache/go-build,sharing=shared",
+    );
     expect(p.network).toBe("none");
   });
 
@@ -144,10 +154,14 @@ describe("planBuild", () => {
 
   test("lists sources for the host to fetch and the package dirs with rendered templates", async () => {
     const p = await plan();
-    expect(p.sources).toMatchObject([{ package: "app", step: 0, destination: "app.tar.gz", contextPath: `src/${HEX64}` }]);
+    expect(p.sources).toMatchObject([
+      { package: "app", step: 0, destination: "app.tar.gz", contextPath: `src/${HEX64}` },
+    ]);
     expect(p.dockerfile).toContain(`COPY src/${HEX64} /tmp/build/app.tar.gz`);
     const app = p.contextDirs.find((c) => c.package === "app")!;
-    expect(app.templated).toEqual([{ path: "manifest.yaml", content: "version: v1alpha1\nmetadata:\n  name: app\n  version: 'x86_64'\n" }]);
+    expect(app.templated).toEqual([
+      { path: "manifest.yaml", content: "version: v1alpha1\nmetadata:\n  name: app\n  version: 'x86_64'\n" },
+    ]);
   });
 });
 

@@ -257,13 +257,19 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
         const argv = [pkg.shell, "-c", `set -eou pipefail\n${STEP_MARKER}${label}\n${item}`];
         return `RUN ${[...runFlags(step.network, step.cachePaths), execForm(argv)].join(" ")}`;
       };
-      for (const phase of PHASES) step[phase].forEach((item, k) => lines.push(script(phase, item, k)));
+      for (const phase of PHASES) {
+        step[phase].forEach((item, k) => {
+          lines.push(script(phase, item, k));
+        });
+      }
       if (step.test.length > 0) {
         // Tests run on a side branch whose writes are discarded; an empty-directory copy makes
         // the main chain wait for them, or BuildKit would skip the branch.
         const test = s(`test-${i}`);
         lines.push(`FROM ${current} AS ${test}`);
-        step.test.forEach((item, k) => lines.push(script("test", item, k)));
+        step.test.forEach((item, k) => {
+          lines.push(script("test", item, k));
+        });
         lines.push("WORKDIR /.bldr/empty");
         const next = s(`step-${i}`);
         lines.push(`FROM ${current} AS ${next}`);

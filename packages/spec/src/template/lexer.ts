@@ -298,9 +298,9 @@ class Lexer {
         this.parenDepth++;
         return this.lexInsideAction;
       case 0x29:
-        this.emit("rightParen");
         this.parenDepth--;
         if (this.parenDepth < 0) return this.errorf("unexpected right paren");
+        this.emit("rightParen");
         return this.lexInsideAction;
     }
     if (r === 0x2e) {
@@ -392,10 +392,9 @@ class Lexer {
       case 0x3a:
       case 0x29:
       case 0x28:
-      case 0x7d: // first rune of the right delimiter
         return true;
     }
-    return false;
+    return this.input.startsWith(RIGHT, this.pos);
   }
 
   private lexQuoted(quote: number, what: string, type: TokenType): State {

@@ -4,8 +4,19 @@ import { decodeYaml, decodeYamlDocuments } from "./decode.ts";
 
 describe("decodeYaml", () => {
   test("keeps scalar text the way Go decodes into strings", () => {
-    const d = decodeYaml("a: 1.10\nb: yes\nc: ~\nd:\ne: 'x'\nf: [0x1F, true]\ng: &x foo\nh: *x\n", { file: "f.yaml" });
-    expect(d.value).toEqual({ a: "1.10", b: "yes", c: null, d: null, e: "x", f: ["0x1F", "true"], g: "foo", h: "foo" });
+    const d = decodeYaml("a: 1.10\nb: yes\nc: ~\nd:\ne: 'x'\nf: [0x1F, true]\ng: &x foo\nh: *x\n", {
+      file: "f.yaml",
+    });
+    expect(d.value).toEqual({
+      a: "1.10",
+      b: "yes",
+      c: null,
+      d: null,
+      e: "x",
+      f: ["0x1F", "true"],
+      g: "foo",
+      h: "foo",
+    });
     expect(d.isQuoted(["e"])).toBe(true);
     expect(d.isQuoted(["b"])).toBe(false);
   });

@@ -4,7 +4,7 @@
  * every key and value keeps its source position so later checks can point at `file:line:col`.
  */
 import {
-  Alias,
+  type Alias,
   type Document,
   isAlias,
   isMap,
