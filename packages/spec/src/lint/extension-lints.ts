@@ -162,7 +162,11 @@ export async function lintServiceSpecs(tree: LoadedTree, p: LoadedPackage): Prom
       ...lintServiceSpec(d.spec, {
         file: d.file,
         locate: (path, which) => doc.locate(path, which),
-        hasPath: () => undefined,
+        // Before a build only the container directories the scripts create are known.
+        hasPath: (path) => {
+          const m = /^\/usr\/local\/lib\/containers\/([^/]+)\/?$/.exec(path);
+          return m && containerDirs ? containerDirs.includes(m[1]!) : undefined;
+        },
         ...(containerDirs ? { containerDirs } : {}),
         otherServices: names,
       }),
