@@ -21,7 +21,7 @@ export async function createFixtures(quick: boolean, log: (line: string) => void
         const dir = join(root, "rootfs");
         await mkdir(dir);
         const size = (quick ? 50 : 500) * MiB;
-        log(`generating a ${size / MiB} MiB rootfs in ${dir}`);
+        log(`generating a rootfs of about ${Math.round(size / 1e6)} MB in ${dir}`);
         return generateRootfs(dir, size);
       })();
       return rootfs;

@@ -7,6 +7,8 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 export interface Timing {
   /** Median wall-clock time of the measured runs. */
@@ -40,8 +42,24 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * A full garbage collection before each timed run, so a contender does not pay for collecting
+ * the previous one's garbage (it matters for in-process work such as the spec case).
+ */
+const collectGarbage: () => void = (() => {
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as unknown;
+    if (typeof gc === "function") return gc as () => void;
+  } catch {
+    // Not available: runs simply include whatever collection happens to fall into them.
+  }
+  return () => {};
+})();
+
 async function once(c: Contender): Promise<number> {
   await c.before?.();
+  collectGarbage();
   try {
     const t0 = performance.now();
     await c.run();

@@ -52,3 +52,12 @@ export function loadYaml(): { parse: (text: string) => unknown } {
   const require = createRequire(new URL("../../packages/spec/package.json", import.meta.url));
   return require("yaml") as { parse: (text: string) => unknown };
 }
+
+export function yamlVersion(): string {
+  const require = createRequire(new URL("../../packages/spec/package.json", import.meta.url));
+  try {
+    return (require("yaml/package.json") as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}

@@ -21,11 +21,11 @@ const CASES: BenchCase[] = [specCase, ociWriterCase, pushCase, rebuildCase];
 
 const USAGE = `usage: node tools/bench/run.ts [options]
 
-  --quick            small inputs (100-package tree, 50 MiB rootfs), for smoke tests
+  --quick            small inputs (100-package tree, ~50 MB rootfs), for smoke tests
   --filter NAMES     run only these cases (comma-separated): ${CASES.map((c) => c.name).join(", ")}
-  --runs N           measured runs per contender (default 5, or 3 with --quick)
-  --warmup N         warm-up runs per contender (default 1)
-  --out FILE         JSON report (default tools/bench/results/latest.json)
+  --runs N           measured runs per contender (default: per case, 3-5)
+  --warmup N         warm-up runs per contender (default: per case, 0-1)
+  --out FILE         JSON report (default tools/bench/results/latest.json, latest-quick.json with --quick)
   --verbose          print every run's time
   --list             list the cases and exit
 `;
@@ -48,7 +48,7 @@ function usageError(message: string): never {
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     quick: false,
-    out: resolve(REPO_ROOT, "tools/bench/results/latest.json"),
+    out: "",
     verbose: false,
     list: false,
   };
@@ -102,6 +102,8 @@ function parseArgs(argv: string[]): Args {
         usageError(`unknown option ${a}`);
     }
   }
+  // Quick runs keep their own file, so a smoke test does not overwrite the last full report.
+  args.out ||= resolve(REPO_ROOT, `tools/bench/results/${args.quick ? "latest-quick" : "latest"}.json`);
   for (const name of args.filter ?? []) {
     if (!CASES.some((c) => c.name === name)) {
       usageError(`unknown case "${name}"; cases: ${CASES.map((c) => c.name).join(", ")}`);

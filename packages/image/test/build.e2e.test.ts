@@ -10,7 +10,6 @@ import { fileURLToPath } from "node:url";
 import { validateExtension } from "@talos-ext/spec";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type DockerEngine, startDockerEngine } from "../../../tools/harness/docker.ts";
-import { ensureToolchainImage } from "../../../tools/harness/toolchain.ts";
 import { build } from "../src/build/build.ts";
 import { detectEngine } from "../src/engine/engine.ts";
 import { parseMirror } from "../src/plan/mirrors.ts";
@@ -25,7 +24,6 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   engine = await startDockerEngine();
-  ensureToolchainImage(engine.cli, engine.host);
   env = { ...process.env, DOCKER_HOST: engine.host };
   work = await mkdtemp(join(tmpdir(), "talos-ext-e2e-"));
 }, 600_000);

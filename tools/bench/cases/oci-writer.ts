@@ -106,7 +106,7 @@ export const ociWriterCase: BenchCase = {
         const tarT = t.get(tarName)!;
         const r = ratio(oursT, tarT);
         rows.push({
-          measure: `${compression} (level ${level}): writeOciLayout vs ${tarName.replace("|", " | ")}`,
+          measure: `${compression} level ${level}: writeOciLayout vs ${tarName}`,
           ours: oursT,
           baseline: {
             name: tarName.replace("|", " | "),
@@ -127,7 +127,7 @@ export const ociWriterCase: BenchCase = {
         if (umociT) {
           const ru = ratio(oursT, umociT);
           rows.push({
-            measure: `gzip (level 1): writeOciLayout vs umoci insert`,
+            measure: "gzip level 1: writeOciLayout vs umoci insert",
             ours: oursT,
             baseline: {
               name: "umoci insert",

@@ -92,7 +92,7 @@ export const pushCase: BenchCase = {
       const skopeoT = first.get("skopeo")!;
       const r = ratio(oursT, skopeoT);
       rows.push({
-        measure: "first push to an empty registry: pushLayout vs skopeo copy",
+        measure: "first push: pushLayout vs skopeo copy",
         ours: oursT,
         baseline: {
           name: "skopeo copy",
@@ -145,7 +145,7 @@ export const pushCase: BenchCase = {
         const skopeoAgain = again.get("skopeo")!;
         if (other.length > 0) ctx.note(`re-push sent more than HEADs: ${other.slice(0, 5).join("; ")}`);
         rows.push({
-          measure: "re-push of the unchanged image: pushLayout vs skopeo copy",
+          measure: "re-push, unchanged: pushLayout vs skopeo copy",
           ours: oursAgain,
           baseline: {
             name: "skopeo copy",
@@ -153,7 +153,7 @@ export const pushCase: BenchCase = {
             timing: skopeoAgain,
           },
           ratio: ratio(oursAgain, skopeoAgain),
-          aim: "only HEAD requests (plus the GET /v2/ ping); near-constant time",
+          aim: "only HEADs (+ GET /v2/ ping)",
           met: other.length === 0 && res.pushedBlobs === 0,
           details: {
             requestsByMethod: byMethod,

@@ -34,6 +34,7 @@ const AIM_MS = 2000;
 const EXTENSIONS = join(REPO_ROOT, "extensions");
 const NATIVE_TARGET = "usb-serial-rules";
 const ENGINE_TARGET = "hello-service";
+const ENGINE_MEASURE = `${ENGINE_TARGET} (engine) rebuild: build() vs bare engine build`;
 const MIRRORS = [{ prefix: "ghcr.io/talos-ext-playground", replacement: "talos-ext.local" }];
 
 const WRAPPER = `#!/bin/bash
@@ -76,9 +77,9 @@ async function nativeRow(ctx: CaseContext, build: ImageBuild): Promise<Row> {
     );
     const ours = t.get("ours")!;
     return {
-      measure: `${NATIVE_TARGET} (no engine), rebuilt unchanged: build()`,
+      measure: `${NATIVE_TARGET} (native) rebuild: build()`,
       ours,
-      aim: `< ${AIM_MS} ms in total (nothing else runs)`,
+      aim: `< ${AIM_MS} ms in total`,
       met: ours.medianMs < AIM_MS,
       details: { engine },
     };
@@ -186,11 +187,11 @@ async function engineRow(ctx: CaseContext, build: ImageBuild, detectEngine: Dete
       const bare = t.get("engine")!;
       const overhead = Math.round(ours.medianMs - bare.medianMs);
       return {
-        measure: `${ENGINE_TARGET} (engine), rebuilt unchanged: build() vs the bare engine build`,
+        measure: ENGINE_MEASURE,
         ours,
         baseline: { name: "bare engine build", command: bareCommand, timing: bare },
         ratio: ratio(ours, bare),
-        aim: `overhead (ours - engine) < ${AIM_MS} ms`,
+        aim: `ours - engine < ${AIM_MS} ms`,
         met: overhead < AIM_MS,
         details: { overheadMs: overhead, engine: real.description },
       };
@@ -214,9 +215,9 @@ export const rebuildCase: BenchCase = {
     } catch (e) {
       if (!(e instanceof Skip)) throw e;
       rows.push({
-        measure: `${ENGINE_TARGET} (engine), rebuilt unchanged: build() vs the bare engine build`,
+        measure: ENGINE_MEASURE,
         skipped: e.message,
-        aim: `overhead (ours - engine) < ${AIM_MS} ms`,
+        aim: `ours - engine < ${AIM_MS} ms`,
       });
       ctx.note(`engine part skipped: ${e.message}`);
     }

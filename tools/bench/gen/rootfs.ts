@@ -4,7 +4,7 @@
  * blobs (firmware, compressed archives), empty files and relative symlinks. Content comes from a
  * seeded PRNG, so every run compresses the same way.
  */
-import { randomBytes } from "node:crypto";
+import { createCipheriv, createHash } from "node:crypto";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { prng } from "../lib.ts";
@@ -92,6 +92,13 @@ export async function generateRootfs(dir: string, totalBytes: number, seed = 7):
     info.symlinks++;
   };
 
+  // A seeded AES-CTR keystream: incompressible, fast, and the same bytes on every run.
+  const cipher = createCipheriv(
+    "aes-256-ctr",
+    createHash("sha256").update(`rootfs-${seed}`).digest(),
+    Buffer.alloc(16),
+  );
+  const noise = (size: number) => cipher.update(Buffer.alloc(size));
   const text = textPool(4 * MiB, rand);
   const binary = binaryPool(8 * MiB, rand);
   const slice = (pool: Buffer, size: number) => {
@@ -140,7 +147,7 @@ export async function generateRootfs(dir: string, totalBytes: number, seed = 7):
   const rndBudget = 150 * MiB * scale;
   for (let n = 0, i = 0; n < rndBudget; i++) {
     const size = Math.min(MiB + Math.floor(rand() * 23 * MiB), Math.ceil(rndBudget - n));
-    await put(`usr/lib/firmware/vendor-${i % 5}/blob-${i}.bin`, randomBytes(size), 0o644);
+    await put(`usr/lib/firmware/vendor-${i % 5}/blob-${i}.bin`, noise(size), 0o644);
     n += size;
   }
 

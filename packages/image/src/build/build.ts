@@ -122,7 +122,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   try {
     for (const platform of options.platforms) {
       let planned = await planPlatform(options, platform, engine);
-      if (planned.plan.needsEngine && !engine) {
+      // An engine named explicitly builds even packages the native path could assemble.
+      const useEngine = planned.plan.needsEngine || (options.engine !== undefined && options.engine !== "auto");
+      if (useEngine && !engine) {
         engine = detectEngine(options.engine ?? "auto", options.env ?? process.env);
         emit({ kind: "engine", platform, description: engine.description });
         // The Dockerfile depends on what the engine's frontend understands.
@@ -149,7 +151,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
       const platformDir = await mkdtemp(posix.join(work, `${platform.replace("/", "-")}-`));
       const rootfs = posix.join(platformDir, "rootfs");
-      if (plan.needsEngine) {
+      if (useEngine) {
         const eng = engine!;
         const contextDir = posix.join(platformDir, "context");
         const dockerfile = await writeBuildContext(plan, contextDir, sourceFiles);

@@ -1,11 +1,14 @@
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
+import { closeSync, openSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { createGzip, createZstdCompress, constants as zc } from "node:zlib";
+import { BlockWriter } from "./blocks.ts";
+import { type BlockCompressor, createCompressor, type OutputSink } from "./compress.ts";
 import { errnoCode, ociError } from "./errors.ts";
-import { syncDir, tempName } from "./fsutil.ts";
+import { FileAppender, syncDir, tempName } from "./fsutil.ts";
 import { checkSymlink, normalizeEntryPath, parentsOf, sortByPathBytes } from "./paths.ts";
-import { END_OF_ARCHIVE, entryHeader, padding } from "./tar.ts";
+import { sourcePathOf } from "./source.ts";
+import { END_OF_ARCHIVE, paddingSize } from "./tar.ts";
 import type { Compression, FsEntry, LayerDescriptor, LayerOptions } from "./types.ts";
 
 export const MEDIA_TYPE_LAYER: Record<Compression, string> = {
@@ -15,13 +18,6 @@ export const MEDIA_TYPE_LAYER: Record<Compression, string> = {
 
 const DEFAULT_LEVEL: Record<Compression, number> = { gzip: 6, zstd: 3 };
 
-/**
- * The gzip header's OS byte. zlib writes the OS it was built for (3 on Unix, 10 on Windows);
- * we always write 255 ("unknown"), as Go's compress/gzip does, so the blob does not depend on
- * where it was made.
- */
-const GZIP_OS_UNKNOWN = 0xff;
-
 interface PreparedEntry {
   path: string;
   type: FsEntry["type"];
@@ -29,6 +25,8 @@ interface PreparedEntry {
   size?: number | undefined;
   linkTarget?: string | undefined;
   open?: FsEntry["open"];
+  /** The file behind an `open` made by `collectTree`, read directly. */
+  source?: string | undefined;
 }
 
 function badEntry(message: string, hint: string): Error {
@@ -51,7 +49,15 @@ function prepare(entry: FsEntry): PreparedEntry {
       if (entry.size !== undefined && (!Number.isSafeInteger(entry.size) || entry.size < 0)) {
         throw badEntry(`${path}: size ${entry.size} is not a byte count`, "Fix the size.");
       }
-      return { path, type: "file", mode, size: entry.size, open: entry.open };
+      return {
+        path,
+        type: "file",
+        mode,
+        size: entry.size,
+        open: entry.open,
+        // Direct reads need the size up front; collectTree always records it.
+        source: entry.size === undefined ? undefined : sourcePathOf(entry.open),
+      };
     case "symlink":
       if (entry.linkTarget === undefined) throw badEntry(`${path}: a symlink needs linkTarget`, "Set it.");
       checkSymlink(path, entry.linkTarget, "layer entry");
@@ -133,21 +139,73 @@ function sourceChanged(path: string, detail: string, cause?: unknown): Error {
   );
 }
 
-async function* fileChunks(entry: PreparedEntry, mtime: number): AsyncGenerator<Buffer> {
+const SHRANK = (path: string, size: number, seen: number) =>
+  sourceChanged(path, `shrank from ${size} to ${seen} bytes while it was read`);
+const GREW = (path: string, size: number) =>
+  sourceChanged(path, `grew beyond the ${size} bytes it had when the tree was read`);
+
+function openFailed(path: string, cause: unknown): Error {
+  const code = errnoCode(cause);
+  if (code === "ENOENT" || code === "ENOTDIR") return sourceChanged(path, "the file disappeared", cause);
+  return cause as Error;
+}
+
+/**
+ * A file `collectTree` found, read straight into the tar blocks with synchronous reads (see
+ * `BlockWriter.readFrom`). Exactly `size` bytes must be there, no fewer and no more.
+ */
+async function copyFile(out: BlockWriter, entry: PreparedEntry, file: string): Promise<void> {
+  const size = entry.size!;
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (cause) {
+    throw openFailed(entry.path, cause);
+  }
+  try {
+    let left = size;
+    for (;;) {
+      if (out.room === 0) {
+        const wait = out.flushFull();
+        if (wait) await wait;
+      }
+      // One byte more than expected: a file that grew shows it without an extra read.
+      const ask = Math.min(left + 1, out.room);
+      let n: number;
+      try {
+        n = out.readFrom(fd, ask);
+      } catch (cause) {
+        throw openFailed(entry.path, cause);
+      }
+      if (n > left) throw GREW(entry.path, size);
+      left -= n;
+      if (n === 0) {
+        if (left > 0) throw SHRANK(entry.path, size, size - left);
+        break;
+      }
+      // A short read of a regular file means its end: no need to ask again.
+      if (left === 0 && n < ask) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file whose contents come from the caller's `open()`: a byte array or a stream. */
+async function copyOpened(out: BlockWriter, entry: PreparedEntry, mtime: number): Promise<void> {
   let source: NodeJS.ReadableStream | Uint8Array;
   try {
     source = entry.open!();
   } catch (cause) {
-    if (errnoCode(cause) === "ENOENT") throw sourceChanged(entry.path, "the file disappeared", cause);
-    throw cause;
+    throw openFailed(entry.path, cause);
   }
   if (source instanceof Uint8Array) {
     if (entry.size !== undefined && entry.size !== source.byteLength) {
       throw sourceChanged(entry.path, `expected ${entry.size} bytes, open() returned ${source.byteLength}`);
     }
-    yield* entryHeader(entry, source.byteLength, mtime);
-    yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-    yield padding(source.byteLength);
+    await out.header(entry, source.byteLength, mtime);
+    await out.put(source);
+    await out.zeros(paddingSize(source.byteLength));
     return;
   }
   const size = entry.size;
@@ -155,81 +213,77 @@ async function* fileChunks(entry: PreparedEntry, mtime: number): AsyncGenerator<
     (source as { destroy?: () => void }).destroy?.();
     throw badEntry(`${entry.path}: a streamed file needs its size`, "Set FsEntry.size.");
   }
-  yield* entryHeader(entry, size, mtime);
+  await out.header(entry, size, mtime);
   let seen = 0;
   try {
     for await (const chunk of source as AsyncIterable<Buffer | string>) {
       const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
       seen += buf.length;
-      if (seen > size)
-        throw sourceChanged(entry.path, `grew beyond the ${size} bytes it had when the tree was read`);
-      yield buf;
+      if (seen > size) throw GREW(entry.path, size);
+      const wait = out.put(buf);
+      if (wait) await wait;
     }
   } catch (cause) {
+    (source as { destroy?: () => void }).destroy?.();
     if (errnoCode(cause) === "ENOENT") throw sourceChanged(entry.path, "the file disappeared", cause);
     throw cause;
   }
-  if (seen !== size)
-    throw sourceChanged(entry.path, `shrank from ${size} to ${seen} bytes while it was read`);
-  yield padding(size);
+  if (seen !== size) throw SHRANK(entry.path, size, seen);
+  await out.zeros(paddingSize(size));
 }
 
-/** The uncompressed tar, chunk by chunk; file contents are streamed, never buffered whole. */
-export async function* tarStream(entries: PreparedEntry[], mtime: number): AsyncGenerator<Buffer> {
+/** Writes the whole uncompressed tar into `out`, entry by entry, and flushes its last block. */
+async function writeTar(out: BlockWriter, entries: PreparedEntry[], mtime: number): Promise<void> {
   for (const entry of entries) {
-    if (entry.type === "file") yield* fileChunks(entry, mtime);
-    else yield* entryHeader(entry, 0, mtime);
-  }
-  yield END_OF_ARCHIVE;
-}
-
-function hashing(hash: Hash) {
-  return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      yield chunk;
-    }
-  };
-}
-
-/** Input block size for the compressor (see `compress`). */
-export const COMPRESS_BLOCK = 64 * 1024;
-
-async function* rechunk(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let block = Buffer.allocUnsafe(COMPRESS_BLOCK);
-  let fill = 0;
-  for await (const chunk of source) {
-    let pos = 0;
-    while (pos < chunk.length) {
-      const n = Math.min(COMPRESS_BLOCK - fill, chunk.length - pos);
-      chunk.copy(block, fill, pos, pos + n);
-      fill += n;
-      pos += n;
-      if (fill === COMPRESS_BLOCK) {
-        yield block;
-        block = Buffer.allocUnsafe(COMPRESS_BLOCK);
-        fill = 0;
-      }
+    if (entry.type !== "file") {
+      const wait = out.header(entry, 0, mtime);
+      if (wait) await wait;
+    } else if (entry.source !== undefined) {
+      const wait = out.header(entry, entry.size!, mtime);
+      if (wait) await wait;
+      await copyFile(out, entry, entry.source);
+      const pad = out.zeros(paddingSize(entry.size!));
+      if (pad) await pad;
+    } else {
+      await copyOpened(out, entry, mtime);
     }
   }
-  if (fill > 0) yield block.subarray(0, fill);
+  await out.put(END_OF_ARCHIVE);
+  await out.end();
 }
 
-/** Rewrites the variable bytes of a gzip header: MTIME (4..7) to 0 and OS (9) to "unknown". */
-function normaliseGzipHeader(chunk: Buffer, offset: number): Buffer {
-  if (offset >= 10) return chunk;
-  const out = Buffer.from(chunk);
-  for (let i = Math.max(offset, 4); i < Math.min(offset + out.length, 8); i++) out[i - offset] = 0;
-  if (offset <= 9 && offset + out.length > 9) out[9 - offset] = GZIP_OS_UNKNOWN;
-  return out;
+/**
+ * Runs `produce` (which writes the uncompressed stream into a BlockWriter) through the
+ * compressor; `onBlock` sees every uncompressed block first (for the diff_id), and `output`
+ * every compressed piece, in order.
+ */
+async function compressBlocks(
+  produce: (out: BlockWriter) => Promise<void>,
+  compression: Compression,
+  level: number,
+  onBlock: (block: Buffer) => void,
+  output: OutputSink,
+): Promise<void> {
+  let compressor: BlockCompressor | undefined;
+  const writer = new BlockWriter((block) => {
+    onBlock(block);
+    return compressor!.write(block);
+  });
+  compressor = createCompressor(compression, { level, output, recycle: writer.recycle });
+  try {
+    await produce(writer);
+    await compressor.end();
+  } catch (err) {
+    compressor.destroy();
+    throw err;
+  }
 }
 
 /**
  * Compresses a byte stream deterministically and hands each output chunk to `onOutput` (which
- * may be slow; memory stays bounded by a few blocks). The input is cut into fixed 64 KiB blocks
- * and written one block at a time, each processed before the next write and before end():
- * Node's streaming zstd output depends on how writes are batched and on whether end()
- * overtakes the last write, so nothing is left to timing. gzip output gets a fixed header.
+ * may be slow; memory stays bounded by a few blocks). The output depends on the bytes only:
+ * they are cut into fixed `BLOCK_SIZE` blocks whatever sizes the source yields (see
+ * `compress.ts`).
  */
 export async function compress(
   source: AsyncIterable<Buffer>,
@@ -237,35 +291,19 @@ export async function compress(
   level: number,
   onOutput: (chunk: Buffer) => Promise<void>,
 ): Promise<void> {
-  const compressor =
-    compression === "gzip"
-      ? createGzip({ level })
-      : createZstdCompress({
-          params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 },
-        });
-  const sink = (async () => {
-    let offset = 0;
-    for await (const raw of compressor as AsyncIterable<Buffer>) {
-      const chunk = compression === "gzip" ? normaliseGzipHeader(raw, offset) : raw;
-      offset += chunk.length;
-      await onOutput(chunk);
-    }
-  })();
-  const sinkStopped = sink.then(() => {
-    throw new Error("the compressed stream ended before its input");
-  });
-  sinkStopped.catch(() => {});
-  const writeBlock = (block: Buffer) =>
-    new Promise<void>((resolve, reject) => compressor.write(block, (err) => (err ? reject(err) : resolve())));
-  try {
-    for await (const block of rechunk(source)) await Promise.race([writeBlock(block), sinkStopped]);
-    compressor.end();
-    await sink;
-  } catch (err) {
-    compressor.destroy();
-    await sink.catch(() => {});
-    throw err;
-  }
+  await compressBlocks(
+    async (out) => {
+      for await (const chunk of source) {
+        const wait = out.put(chunk);
+        if (wait) await wait;
+      }
+      await out.end();
+    },
+    compression,
+    level,
+    () => {},
+    onOutput,
+  );
 }
 
 export function layerOptions(options: LayerOptions): {
@@ -318,11 +356,24 @@ export async function writeLayer(
   const tmp = tempName(shaDir, "layer");
   const fh = await open(tmp, "wx", 0o644);
   try {
-    await compress(hashing(diffHash)(tarStream(prepared, epoch)), compression, level, async (chunk) => {
-      blobHash.update(chunk);
-      size += chunk.length;
-      await fh.write(chunk);
-    });
+    const file = new FileAppender(fh);
+    try {
+      await compressBlocks(
+        (out) => writeTar(out, prepared, epoch),
+        compression,
+        level,
+        (block) => diffHash.update(block),
+        (chunk) => {
+          blobHash.update(chunk);
+          size += chunk.length;
+          return file.write(chunk);
+        },
+      );
+    } catch (err) {
+      await file.flush().catch(() => {}); // let writes in flight finish before the file is closed
+      throw err;
+    }
+    await file.flush();
     await fh.sync();
   } catch (err) {
     await fh.close();

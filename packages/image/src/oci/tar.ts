@@ -43,24 +43,25 @@ function truncateUtf8(value: string, max: number): Buffer {
   return bytes.subarray(0, end);
 }
 
-function encodeHeader(h: HeaderFields): Buffer {
-  const buf = Buffer.alloc(BLOCK);
-  writeString(buf, 0, NAME_LEN, truncateUtf8(h.name, NAME_LEN));
-  writeOctal(buf, 100, 8, h.mode);
-  writeOctal(buf, 108, 8, 0); // uid
-  writeOctal(buf, 116, 8, 0); // gid
-  writeOctal(buf, 124, 12, h.size);
-  writeOctal(buf, 136, 12, h.mtime);
-  buf.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
-  buf.write(h.typeflag, 156, "latin1");
-  writeString(buf, 157, NAME_LEN, truncateUtf8(h.linkname, NAME_LEN));
-  buf.write("ustar\u000000", 257, "latin1");
+/** Encodes one header block into `buf` at `offset` (512 bytes, overwritten whole). */
+function encodeHeader(h: HeaderFields, buf: Buffer = Buffer.alloc(BLOCK), offset = 0): Buffer {
+  buf.fill(0, offset, offset + BLOCK);
+  writeString(buf, offset, NAME_LEN, truncateUtf8(h.name, NAME_LEN));
+  writeOctal(buf, offset + 100, 8, h.mode);
+  writeOctal(buf, offset + 108, 8, 0); // uid
+  writeOctal(buf, offset + 116, 8, 0); // gid
+  writeOctal(buf, offset + 124, 12, h.size);
+  writeOctal(buf, offset + 136, 12, h.mtime);
+  buf.fill(0x20, offset + 148, offset + 156); // checksum is computed with its own field as spaces
+  buf.write(h.typeflag, offset + 156, "latin1");
+  writeString(buf, offset + 157, NAME_LEN, truncateUtf8(h.linkname, NAME_LEN));
+  buf.write("ustar\u000000", offset + 257, "latin1");
   // uname/gname (265, 297) stay empty; devmajor/devminor are zero.
-  writeOctal(buf, 329, 8, 0);
-  writeOctal(buf, 337, 8, 0);
+  writeOctal(buf, offset + 329, 8, 0);
+  writeOctal(buf, offset + 337, 8, 0);
   let sum = 0;
-  for (const byte of buf) sum += byte;
-  buf.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  for (let i = offset; i < offset + BLOCK; i++) sum += buf[i]!;
+  buf.write(`${sum.toString(8).padStart(6, "0")}\0 `, offset + 148, "latin1");
   return buf;
 }
 
@@ -73,6 +74,12 @@ export function paxRecord(key: string, value: string): Buffer {
   return Buffer.from(`${len} ${key}=${value}\n`, "utf8");
 }
 
+/** Zero bytes that pad `size` bytes of data to a whole number of 512-byte blocks. */
+export function paddingSize(size: number): number {
+  const rem = size % BLOCK;
+  return rem === 0 ? 0 : BLOCK - rem;
+}
+
 export function padding(size: number): Buffer {
   const rem = size % BLOCK;
   return rem === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rem);
@@ -81,22 +88,9 @@ export function padding(size: number): Buffer {
 /** The two zero blocks that end an archive. */
 export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
 
-/**
- * Header block(s) for one entry: a pax header first when the path or link name is longer than
- * the 100-byte ustar fields, or the size is 8 GiB or more. The pax header's own name and fields
- * are fixed so the output stays deterministic.
- */
-export function entryHeader(
-  entry: { path: string; type: FsEntry["type"]; mode: number; linkTarget?: string | undefined },
-  size: number,
-  mtime: number,
-): Buffer[] {
-  const name = entry.type === "dir" ? `${entry.path}/` : entry.path;
-  const linkname = entry.linkTarget ?? "";
-  const records: Buffer[] = [];
-  if (Buffer.byteLength(name, "utf8") > NAME_LEN) records.push(paxRecord("path", name));
-  if (Buffer.byteLength(linkname, "utf8") > NAME_LEN) records.push(paxRecord("linkpath", linkname));
-  if (size > MAX_OCTAL_11) records.push(paxRecord("size", String(size)));
+type HeaderEntry = { path: string; type: FsEntry["type"]; mode: number; linkTarget?: string | undefined };
+
+function checkMtime(mtime: number): void {
   if (mtime > MAX_OCTAL_11 || mtime < 0 || !Number.isInteger(mtime)) {
     throw ociError(
       "OCI_BAD_EPOCH",
@@ -104,6 +98,32 @@ export function entryHeader(
       "Use a whole number of seconds between 0 and 8589934591.",
     );
   }
+}
+
+function mainHeader(entry: HeaderEntry, name: string, linkname: string, size: number, mtime: number) {
+  return {
+    name,
+    mode: entry.mode & 0o7777,
+    size: size > MAX_OCTAL_11 ? 0 : size,
+    mtime,
+    typeflag: TYPEFLAG[entry.type],
+    linkname,
+  };
+}
+
+/**
+ * Header block(s) for one entry: a pax header first when the path or link name is longer than
+ * the 100-byte ustar fields, or the size is 8 GiB or more. The pax header's own name and fields
+ * are fixed so the output stays deterministic.
+ */
+export function entryHeader(entry: HeaderEntry, size: number, mtime: number): Buffer[] {
+  const name = entry.type === "dir" ? `${entry.path}/` : entry.path;
+  const linkname = entry.linkTarget ?? "";
+  const records: Buffer[] = [];
+  if (Buffer.byteLength(name, "utf8") > NAME_LEN) records.push(paxRecord("path", name));
+  if (Buffer.byteLength(linkname, "utf8") > NAME_LEN) records.push(paxRecord("linkpath", linkname));
+  if (size > MAX_OCTAL_11) records.push(paxRecord("size", String(size)));
+  checkMtime(mtime);
   const out: Buffer[] = [];
   if (records.length > 0) {
     const paxBody = Buffer.concat(records);
@@ -121,15 +141,29 @@ export function entryHeader(
       padding(paxBody.length),
     );
   }
-  out.push(
-    encodeHeader({
-      name,
-      mode: entry.mode & 0o7777,
-      size: size > MAX_OCTAL_11 ? 0 : size,
-      mtime,
-      typeflag: TYPEFLAG[entry.type],
-      linkname,
-    }),
-  );
+  out.push(encodeHeader(mainHeader(entry, name, linkname, size, mtime)));
   return out;
+}
+
+/**
+ * Writes the entry's header straight into `buf` at `offset` (512 bytes of room) when it is a
+ * single ustar block, the common case, and returns true; returns false, writing nothing, when
+ * the entry needs pax records (then use `entryHeader`). The bytes are the same either way.
+ */
+export function entryHeaderInto(
+  buf: Buffer,
+  offset: number,
+  entry: HeaderEntry,
+  size: number,
+  mtime: number,
+): boolean {
+  const name = entry.type === "dir" ? `${entry.path}/` : entry.path;
+  const linkname = entry.linkTarget ?? "";
+  // A UTF-8 string has at least as many bytes as UTF-16 code units: short strings need a count.
+  if (name.length > NAME_LEN || Buffer.byteLength(name, "utf8") > NAME_LEN) return false;
+  if (linkname.length > NAME_LEN || Buffer.byteLength(linkname, "utf8") > NAME_LEN) return false;
+  if (size > MAX_OCTAL_11) return false;
+  checkMtime(mtime);
+  encodeHeader(mainHeader(entry, name, linkname, size, mtime), buf, offset);
+  return true;
 }

@@ -15,6 +15,8 @@ import {
   type Platform,
   type ResolvedGraph,
   type Source,
+  type SourceLocation,
+  splitImageRef,
   TalosExtError,
 } from "@talos-ext/spec";
 import { copyInstruction, execForm, quoteEnv, stageName } from "./dockerfile.ts";
@@ -111,10 +113,19 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
   let needsEngine = false;
   let alpineDeclared = false;
 
-  const imageStage = (ref: string, platform?: string): string => {
+  const imageStage = (ref: string, platform?: string, where?: SourceLocation): string => {
     const key = `${platform ?? ""}|${ref}`;
     const known = images.get(key);
     if (known) return known.stage;
+    const pinning = splitImageRef(ref);
+    if (!pinning.digest) {
+      diagnostics.push(
+        diagnostic("BUILD_IMAGE_NOT_PINNED", "warning", `image "${ref}" is not pinned by digest`, {
+          hint: "add @sha256:<digest> so every build uses the same bytes",
+          ...(where ? { location: where } : {}),
+        }),
+      );
+    }
     const resolved = applyMirrors(ref, mirrors);
     const stage = stageName("img", String(images.size));
     images.set(key, { ref, resolved, stage, ...(platform ? { platform } : {}) });
@@ -188,7 +199,7 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
         }
         return { dep: d, stage: stageName("pkg", d.stage, "final") };
       }
-      return { dep: d, stage: imageStage(d.image!, d.platform) };
+      return { dep: d, stage: imageStage(d.image!, d.platform, p.doc.locate(["dependencies", pkg.dependencies.indexOf(d), "image"])) };
     });
 
     let current = s("build");

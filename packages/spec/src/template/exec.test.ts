@@ -107,7 +107,11 @@ describe("missing keys (bldr's data is map[string]string)", () => {
     ["kindOf", "{{ kindOf .MISSING }}", "invalid"],
     ["quote skips it", "[{{ quote .MISSING }}]", "[]"],
     ["toString", "{{ toString .MISSING }}", "<nil>"],
-    ["ne against the literal text used by grype-scan", "{{ if ne .BUILD_ARG_GRYPE_EXTRA_ARGS \"\" }}set{{ end }}", "set"],
+    [
+      "ne against the literal text used by grype-scan",
+      '{{ if ne .BUILD_ARG_GRYPE_EXTRA_ARGS "" }}set{{ end }}',
+      "set",
+    ],
   ])("%s", (_name, src, want) => {
     expect(render(src)).toBe(want);
   });
@@ -121,7 +125,7 @@ describe("missing keys (bldr's data is map[string]string)", () => {
   });
 
   it.each([
-    ['{{ .MISSING | upper }}', "invalid value; expected string"],
+    ["{{ .MISSING | upper }}", "invalid value; expected string"],
     ['{{ replace "-" "." .MISSING }}', "invalid value; expected string"],
     ["{{ substr 0 7 .MISSING }}", "invalid value; expected string"],
     ['{{ regexReplaceAll "a" .MISSING "b" }}', "invalid value; expected string"],
@@ -140,7 +144,11 @@ describe("if / else", () => {
     ["true branch", '{{ if eq .ARCH "aarch64" }}arm{{ end }}', "arm"],
     ["false branch", '{{ if eq .ARCH "x86_64" }}x86{{ else }}other{{ end }}', "other"],
     ["else if chain", '{{ if eq .ARCH "x" }}1{{ else if eq .ARCH "aarch64" }}2{{ else }}3{{ end }}', "2"],
-    ["else if chain falls through", '{{ if eq .ARCH "x" }}1{{ else if eq .ARCH "y" }}2{{ else }}3{{ end }}', "3"],
+    [
+      "else if chain falls through",
+      '{{ if eq .ARCH "x" }}1{{ else if eq .ARCH "y" }}2{{ else }}3{{ end }}',
+      "3",
+    ],
     ["long else if chain", "{{ if 0 }}a{{ else if 0 }}b{{ else if 0 }}c{{ else if 1 }}d{{ end }}", "d"],
     ["empty string is false", "{{ if .EMPTY }}y{{ else }}n{{ end }}", "n"],
     ["zero is false", "{{ if 0 }}y{{ else }}n{{ end }}", "n"],
@@ -151,8 +159,8 @@ describe("if / else", () => {
     ["non-empty list is true", '{{ if list "" }}y{{ end }}', "y"],
     ["false is false", "{{ if false }}y{{ else }}n{{ end }}", "n"],
     ["nested", "{{ if 1 }}{{ if 0 }}a{{ else }}b{{ end }}{{ end }}", "b"],
-    ["with declaration", '{{ if $x := .NAME }}{{ $x }}{{ end }}', "Talos"],
-    ["declared variable visible in else", '{{ if $x := .EMPTY }}y{{ else }}[{{ $x }}]{{ end }}', "[]"],
+    ["with declaration", "{{ if $x := .NAME }}{{ $x }}{{ end }}", "Talos"],
+    ["declared variable visible in else", "{{ if $x := .EMPTY }}y{{ else }}[{{ $x }}]{{ end }}", "[]"],
   ])("%s", (_name, src, want) => {
     expect(render(src)).toBe(want);
   });
@@ -217,7 +225,11 @@ describe("range", () => {
     ["list", '{{ range list "a" "b" }}[{{ . }}]{{ end }}', "[a][b]"],
     ["index and value", '{{ range $i, $v := list "a" "b" }}{{ $i }}={{ $v }};{{ end }}', "0=a;1=b;"],
     ["value only", '{{ range $v := list "a" "b" }}{{ $v }}{{ end }}', "ab"],
-    ["map in key order", '{{ range $k, $v := dict "z" 1 "a" 2 "m" 3 }}{{ $k }}{{ $v }} {{ end }}', "a2 m3 z1 "],
+    [
+      "map in key order",
+      '{{ range $k, $v := dict "z" 1 "a" 2 "m" 3 }}{{ $k }}{{ $v }} {{ end }}',
+      "a2 m3 z1 ",
+    ],
     ["data map in key order", "{{ range $k, $v := . }}{{ $k }}={{ $v }},{{ end }}", "A=1,B=2,"],
     ["integer", "{{ range 3 }}{{ . }}{{ end }}", "012"],
     ["integer into a variable", "{{ range $i := 3 }}{{ $i }}{{ end }}", "012"],
@@ -226,11 +238,23 @@ describe("range", () => {
     ["missing value uses else", "{{ range .MISSING }}x{{ else }}nothing{{ end }}", "nothing"],
     ["break", "{{ range until 10 }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}", "012"],
     ["continue", "{{ range until 5 }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ . }}{{ end }}", "0134"],
-    ["nested ranges with break", "{{ range until 2 }}{{ range until 5 }}{{ if eq . 1 }}{{ break }}{{ end }}{{ . }}{{ end }}|{{ end }}", "0|0|"],
+    [
+      "nested ranges with break",
+      "{{ range until 2 }}{{ range until 5 }}{{ if eq . 1 }}{{ break }}{{ end }}{{ . }}{{ end }}|{{ end }}",
+      "0|0|",
+    ],
     ["root stays reachable", "{{ range until 2 }}{{ $.NAME }}{{ end }}", "TalosTalos"],
     ["nil elements print no value", "{{ range list nil 1 }}[{{ . }}]{{ end }}", "[<no value>][1]"],
-    ["variables assigned in the body are kept", "{{ $n := 0 }}{{ range until 3 }}{{ $n = add $n . }}{{ end }}{{ $n }}", "3"],
-    ["assignment form", "{{ $i := 0 }}{{ $v := 0 }}{{ range $i, $v = list 7 8 }}{{ end }}{{ $i }}{{ $v }}", "18"],
+    [
+      "variables assigned in the body are kept",
+      "{{ $n := 0 }}{{ range until 3 }}{{ $n = add $n . }}{{ end }}{{ $n }}",
+      "3",
+    ],
+    [
+      "assignment form",
+      "{{ $i := 0 }}{{ $v := 0 }}{{ range $i, $v = list 7 8 }}{{ end }}{{ $i }}{{ $v }}",
+      "18",
+    ],
     ["split result", '{{ range splitList "," "a,b,c" }}<{{ . }}>{{ end }}', "<a><b><c>"],
   ])("%s", (_name, src, want) => {
     const data = src.includes("range $k, $v := .") ? { B: "2", A: "1" } : DATA;
@@ -250,7 +274,7 @@ describe("range", () => {
   it.each([
     ["{{ break }}", "{{break}} outside {{range}}"],
     ["{{ if 1 }}{{ continue }}{{ end }}", "{{continue}} outside {{range}}"],
-    ["{{ range list }}{{ define \"x\" }}{{ end }}{{ end }}", "unexpected <define>"],
+    ['{{ range list }}{{ define "x" }}{{ end }}{{ end }}', "unexpected <define>"],
     ["{{ range $a, $b, $c := list }}{{ end }}", "too many declarations in range"],
     ["{{ range $a, 1 := list }}{{ end }}", "range can only initialize variables"],
   ])("%s is a parse error", (src, message) => {
@@ -278,11 +302,19 @@ describe("variables", () => {
   it.each([
     ["declare and use", '{{ $x := "a" }}{{ $x }}', "a"],
     ["declaration prints nothing", '[{{ $x := "a" }}]', "[]"],
-    ["assign in a nested block changes the outer variable", "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2"],
+    [
+      "assign in a nested block changes the outer variable",
+      "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
+      "2",
+    ],
     ["shadowing in a block", "{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}", "21"],
-    ["field of a variable", "{{ $d := dict \"a\" (dict \"b\" 7) }}{{ $d.a.b }}", "7"],
-    ["$ inside a template call is the template's dot", '{{ define "t" }}{{ $ }}{{ end }}{{ template "t" "arg" }}', "arg"],
-    ["variable from a pipeline", '{{ $v := .NAME | upper }}{{ $v }}', "TALOS"],
+    ["field of a variable", '{{ $d := dict "a" (dict "b" 7) }}{{ $d.a.b }}', "7"],
+    [
+      "$ inside a template call is the template's dot",
+      '{{ define "t" }}{{ $ }}{{ end }}{{ template "t" "arg" }}',
+      "arg",
+    ],
+    ["variable from a pipeline", "{{ $v := .NAME | upper }}{{ $v }}", "TALOS"],
   ])("%s", (_name, src, want) => {
     expect(render(src)).toBe(want);
   });
@@ -327,7 +359,7 @@ describe("pipelines and commands", () => {
     ['{{ repeat (add 1 1) "x" }}', "TEMPLATE_EXEC", "wrong type for value; expected int; got int64"],
     ["{{ substr 0 nil .NAME }}", "TEMPLATE_EXEC", "cannot assign nil to int"],
     ['{{ call .NAME "x" }}', "TEMPLATE_EXEC", "error calling call"],
-    ['{{ (1).x }}', "TEMPLATE_EXEC", "can't evaluate field x in type int"],
+    ["{{ (1).x }}", "TEMPLATE_EXEC", "can't evaluate field x in type int"],
     ['{{ "a".x }}', "TEMPLATE_PARSE", "unexpected . after term"],
     ["{{ }}", "TEMPLATE_PARSE", "missing value for command"],
     ["{{ ( ) }}", "TEMPLATE_PARSE", "missing value for parenthesized pipeline"],
@@ -340,21 +372,41 @@ describe("pipelines and commands", () => {
 
 describe("define / template / block", () => {
   it.each([
-    ["define and call with data", '{{ define "greet" }}hi {{ . }}{{ end }}{{ template "greet" .NAME }}', "hi Talos"],
+    [
+      "define and call with data",
+      '{{ define "greet" }}hi {{ . }}{{ end }}{{ template "greet" .NAME }}',
+      "hi Talos",
+    ],
     ["call before the definition", '{{ template "x" 1 }}{{ define "x" }}<{{ . }}>{{ end }}', "<1>"],
     ["call without data gives no value", '{{ define "x" }}{{ . }}{{ end }}{{ template "x" }}', "<no value>"],
     ["block defines and runs", '{{ block "b" .NAME }}[{{ . }}]{{ end }}', "[Talos]"],
     ["definitions do not print", 'a{{ define "x" }}ignored{{ end }}b', "ab"],
-    ["template variables are not inherited", '{{ define "x" }}{{ $ }}{{ end }}{{ $v := 1 }}{{ template "x" 2 }}', "2"],
-    ["recursion with a stop", '{{ define "r" }}{{ if gt . 0 }}{{ . }}{{ template "r" sub . 1 }}{{ end }}{{ end }}{{ template "r" 3 }}', "321"],
+    [
+      "template variables are not inherited",
+      '{{ define "x" }}{{ $ }}{{ end }}{{ $v := 1 }}{{ template "x" 2 }}',
+      "2",
+    ],
+    [
+      "recursion with a stop",
+      '{{ define "r" }}{{ if gt . 0 }}{{ . }}{{ template "r" sub . 1 }}{{ end }}{{ end }}{{ template "r" 3 }}',
+      "321",
+    ],
   ])("%s", (_name, src, want) => {
     expect(render(src)).toBe(want);
   });
 
   it.each([
     ['{{ template "nope" }}', "TEMPLATE_EXEC", 'template "nope" not defined'],
-    ['{{ define "a" }}{{ template "a" }}{{ end }}{{ template "a" }}', "TEMPLATE_EXEC", "exceeded maximum template depth"],
-    ['{{ define "a" }}1{{ end }}{{ define "a" }}2{{ end }}', "TEMPLATE_PARSE", 'multiple definition of template "a"'],
+    [
+      '{{ define "a" }}{{ template "a" }}{{ end }}{{ template "a" }}',
+      "TEMPLATE_EXEC",
+      "exceeded maximum template depth",
+    ],
+    [
+      '{{ define "a" }}1{{ end }}{{ define "a" }}2{{ end }}',
+      "TEMPLATE_PARSE",
+      'multiple definition of template "a"',
+    ],
     ['{{ define "a" }}x', "TEMPLATE_PARSE", "unexpected EOF"],
     ["{{ define a }}{{ end }}", "TEMPLATE_PARSE", "unexpected"],
     ['{{ template "a" | }}', "TEMPLATE_PARSE", 'unexpected "|" in template clause'],
@@ -388,7 +440,7 @@ describe("printing values like fmt's %v", () => {
 
 describe("plain function set (bldr eval)", () => {
   it("has Go's built-ins only", () => {
-    expect(render("{{ printf \"%s\" .NAME }}", DATA, { functions: "plain" })).toBe("Talos");
+    expect(render('{{ printf "%s" .NAME }}', DATA, { functions: "plain" })).toBe("Talos");
     const e = renderError("line\n{{ upper .NAME }}", DATA, { functions: "plain" });
     expect(e.code).toBe("TEMPLATE_PARSE");
     expect(e.message).toBe('function "upper" not defined');
@@ -401,7 +453,9 @@ describe("plain function set (bldr eval)", () => {
     expect(renderError('{{ slice "hello" 3 1 }}', DATA, { functions: "plain" }).message).toContain(
       "invalid slice index: 3 > 1",
     );
-    expect(renderError('{{ slice "hello" 1 3 }}').message).toContain("list should be type of slice or array but string");
+    expect(renderError('{{ slice "hello" 1 3 }}').message).toContain(
+      "list should be type of slice or array but string",
+    );
   });
 
   it("checks a template parsed once against the set used to execute it", () => {
@@ -430,7 +484,7 @@ describe("builtins", () => {
     ['{{ print 1 2 "a" "b" 3 }}', "1 2ab3"],
     ['{{ println 1 "a" }}', "1 a\n"],
     ['{{ html "<a href=\'x\'>&\\"" }}', "&lt;a href=&#39;x&#39;&gt;&amp;&#34;"],
-    ['{{ js "it\'s \\"q\\" <b>=&" }}', "it\\'s \\\"q\\\" \\u003Cb\\u003E\\u003D\\u0026"],
+    ['{{ js "it\'s \\"q\\" <b>=&" }}', 'it\\\'s \\"q\\" \\u003Cb\\u003E\\u003D\\u0026'],
     ['{{ js "a\\nb" }}', "a\\u000Ab"],
     ['{{ urlquery "a b&c=d/é" }}', "a+b%26c%3Dd%2F%C3%A9"],
     ['{{ html 1 "a" 2 }}', "1a2"],
@@ -445,7 +499,7 @@ describe("builtins", () => {
     ['{{ index (list 1) "a" }}', "cannot index slice/array with type string"],
     ["{{ index 5 1 }}", "can't index item of type int"],
     ["{{ index .MISSING 1 }}", "index of untyped nil"],
-    ['{{ index (dict) 1 }}', "value has type int; should be string"],
+    ["{{ index (dict) 1 }}", "value has type int; should be string"],
     ["{{ len 5 }}", "len of type int"],
   ])("%s fails", (src, message) => {
     const e = renderError(src);

@@ -49,8 +49,8 @@ import {
 } from "./values.ts";
 
 export const MAX_TEMPLATE_DEPTH = 200;
-export const MAX_STEPS = 5_000_000;
-export const MAX_OUTPUT = 64 * 1024 * 1024;
+export const MAX_STEPS = 2_000_000;
+export const MAX_OUTPUT = 16 * 1024 * 1024;
 
 /** An execution error at a source offset; the public API turns it into a TalosExtError. */
 export class TemplateExecError extends Error {
@@ -140,7 +140,6 @@ export class Executor {
   private depth = 0;
   private steps = 0;
   private pos = 0;
-  private tmplName: string;
 
   private readonly t: ExecTemplates;
   private readonly funcs: FuncMap;
@@ -150,7 +149,6 @@ export class Executor {
     this.t = t;
     this.funcs = funcs;
     this.out = out;
-    this.tmplName = t.name;
   }
 
   execute(data: GoValue): void {
@@ -161,16 +159,24 @@ export class Executor {
 
   // -------- errors
 
-  private context(): string {
-    return this.t.source.slice(this.pos, this.pos + 40).split(/\r?\n/)[0]!;
-  }
-
   private errorf(message: string, hint?: string): never {
     throw new TemplateExecError(message, this.pos, hint ?? hintFor(message));
   }
 
   private at(pos: number): void {
     this.pos = pos;
+  }
+
+  /** Work done by a function grows with its inputs; count it so loops over big values stop too. */
+  private charge(args: readonly GoValue[]): void {
+    let cost = 0;
+    for (const a of args) {
+      if (a.k === "slice") cost += a.items.length;
+      else if (a.k === "map") cost += a.entries.size;
+      else if (a.k === "string") cost += a.v.length >> 10;
+    }
+    this.steps += cost;
+    this.step();
   }
 
   private step(): void {
@@ -356,16 +362,13 @@ export class Executor {
     }
     const newDot = t.pipe ? this.evalPipeline(dot, t.pipe) : INVALID;
     const savedVars = this.vars;
-    const savedName = this.tmplName;
     this.vars = [{ name: "$", value: newDot }];
-    this.tmplName = t.name;
     this.depth++;
     try {
       this.walkList(newDot, tmpl);
     } finally {
       this.depth--;
       this.vars = savedVars;
-      this.tmplName = savedName;
     }
   }
 
@@ -570,6 +573,7 @@ export class Executor {
       else t = f.params[f.params.length - 1]!;
       argv.push(this.validateType(final, t));
     }
+    this.charge(argv);
     try {
       return f.fn(argv);
     } catch (e) {
@@ -678,10 +682,6 @@ export class Executor {
   /** Where the executor is, for errors raised outside its own checks. */
   get position(): number {
     return this.pos;
-  }
-
-  get contextText(): string {
-    return this.context();
   }
 }
 

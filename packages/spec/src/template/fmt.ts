@@ -5,7 +5,8 @@
  * Float formatting reproduces strconv.FormatFloat: shortest digits for %v, and exact decimal
  * expansion with round-half-even for explicit precisions.
  */
-import { canBackquote, isPrint, quote, quoteRune, runeCount, runes, utf8, validRune } from "./strconv.ts";
+import { LimitError, MAX_STRING } from "./funcs.ts";
+import { canBackquote, isPrint, quote, quoteRune, runeCount, utf8, validRune } from "./strconv.ts";
 import { type GoValue, isUnsigned, sortedKeys, typeName } from "./values.ts";
 
 // ---------------------------------------------------------------- float digits
@@ -427,6 +428,11 @@ class Printer {
 
   // -------- values
 
+  private checkSize(): void {
+    if (this.buf.length > MAX_STRING)
+      throw new LimitError(`formatted value too large (more than ${MAX_STRING} characters)`);
+  }
+
   badVerb(verb: string, arg: GoValue): void {
     this.buf += `%!${verb}(`;
     if (arg.k === "nil" || arg.k === "invalid") this.buf += "<nil>";
@@ -507,6 +513,7 @@ class Printer {
           this.buf += `map[string]${v.elem}{`;
         } else this.buf += "map[";
         sortedKeys(v.entries).forEach((key, i) => {
+          this.checkSize();
           if (i > 0) this.buf += this.f.sharpV ? ", " : " ";
           this.printValue({ k: "string", v: key }, verb, depth + 1);
           this.buf += ":";
@@ -531,6 +538,7 @@ class Printer {
         }
         this.buf += "[";
         v.items.forEach((item, i) => {
+          this.checkSize();
           if (i > 0) this.buf += " ";
           this.printValue(item, verb, depth + 1);
         });
@@ -791,6 +799,3 @@ export function sprintf(format: string, a: readonly GoValue[]): string {
   }
   return p.buf;
 }
-
-/** Go's %v of a rune slice helper used by a few sprig functions. */
-export const runesOf = runes;

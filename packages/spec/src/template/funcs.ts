@@ -47,7 +47,7 @@ export class FuncError extends Error {
 /** A result that would exceed our size limits (Go would try to allocate it). */
 export class LimitError extends Error {}
 
-export const MAX_STRING = 32 * 1024 * 1024;
+export const MAX_STRING = 4 * 1024 * 1024;
 export const MAX_LIST = 1_000_000;
 
 export function checkSize(n: number, what = "result"): void {

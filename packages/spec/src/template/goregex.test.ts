@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go replacement templates such as "${1}" are the subject of these tests
 import { describe, expect, it } from "vitest";
 import { TalosExtError } from "../errors.ts";
 import { compileGoRegex, expandGoReplacement, goRegexReplaceAll } from "./index.ts";
@@ -104,7 +105,10 @@ describe("RE2 semantics in templates", () => {
 
   it.each([
     ['{{ mustRegexMatch "(" "x" }}', "error parsing regexp: missing closing ): `(`"],
-    ['{{ regexReplaceAll "(" "x" "y" }}', 'regexp: Compile("("): error parsing regexp: missing closing ): `(`'],
+    [
+      '{{ regexReplaceAll "(" "x" "y" }}',
+      'regexp: Compile("("): error parsing regexp: missing closing ): `(`',
+    ],
     ['{{ mustRegexMatch "(a)\\\\1" "aa" }}', "invalid escape sequence: `\\1`"],
     ['{{ mustRegexMatch "a(?=b)" "ab" }}', "invalid or unsupported Perl syntax: `(?=`"],
     ['{{ mustRegexMatch "a(?!b)" "ab" }}', "invalid or unsupported Perl syntax: `(?!`"],

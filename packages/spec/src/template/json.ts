@@ -4,7 +4,7 @@
  * Unmarshal into interface{} (objects, arrays, float64, string, bool, nil).
  */
 import { formatFloat } from "./fmt.ts";
-import { FuncError } from "./funcs.ts";
+import { FuncError, LimitError, MAX_STRING } from "./funcs.ts";
 import { runes } from "./strconv.ts";
 import { fromPlain, type GoValue, isUnsigned, sortedKeys } from "./values.ts";
 
@@ -68,10 +68,19 @@ function encodeFloat(f: number): string {
 interface EncodeOptions {
   escapeHTML: boolean;
   indent?: string;
+  /** Characters still allowed in the output. */
+  budget: number;
 }
 
 function encode(v: GoValue, o: EncodeOptions, depth: number): string {
   if (depth > 1000) throw new FuncError("json: unsupported value: encountered a cycle");
+  const s = encodeValue(v, o, depth);
+  o.budget -= s.length;
+  if (o.budget < 0) throw new LimitError(`JSON output too large (more than ${MAX_STRING} characters)`);
+  return s;
+}
+
+function encodeValue(v: GoValue, o: EncodeOptions, depth: number): string {
   const nl = o.indent === undefined ? "" : `\n${o.indent.repeat(depth + 1)}`;
   const close = o.indent === undefined ? "" : `\n${o.indent.repeat(depth)}`;
   switch (v.k) {
@@ -105,17 +114,17 @@ function encode(v: GoValue, o: EncodeOptions, depth: number): string {
 
 /** json.Marshal; throws FuncError for values JSON cannot hold (NaN, ±Inf). */
 export function marshal(v: GoValue): string {
-  return encode(v, { escapeHTML: true }, 0);
+  return encode(v, { escapeHTML: true, budget: MAX_STRING }, 0);
 }
 
 /** json.MarshalIndent(v, "", "  "). */
 export function marshalIndent(v: GoValue): string {
-  return encode(v, { escapeHTML: true, indent: "  " }, 0);
+  return encode(v, { escapeHTML: true, indent: "  ", budget: MAX_STRING }, 0);
 }
 
 /** json.Encoder with SetEscapeHTML(false), trailing newline removed. */
 export function marshalRaw(v: GoValue): string {
-  return encode(v, { escapeHTML: false }, 0);
+  return encode(v, { escapeHTML: false, budget: MAX_STRING }, 0);
 }
 
 /** json.Unmarshal into interface{}. */

@@ -96,7 +96,7 @@ describe("parse errors match Go's messages", () => {
     ["{{ @ }}", 'unexpected "@" in command'],
     ["{{ \u00e9 }}", 'function "é" not defined'],
     ["{{ \u0001 }}", "unrecognized character in action: U+0001"],
-    ['{{ template .X }}', "unexpected <.X> in template clause"],
+    ["{{ template .X }}", "unexpected <.X> in template clause"],
   ])("%s", (src, message) => {
     const e = renderError(src);
     expect(e.code).toBe("TEMPLATE_PARSE");
@@ -107,7 +107,7 @@ describe("parse errors match Go's messages", () => {
     ["a {{.X | }}", "a <no value>"],
     ["{{ 3. }}", "3"],
     ["{{ $x := 1 }}{{ $x = 2 }}{{ $x }}", "2"],
-    ['{{ range $i, $v := list 1 }}{{ $v }}{{ break }}{{ end }}{{/* c */}}', "1"],
+    ["{{ range $i, $v := list 1 }}{{ $v }}{{ break }}{{ end }}{{/* c */}}", "1"],
     ['{{ define "a" }}{{ . }}{{ end }}{{ template "a" 1 }}{{ block "b" 2 }}x{{ end }}', "1x"],
     ["{{ .ARCH -}}", "aarch64"],
   ])("%s parses", (src, want) => {
@@ -141,9 +141,14 @@ describe("error locations", () => {
   it.each([
     ["missing key to upper", "a: 1\nb: {{ upper .MISSING }}", 2, 13],
     ["function error at the command", 'x\n  {{ fail "no" }}', 2, 6],
-    ["comparison error", '{{ if eq .NUM 42 }}{{ end }}', 1, 7],
+    ["comparison error", "{{ if eq .NUM 42 }}{{ end }}", 1, 7],
     ["range over a string", '\n{{ range "abc" }}{{ end }}', 2, 1],
-    ["error inside a defined template", '{{ define "t" }}\n  {{ index . 9 }}{{ end }}{{ template "t" list }}', 2, 6],
+    [
+      "error inside a defined template",
+      '{{ define "t" }}\n  {{ index . 9 }}{{ end }}{{ template "t" list }}',
+      2,
+      6,
+    ],
   ])("execution error: %s", (_name, src, line, column) => {
     const e = renderError(src);
     expect(e.code).toBe("TEMPLATE_EXEC");
@@ -153,7 +158,10 @@ describe("error locations", () => {
 
   it("reports errors in the same file name it was given", () => {
     expect(() => parseTemplate("{{ end }}", { file: "storage/zfs/pkg.yaml" })).toThrow(
-      expect.objectContaining({ code: "TEMPLATE_PARSE", location: { file: "storage/zfs/pkg.yaml", line: 1, column: 1 } }),
+      expect.objectContaining({
+        code: "TEMPLATE_PARSE",
+        location: { file: "storage/zfs/pkg.yaml", line: 1, column: 1 },
+      }),
     );
   });
 });
@@ -171,14 +179,30 @@ describe("bounds", () => {
     expect(render(`${"{{ if 1 }}".repeat(200)}x${"{{ end }}".repeat(200)}`)).toBe("x");
   });
 
+  it("stops work on exponentially shared values instead of exhausting memory", () => {
+    const grow = "{{ $l := list 1 }}{{ range until 40 }}{{ $l = list $l $l }}{{ end }}";
+    for (const use of ["{{ toJson $l }}", "{{ $l }}", "{{ deepCopy $l }}", '{{ printf "%v" $l }}']) {
+      expect(renderError(grow + use).code).toBe("TEMPLATE_EXEC");
+    }
+    expect(render(`${grow}{{ deepEqual $l $l }}`)).toBe("true");
+  });
+
+  it("stops quadratic loops over growing lists", () => {
+    const e = renderError("{{ $l := list }}{{ range until 100000 }}{{ $l = append $l . }}{{ end }}");
+    expect(e.code).toBe("TEMPLATE_EXEC");
+    expect(e.message).toContain("steps");
+  });
+
   it("stops endless work with an execution error", () => {
-    expect(renderError('{{ define "a" }}{{ template "a" }}{{ template "a" }}{{ end }}{{ template "a" }}').code).toBe(
-      "TEMPLATE_EXEC",
-    );
+    expect(
+      renderError('{{ define "a" }}{{ template "a" }}{{ template "a" }}{{ end }}{{ template "a" }}').code,
+    ).toBe("TEMPLATE_EXEC");
     expect(renderError("{{ range 100000000 }}{{ end }}").message).toContain("steps");
     expect(renderError('{{ repeat 100000000 "xxxxxxxx" }}').message).toContain("too large");
-    expect(renderError('{{ define "x" }}{{ . }}{{ . }}{{ . }}{{ . }}{{ end }}{{ range 1000000 }}{{ template "x" "abcdefghijklmnopqrstuvwxyz0123456789" }}{{ end }}').code).toBe(
-      "TEMPLATE_EXEC",
-    );
+    expect(
+      renderError(
+        '{{ define "x" }}{{ . }}{{ . }}{{ . }}{{ . }}{{ end }}{{ range 1000000 }}{{ template "x" "abcdefghijklmnopqrstuvwxyz0123456789" }}{{ end }}',
+      ).code,
+    ).toBe("TEMPLATE_EXEC");
   });
 });

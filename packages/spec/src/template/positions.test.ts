@@ -13,7 +13,7 @@ function lineCol(text: string, offset: number) {
 
 describe("mapPosition", () => {
   it("maps a later line to its source line after an {{ if }} removed lines", () => {
-    const src = ['a: 1', '# {{ if eq .ARCH "x86_64" }}', "b: 2", "# {{ end }}", "c: 3", ""].join("\n");
+    const src = ["a: 1", '# {{ if eq .ARCH "x86_64" }}', "b: 2", "# {{ end }}", "c: 3", ""].join("\n");
     const r = renderTemplate(src, DATA, { file: "pkg.yaml" });
     expect(r.output).toBe("a: 1\n# \nc: 3\n");
     const c = r.output.indexOf("c: 3");
@@ -78,7 +78,15 @@ describe("mapPosition", () => {
   });
 
   it("lets YAML values point at their source line", () => {
-    const src = ['# {{ if eq .ARCH "aarch64" }}', "arm: true", "# {{ else }}", "x86: true", "# {{ end }}", "name: {{ .NAME }}", ""].join("\n");
+    const src = [
+      '# {{ if eq .ARCH "aarch64" }}',
+      "arm: true",
+      "# {{ else }}",
+      "x86: true",
+      "# {{ end }}",
+      "name: {{ .NAME }}",
+      "",
+    ].join("\n");
     const r = renderTemplate(src, DATA, { file: "pkg.yaml" });
     const doc = decodeYaml(r.output, { file: "pkg.yaml", mapPosition: r.mapPosition });
     expect(doc.value).toEqual({ arm: "true", name: "Talos" });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go replacement templates such as "${1}" are the subject of these tests
 /**
  * The constructs the siderolabs/extensions tree uses (bldr-format.md §4, §10.3, §11, Gotchas 1,
  * 2 and 19), rendered for both architectures.
@@ -10,12 +11,16 @@ const arm64 = { ARCH: "aarch64", TARGET: "aarch64-talos-linux-musl" };
 
 describe("expressions of the extensions tree", () => {
   it("replace in a pipeline", () => {
-    expect(render("{{ .LIBTIRPC_VERSION | replace \"-\" \".\" }}", { LIBTIRPC_VERSION: "1-3-6" })).toBe("1.3.6");
-    expect(render("{{ .NFS_UTILS_VERSION  | replace \"-\" \".\" }}", { NFS_UTILS_VERSION: "2-8-2" })).toBe("2.8.2");
+    expect(render('{{ .LIBTIRPC_VERSION | replace "-" "." }}', { LIBTIRPC_VERSION: "1-3-6" })).toBe("1.3.6");
+    expect(render('{{ .NFS_UTILS_VERSION  | replace "-" "." }}', { NFS_UTILS_VERSION: "2-8-2" })).toBe(
+      "2.8.2",
+    );
   });
 
   it("substr of a commit ref", () => {
-    expect(render("{{ substr 0 7 .CONTAINER_TOOLKIT_REF }}", { CONTAINER_TOOLKIT_REF: "a4ba1d4a1a2e4cb6" })).toBe("a4ba1d4");
+    expect(
+      render("{{ substr 0 7 .CONTAINER_TOOLKIT_REF }}", { CONTAINER_TOOLKIT_REF: "a4ba1d4a1a2e4cb6" }),
+    ).toBe("a4ba1d4");
   });
 
   it("regexReplaceAll with ${1} and no group drops the last component", () => {
@@ -73,7 +78,9 @@ describe("expressions of the extensions tree", () => {
 
   it("grype-scan compares a never-passed build arg against '<no value>'", () => {
     const tpl = `if [ "\${GRYPE_EXTRA_ARGS}" != '<no value>' ]; then echo set; fi # {{ .BUILD_ARG_GRYPE_EXTRA_ARGS }}`;
-    expect(render(tpl, {})).toBe(`if [ "\${GRYPE_EXTRA_ARGS}" != '<no value>' ]; then echo set; fi # <no value>`);
+    expect(render(tpl, {})).toBe(
+      `if [ "\${GRYPE_EXTRA_ARGS}" != '<no value>' ]; then echo set; fi # <no value>`,
+    );
   });
 
   it("plain variables in scripts and checksums keep the surrounding shell text", () => {

@@ -82,7 +82,7 @@ describe("sprig strings", () => {
     ['{{ snakecase "HTTPServer" }}', "http_server"],
     ['{{ kebabcase "FirstName" }}', "first-name"],
     ['{{ camelcase "http_server" }}', "HttpServer"],
-    ['{{ hello }}', "Hello!"],
+    ["{{ hello }}", "Hello!"],
   ])("%s", (src, want) => {
     expect(render(src)).toBe(want);
   });
@@ -150,7 +150,10 @@ describe("sprig numbers", () => {
     ["{{ untilStep 0 10 3 }}", "[0 3 6 9]"],
     ['{{ toDecimal "0777" }}', "511"],
     ["{{ toDecimal 777 }}", "511"],
-    ['{{ typeOf (atoi "1") }} {{ typeOf (int "1") }} {{ typeOf (int64 1) }} {{ typeOf (float64 1) }}', "int int int64 float64"],
+    [
+      '{{ typeOf (atoi "1") }} {{ typeOf (int "1") }} {{ typeOf (int64 1) }} {{ typeOf (float64 1) }}',
+      "int int int64 float64",
+    ],
   ])("%s", (src, want) => {
     expect(render(src)).toBe(want);
   });
@@ -241,7 +244,9 @@ describe("sprig dicts", () => {
   it("rejects a map[string]string where sprig wants map[string]interface{}", () => {
     const e = renderError('{{ hasKey (split "," "a") "_0" }}');
     expect(e.code).toBe("TEMPLATE_EXEC");
-    expect(e.message).toContain("wrong type for value; expected map[string]interface {}; got map[string]string");
+    expect(e.message).toContain(
+      "wrong type for value; expected map[string]interface {}; got map[string]string",
+    );
   });
 });
 
@@ -283,7 +288,7 @@ describe("sprig defaults, JSON and reflection", () => {
     ["{{ kindOf (list) }}", "slice"],
     ["{{ kindOf (dict) }}", "map"],
     ['{{ kindIs "string" "a" }}', "true"],
-    ["{{ typeIs \"int\" 1 }}", "true"],
+    ['{{ typeIs "int" 1 }}', "true"],
     ['{{ typeIsLike "semver.Version" (semver "1.0.0") }}', "true"],
     ["{{ deepEqual (list 1) (list 1) }}", "true"],
     ["{{ deepEqual 1 (add 1 0) }}", "false"],
@@ -369,7 +374,10 @@ describe("sprig paths, URLs and durations", () => {
       '{{ $u := urlParse "https://user:pw@example.com:8080/a/b?x=1#frag" }}{{ $u.scheme }} {{ $u.host }} {{ $u.hostname }} {{ $u.path }} {{ $u.query }} {{ $u.fragment }} {{ $u.userinfo }}',
       "https example.com:8080 example.com /a/b x=1 frag user:pw",
     ],
-    ['{{ urlJoin (dict "scheme" "https" "host" "example.com" "path" "/a b" "query" "x=1") }}', "https://example.com/a%20b?x=1"],
+    [
+      '{{ urlJoin (dict "scheme" "https" "host" "example.com" "path" "/a b" "query" "x=1") }}',
+      "https://example.com/a%20b?x=1",
+    ],
     ['{{ duration "90" }}', "1m30s"],
     ["{{ duration (int64 3661) }}", "1h1m1s"],
     ["{{ duration 90 }}", "0s"],
@@ -380,4 +388,36 @@ describe("sprig paths, URLs and durations", () => {
   ])("%s", (src, want) => {
     expect(render(src)).toBe(want);
   });
+});
+
+describe("the hermetic function set", () => {
+  it.each([
+    "env",
+    "expandenv",
+    "now",
+    "date",
+    "dateInZone",
+    "dateModify",
+    "uuidv4",
+    "randAlphaNum",
+    "randBytes",
+    "getHostByName",
+    "required",
+    "tpl",
+    "include",
+  ])("%s is not defined, as in bldr", (name) => {
+    const e = renderError(`{{ ${name} "x" }}`);
+    expect(e.code).toBe("TEMPLATE_PARSE");
+    expect(e.message).toBe(`function "${name}" not defined`);
+  });
+
+  it.each(["toDate", "ago", "bcrypt", "genCA", "shuffle", "randInt"])(
+    "%s parses (it exists in sprig) but fails when called",
+    (name) => {
+      const e = renderError(`{{ if false }}{{ ${name} "x" }}{{ end }}{{ ${name} "x" }}`);
+      expect(e.code).toBe("TEMPLATE_EXEC");
+      expect(e.message).toContain(`${name} is not supported`);
+      expect(render(`{{ if false }}{{ ${name} "x" }}{{ end }}ok`)).toBe("ok");
+    },
+  );
 });

@@ -717,7 +717,6 @@ function parseDuration(s0: string): bigint {
   }
   if (s === "0") return 0n;
   if (s === "") throw new FuncError(`time: invalid duration ${quote(s0)}`);
-  let total = 0;
   let totalNs = 0n;
   while (s !== "") {
     const m = /^([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/.exec(s);
@@ -729,10 +728,8 @@ function parseDuration(s0: string): bigint {
     let v = whole * unit;
     if (frac !== "") v += (BigInt(frac) * unit) / 10n ** BigInt(frac.length);
     totalNs += v;
-    total++;
     s = s.slice(m[0].length);
   }
-  void total;
   if (totalNs > (1n << 63n) - 1n) throw new FuncError(`time: invalid duration ${quote(s0)}`);
   return neg ? -totalNs : totalNs;
 }
@@ -843,15 +840,21 @@ function inList(haystack: readonly GoValue[], needle: GoValue): boolean {
   return haystack.some((h) => deepEqual(needle, h));
 }
 
-function deepCopy(v: GoValue): GoValue {
+function deepCopy(v: GoValue, budget = { left: MAX_LIST }): GoValue {
+  if (--budget.left < 0) throw new FuncError(`value too large to copy (more than ${MAX_LIST} elements)`);
   switch (v.k) {
     case "slice":
-      return { k: "slice", elem: v.elem, items: v.items.map(deepCopy), ...(v.isNil ? { isNil: true } : {}) };
+      return {
+        k: "slice",
+        elem: v.elem,
+        items: v.items.map((x) => deepCopy(x, budget)),
+        ...(v.isNil ? { isNil: true } : {}),
+      };
     case "map":
       return {
         k: "map",
         elem: v.elem,
-        entries: new Map([...v.entries].map(([k, x]) => [k, deepCopy(x)])),
+        entries: new Map([...v.entries].map(([k, x]) => [k, deepCopy(x, budget)])),
         ...(v.isNil ? { isNil: true } : {}),
       };
     default:
@@ -897,7 +900,7 @@ type Body = (a: GoValue[]) => GoValue;
 const f = (params: readonly ParamType[], body: Body, variadic?: ParamType): GoFunc =>
   fn(params, body, variadic);
 
-/** A sprig function whose Go version returns (value, error): the must* flavours. */
+/** A function sprig's hermetic map has but we do not implement: templates parse, calls fail. */
 const unsupported = (name: string, why: string): GoFunc => ({
   params: [],
   variadic: "any",
@@ -1522,7 +1525,7 @@ function unsupportedFuncs(): Record<string, GoFunc> {
     "toDate",
     "mustToDate",
     "unixEpoch",
-    "dateModify",
+
     "mustDateModify",
     "must_date_modify",
   ];

@@ -15,12 +15,20 @@ export const DATA: TemplateData = {
   NAME: "Talos",
 };
 
-export function render(source: string, data: TemplateData = DATA, options: Partial<RenderOptions> = {}): string {
+export function render(
+  source: string,
+  data: TemplateData = DATA,
+  options: Partial<RenderOptions> = {},
+): string {
   return renderTemplate(source, data, { file: "t.yaml", ...options }).output;
 }
 
 /** Renders and returns the TalosExtError it must throw. */
-export function renderError(source: string, data: TemplateData = DATA, options: Partial<RenderOptions> = {}): TalosExtError {
+export function renderError(
+  source: string,
+  data: TemplateData = DATA,
+  options: Partial<RenderOptions> = {},
+): TalosExtError {
   try {
     renderTemplate(source, data, { file: "t.yaml", ...options });
   } catch (e) {

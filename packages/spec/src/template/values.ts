@@ -171,6 +171,7 @@ export function sortedKeys(m: ReadonlyMap<string, unknown>): string[] {
 
 /** reflect.DeepEqual. */
 export function deepEqual(a: GoValue, b: GoValue): boolean {
+  if (a === b) return true;
   if (a.k === "invalid" || a.k === "nil" || b.k === "invalid" || b.k === "nil") {
     return (a.k === "invalid" || a.k === "nil") && (b.k === "invalid" || b.k === "nil");
   }

@@ -1,0 +1,111 @@
+import { readSync } from "node:fs";
+import { BLOCK_SIZE } from "./compress.ts";
+import { entryHeader, entryHeaderInto } from "./tar.ts";
+
+/** How many spare blocks to keep for reuse: enough for every block a compressor holds at once. */
+const SPARE_BLOCKS = 8;
+
+/**
+ * Cuts the uncompressed tar stream into fixed `BLOCK_SIZE` blocks, written in place: headers are
+ * encoded and file contents read straight into the current block, so bytes are copied once.
+ * Every method returns a promise only when the consumer of full blocks asks the writer to wait;
+ * callers await it only then, so the common path creates no promises.
+ */
+export class BlockWriter {
+  private block: Buffer;
+  private fill = 0;
+  private readonly spare: Buffer[] = [];
+  private readonly onBlock: (block: Buffer) => Promise<void> | undefined;
+
+  constructor(onBlock: (block: Buffer) => Promise<void> | undefined) {
+    this.onBlock = onBlock;
+    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+  }
+
+  /** Gives a block back for reuse once its consumer no longer reads it. */
+  readonly recycle = (block: Buffer): void => {
+    if (block.length === BLOCK_SIZE && this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+  };
+
+  get room(): number {
+    return BLOCK_SIZE - this.fill;
+  }
+
+  /** Hands the current block on if it is full. */
+  flushFull(): Promise<void> | undefined {
+    if (this.fill < BLOCK_SIZE) return undefined;
+    const full = this.block;
+    this.block = this.spare.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
+    this.fill = 0;
+    return this.onBlock(full);
+  }
+
+  put(bytes: Uint8Array): Promise<void> | undefined {
+    if (bytes.length < this.room) {
+      this.block.set(bytes, this.fill);
+      this.fill += bytes.length;
+      return undefined;
+    }
+    return this.putSlow(bytes);
+  }
+
+  private async putSlow(bytes: Uint8Array): Promise<void> {
+    let pos = 0;
+    while (pos < bytes.length) {
+      const n = Math.min(this.room, bytes.length - pos);
+      this.block.set(bytes.subarray(pos, pos + n), this.fill);
+      this.fill += n;
+      pos += n;
+      const wait = this.flushFull();
+      if (wait) await wait;
+    }
+  }
+
+  /** Zero bytes, for padding. */
+  zeros(n: number): Promise<void> | undefined {
+    if (n === 0) return undefined;
+    if (n < this.room) {
+      this.block.fill(0, this.fill, this.fill + n);
+      this.fill += n;
+      return undefined;
+    }
+    return this.putSlow(Buffer.alloc(n));
+  }
+
+  /** The entry's header block(s); see `entryHeader`. */
+  header(entry: Parameters<typeof entryHeader>[0], size: number, mtime: number): Promise<void> | undefined {
+    // Headers start on 512-byte boundaries and blocks are multiples of 512, so one fits whole.
+    if (this.room >= 512 && entryHeaderInto(this.block, this.fill, entry, size, mtime)) {
+      this.fill += 512;
+      return this.flushFull();
+    }
+    return this.putAll(entryHeader(entry, size, mtime));
+  }
+
+  private async putAll(parts: Buffer[]): Promise<void> {
+    for (const part of parts) {
+      const wait = this.put(part);
+      if (wait) await wait;
+    }
+  }
+
+  /**
+   * Reads up to `max` bytes of `fd` (at its current position) into the current block, which
+   * must have room; returns how many were read, 0 at the end of the file. Synchronous on
+   * purpose: a read from the page cache costs microseconds, a threadpool round trip far more,
+   * and the threadpool is busy compressing.
+   */
+  readFrom(fd: number, max: number): number {
+    const n = readSync(fd, this.block, this.fill, Math.min(max, this.room), null);
+    this.fill += n;
+    return n;
+  }
+
+  /** Hands on the last, partial block. */
+  end(): Promise<void> | undefined {
+    if (this.fill === 0) return undefined;
+    const last = this.block.subarray(0, this.fill);
+    this.fill = 0;
+    return this.onBlock(last);
+  }
+}

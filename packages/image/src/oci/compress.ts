@@ -1,0 +1,222 @@
+/**
+ * Block compressors for layer blobs. The uncompressed stream arrives in fixed-size blocks
+ * (`BLOCK_SIZE` bytes, the last one shorter), so block boundaries are a function of byte offsets
+ * only, never of read sizes or timing; that is what keeps the output deterministic.
+ *
+ * gzip: every block is deflated on its own on the libuv threadpool, several at a time, with the
+ * previous 32 KiB as a preset dictionary, ending in a sync flush (pigz's scheme). The pieces are
+ * emitted in order inside one gzip member: our own header (mtime 0, OS 255), the concatenated
+ * deflate data, a final empty block and the CRC-32/size trailer. The result is an ordinary
+ * single-member gzip stream, barely larger than a serial one.
+ *
+ * zstd: one single-threaded stream, one frame. Node's zstd decoder stops after the first frame
+ * and its multi-threaded encoder does not fit Node's stream plumbing, so frames are not split;
+ * the blocks are written in order (each processed before `end()`, which otherwise can overtake
+ * the last write and change the output), and the file reads of the next block overlap the
+ * compression of the current one.
+ */
+import { availableParallelism } from "node:os";
+import { createZstdCompress, crc32, deflateRaw, type ZstdCompress, constants as zc } from "node:zlib";
+
+/** Uncompressed bytes per block. Part of the output's identity: changing it changes digests. */
+export const BLOCK_SIZE = 1 << 20;
+
+/** The deflate window: the dictionary each gzip block gets from the one before. */
+const WINDOW = 32 * 1024;
+
+/**
+ * The gzip header's OS byte. zlib writes the OS it was built for (3 on Unix, 10 on Windows);
+ * we always write 255 ("unknown"), as Go's compress/gzip does, so the blob does not depend on
+ * where it was made.
+ */
+const GZIP_OS_UNKNOWN = 0xff;
+
+/** A final, empty, fixed-Huffman deflate block, after a sync flush left the stream byte-aligned. */
+const DEFLATE_FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
+
+/** Receives compressed output in order. A returned promise is awaited before more is produced. */
+export type OutputSink = (chunk: Buffer) => Promise<void> | undefined;
+
+export interface BlockCompressor {
+  /**
+   * Takes the next block (`BLOCK_SIZE` bytes, except the last). The block belongs to the
+   * compressor until it hands it back through `recycle`. A returned promise means "wait before
+   * the next block" (backpressure); it rejects if compression or output failed.
+   */
+  write(block: Buffer): Promise<void> | undefined;
+  /** Flushes everything to the sink; resolves once the sink has had the last byte. */
+  end(): Promise<void>;
+  /** Stops work after a failure elsewhere; pending output is dropped. */
+  destroy(): void;
+}
+
+export interface CompressorOptions {
+  level: number;
+  output: OutputSink;
+  /** Called with each block once the compressor no longer reads it (so it can be reused). */
+  recycle?: (block: Buffer) => void;
+}
+
+export function createCompressor(
+  compression: "gzip" | "zstd",
+  options: CompressorOptions,
+): BlockCompressor {
+  return compression === "gzip" ? new ParallelGzip(options) : new ZstdStream(options);
+}
+
+/** Threads that compress at once: the cores, capped below the libuv pool so file writes get one. */
+function gzipJobs(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(availableParallelism(), pool - 1));
+}
+
+function deflateBlock(block: Buffer, level: number, dictionary: Buffer | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    deflateRaw(
+      block,
+      {
+        level,
+        ...(dictionary ? { dictionary } : {}),
+        finishFlush: zc.Z_SYNC_FLUSH,
+        // One output buffer that fits the whole block (zlib's bound for stored blocks plus
+        // slack), so a block costs one threadpool round trip instead of one per 16 KiB.
+        chunkSize: block.length + (block.length >> 8) + 1024,
+      },
+      (err, out) => (err ? reject(err) : resolve(out)),
+    );
+  });
+}
+
+class ParallelGzip implements BlockCompressor {
+  private readonly level: number;
+  private readonly output: OutputSink;
+  private readonly recycle: (block: Buffer) => void;
+  private readonly maxJobs = gzipJobs();
+  /** Jobs started and not yet handed to the sink, oldest first. */
+  private readonly jobs: Promise<Buffer>[] = [];
+  private dictionary: Buffer | undefined;
+  private crc = 0;
+  private length = 0;
+  private started = false;
+  private failed: unknown;
+
+  constructor(options: CompressorOptions) {
+    this.level = options.level;
+    this.output = options.output;
+    this.recycle = options.recycle ?? (() => {});
+  }
+
+  write(block: Buffer): Promise<void> | undefined {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    this.crc = crc32(block, this.crc);
+    this.length = (this.length + block.length) >>> 0;
+    const job = deflateBlock(block, this.level, this.dictionary);
+    // The next block's dictionary is copied now: this block may be reused once its job is done.
+    this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
+    const settled = job.then(
+      (out) => {
+        this.recycle(block);
+        return out;
+      },
+      (err) => {
+        this.failed ??= err;
+        throw err;
+      },
+    );
+    settled.catch(() => {}); // observed in order by drain(); never an unhandled rejection
+    this.jobs.push(settled);
+    if (this.jobs.length < this.maxJobs) return undefined;
+    return this.drainOne();
+  }
+
+  private header(): Buffer {
+    const xfl = this.level === 9 ? 2 : this.level === 1 ? 4 : 0; // as zlib writes it
+    return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, GZIP_OS_UNKNOWN]);
+  }
+
+  private async emit(chunk: Buffer): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      const p = this.output(this.header());
+      if (p) await p;
+    }
+    const p = this.output(chunk);
+    if (p) await p;
+  }
+
+  private async drainOne(): Promise<void> {
+    const out = await this.jobs.shift()!;
+    await this.emit(out);
+  }
+
+  async end(): Promise<void> {
+    while (this.jobs.length > 0) await this.drainOne();
+    if (!this.started) await this.emit(Buffer.alloc(0));
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.crc >>> 0, 0);
+    trailer.writeUInt32LE(this.length, 4);
+    await this.emit(Buffer.concat([DEFLATE_FINAL_EMPTY_BLOCK, trailer]));
+  }
+
+  destroy(): void {
+    this.failed ??= new Error("compression was stopped");
+    this.jobs.length = 0;
+  }
+}
+
+class ZstdStream implements BlockCompressor {
+  private readonly stream: ZstdCompress;
+  private readonly recycle: (block: Buffer) => void;
+  private readonly sink: Promise<void>;
+  private readonly sinkStopped: Promise<never>;
+  /** Write callbacks not yet seen, oldest first. */
+  private readonly writes: Promise<void>[] = [];
+
+  constructor(options: CompressorOptions) {
+    this.recycle = options.recycle ?? (() => {});
+    const stream = createZstdCompress({
+      params: { [zc.ZSTD_c_compressionLevel]: options.level, [zc.ZSTD_c_checksumFlag]: 1 },
+      // Output in large pieces: one threadpool round trip per block rather than per 16 KiB.
+      chunkSize: BLOCK_SIZE,
+    });
+    this.stream = stream;
+    const output = options.output;
+    this.sink = (async () => {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const p = output(chunk);
+        if (p) await p;
+      }
+    })();
+    this.sinkStopped = this.sink.then(() => {
+      throw new Error("the compressed stream ended before its input");
+    });
+    this.sinkStopped.catch(() => {});
+    this.sink.catch(() => {});
+  }
+
+  write(block: Buffer): Promise<void> | undefined {
+    const written = new Promise<void>((resolve, reject) =>
+      this.stream.write(block, (err) => {
+        if (err) return reject(err);
+        this.recycle(block);
+        resolve();
+      }),
+    );
+    written.catch(() => {});
+    this.writes.push(written);
+    // Two blocks in the stream: one compressing while the next is queued behind it.
+    if (this.writes.length < 2) return undefined;
+    return Promise.race([this.writes.shift()!, this.sinkStopped]);
+  }
+
+  async end(): Promise<void> {
+    // Every block is processed (with ZSTD_e_continue) before end() asks for the frame's end.
+    while (this.writes.length > 0) await Promise.race([this.writes.shift()!, this.sinkStopped]);
+    this.stream.end();
+    await this.sink;
+  }
+
+  destroy(): void {
+    this.stream.destroy();
+  }
+}
