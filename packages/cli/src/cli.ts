@@ -63,12 +63,14 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
     return fail(
       io,
       json,
-      {
-        code: "CLI_UNKNOWN_COMMAND",
-        severity: "error",
-        message: `unknown command "${name}"`,
-        hint: `commands: ${COMMANDS.map((c) => c.name).join(", ")}`,
-      },
+      [
+        {
+          code: "CLI_UNKNOWN_COMMAND",
+          severity: "error",
+          message: `unknown command "${name}"`,
+          hint: `commands: ${COMMANDS.map((c) => c.name).join(", ")}`,
+        },
+      ],
       EXIT.usage,
     );
   }
@@ -82,7 +84,8 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   } catch (e) {
     if (isTalosExtError(e)) {
       const exit = e.code === "CLI_USAGE" ? EXIT.usage : EXIT.failure;
-      return fail(io, json, e.toDiagnostic(), exit, e.diagnostics.length > 1 ? e.diagnostics : undefined);
+      const inner = e.diagnostics.filter((d) => d.code !== e.code || d.message !== e.message);
+      return fail(io, json, [...inner, e.toDiagnostic()], exit);
     }
     // Not a user error: a bug. Show everything that helps to report it.
     io.stderr(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
@@ -90,8 +93,8 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
   }
 }
 
-function fail(io: CliIo, json: boolean, d: Diagnostic, exit: number, all?: Diagnostic[]): number {
-  const list = all ?? [d];
+/** Prints every finding (the error's own last, as the summary) and returns the exit code. */
+function fail(io: CliIo, json: boolean, list: Diagnostic[], exit: number): number {
   if (json) io.stdout(`${JSON.stringify({ ok: false, diagnostics: list }, null, 2)}\n`);
   for (const item of list) io.stderr(`${formatDiagnostic(item)}\n`);
   return exit;

@@ -1,6 +1,15 @@
 import { arch } from "node:os";
 import { resolve } from "node:path";
-import { type BuildEvent, build, parseMirror, planPlatform, pullLayout, pushLayout } from "@talos-ext/image";
+import {
+  type BuildEvent,
+  build,
+  detectEngine,
+  type Engine,
+  parseMirror,
+  planPlatform,
+  pullLayout,
+  pushLayout,
+} from "@talos-ext/image";
 import type { Platform } from "@talos-ext/spec";
 import { type Command, keyValueOption, listOption, stringOption, usageError } from "../command.ts";
 import { printDiagnostics, printJson } from "../report.ts";
@@ -101,8 +110,15 @@ export const buildCommand: Command = {
     };
 
     if (ctx.values.plan) {
+      // Show the Dockerfile the detected engine would get (its frontend decides the syntax).
+      let engineFound: Engine | undefined;
+      try {
+        engineFound = detectEngine(engine as "auto", options.env);
+      } catch {
+        engineFound = undefined;
+      }
       const plans = [];
-      for (const platform of platforms) plans.push(await planPlatform(options, platform));
+      for (const platform of platforms) plans.push(await planPlatform(options, platform, engineFound));
       if (ctx.json) {
         printJson(ctx.io, {
           target,

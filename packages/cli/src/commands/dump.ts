@@ -1,6 +1,6 @@
 import { hasErrors, loadTree, resolveGraph, TalosExtError, toDump } from "@talos-ext/spec";
 import { type Command, keyValueOption, stringOption } from "../command.ts";
-import { printDiagnostics, printJson } from "../report.ts";
+import { printJson } from "../report.ts";
 import { BUILD_ARG_OPTION, ROOT_OPTION, rootDir, singlePlatform } from "./shared.ts";
 
 export const dumpCommand: Command = {
@@ -33,7 +33,6 @@ export const dumpCommand: Command = {
     const problems = [...tree.diagnostics];
     if (target) problems.push(...resolveGraph(tree, target).diagnostics);
     if (hasErrors(problems)) {
-      printDiagnostics(ctx.io, problems);
       throw new TalosExtError({
         code: "CLI_DUMP_FAILED",
         message: "the tree has errors; nothing dumped",

@@ -1,6 +1,6 @@
 import { hasErrors, loadTree, resolveGraph, TalosExtError, toDot, toGraphJson } from "@talos-ext/spec";
 import { type Command, keyValueOption, stringOption, usageError } from "../command.ts";
-import { printDiagnostics, printJson } from "../report.ts";
+import { printJson } from "../report.ts";
 import { BUILD_ARG_OPTION, ROOT_OPTION, rootDir, singlePlatform } from "./shared.ts";
 
 export const graphCommand: Command = {
@@ -43,7 +43,6 @@ export const graphCommand: Command = {
     const problems = [...tree.diagnostics];
     if (target) problems.push(...resolveGraph(tree, target).diagnostics);
     if (hasErrors(problems)) {
-      printDiagnostics(ctx.io, problems);
       throw new TalosExtError({
         code: "CLI_GRAPH_FAILED",
         message: "the tree has errors; no graph printed",

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { inspectLayout, inspectReference } from "@talos-ext/image";
-import type { Command } from "../command.ts";
+import { type Command, stringOption } from "../command.ts";
 import { printJson } from "../report.ts";
 import { REGISTRY_OPTIONS, registryOptions } from "./registry-options.ts";
 
@@ -14,7 +14,14 @@ export const inspectCommand: Command = {
     "and whether it validates.",
   ].join("\n"),
   positionals: [{ name: "image", required: true, description: "OCI layout directory or registry reference" }],
-  options: { ...REGISTRY_OPTIONS },
+  options: {
+    ...REGISTRY_OPTIONS,
+    "talos-version": {
+      type: "string",
+      value: "V",
+      description: "Talos version the extension is validated against",
+    },
+  },
   examples: [
     "talos-ext inspect dist/multipath-tools",
     "talos-ext inspect registry.example/ext/multipath-tools:0.13.0 --json",

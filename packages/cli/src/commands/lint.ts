@@ -22,7 +22,7 @@ export const lintCommand: Command = {
     "talos-version": {
       type: "string",
       value: "V",
-      description: `Talos version whose rules apply (path allow-list, compatibility); default: ${DEFAULT_TALOS_VERSION}`,
+      description: `Talos version the manifests' compatibility constraints are checked against; default: ${DEFAULT_TALOS_VERSION}`,
     },
     ...BUILD_ARG_OPTION,
   },

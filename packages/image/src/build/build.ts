@@ -123,7 +123,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     for (const platform of options.platforms) {
       let planned = await planPlatform(options, platform, engine);
       // An engine named explicitly builds even packages the native path could assemble.
-      const useEngine = planned.plan.needsEngine || (options.engine !== undefined && options.engine !== "auto");
+      const useEngine =
+        planned.plan.needsEngine || (options.engine !== undefined && options.engine !== "auto");
       if (useEngine && !engine) {
         engine = detectEngine(options.engine ?? "auto", options.env ?? process.env);
         emit({ kind: "engine", platform, description: engine.description });
@@ -135,7 +136,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       emit({ kind: "plan", platform, packages: plan.packages, needsEngine: plan.needsEngine });
 
       // Sources are fetched and verified on the host before any step runs.
-      emit({ kind: "sources", platform, count: plan.sources.length });
       const fetched = await fetchSources(
         plan.sources.map(({ url, destination, sha256, sha512 }) => ({ url, destination, sha256, sha512 })),
         {
@@ -144,6 +144,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           ...(options.offline ? { offline: true } : {}),
         },
       );
+      emit({ kind: "sources", platform, count: plan.sources.length });
       const sourceFiles = new Map<string, string>();
       plan.sources.forEach((s, i) => {
         sourceFiles.set(s.sha256, fetched[i]!.path);
@@ -195,13 +196,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         engines.push("native (no engine)");
       }
 
-      emit({ kind: "validate", platform });
-      const report = await validateExtension(rootfs, {
-        ...(options.talosVersion ? { talosVersion: options.talosVersion } : {}),
-        pkgName: options.target,
-      });
       // Only images with a manifest are extensions; an internal stage such as `base` is not.
       if (existsSync(posix.join(rootfs, "manifest.yaml"))) {
+        emit({ kind: "validate", platform });
+        const report = await validateExtension(rootfs, {
+          ...(options.talosVersion ? { talosVersion: options.talosVersion } : {}),
+          pkgName: options.target,
+        });
         diagnostics.push(...report.diagnostics);
         if (!report.ok) {
           throw new TalosExtError({

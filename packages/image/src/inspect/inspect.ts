@@ -46,7 +46,16 @@ async function readBlobJson<T>(layout: string, digest: string): Promise<T> {
   }
 }
 
-export async function inspectLayout(layout: string, source = layout): Promise<InspectResult> {
+export interface InspectOptions {
+  /** Talos version the extension is validated against (default: the validator's). */
+  talosVersion?: string;
+}
+
+export async function inspectLayout(
+  layout: string,
+  source = layout,
+  options: InspectOptions = {},
+): Promise<InspectResult> {
   let index: { manifests?: Descriptor[] };
   try {
     index = JSON.parse(await readFile(join(layout, "index.json"), "utf8"));
@@ -84,7 +93,7 @@ export async function inspectLayout(layout: string, source = layout): Promise<In
       config?: { Labels?: Record<string, string> };
     }>(layout, doc.config!.digest);
     const platform = [config.os, config.architecture, config.variant].filter(Boolean).join("/");
-    const report = await validateExtension(layout, { platform }).catch(() => undefined);
+    const report = await validateExtension(layout, { platform, ...options }).catch(() => undefined);
     const image: InspectedImage = {
       platform,
       digest: d.digest,
@@ -113,11 +122,12 @@ export async function inspectLayout(layout: string, source = layout): Promise<In
 export async function inspectReference(
   ref: string,
   options: RegistryClientOptions = {},
+  validation: InspectOptions = {},
 ): Promise<InspectResult> {
   const dir = await mkdtemp(join(tmpdir(), "talos-ext-inspect-"));
   try {
     await pullLayout(ref, join(dir, "layout"), options);
-    return await inspectLayout(join(dir, "layout"), ref);
+    return await inspectLayout(join(dir, "layout"), ref, validation);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -16,7 +16,7 @@
  * compression of the current one.
  */
 import { availableParallelism } from "node:os";
-import { createZstdCompress, crc32, deflateRaw, type ZstdCompress, constants as zc } from "node:zlib";
+import { crc32, createZstdCompress, deflateRaw, type ZstdCompress, constants as zc } from "node:zlib";
 
 /** Uncompressed bytes per block. Part of the output's identity: changing it changes digests. */
 export const BLOCK_SIZE = 1 << 20;
@@ -57,10 +57,7 @@ export interface CompressorOptions {
   recycle?: (block: Buffer) => void;
 }
 
-export function createCompressor(
-  compression: "gzip" | "zstd",
-  options: CompressorOptions,
-): BlockCompressor {
+export function createCompressor(compression: "gzip" | "zstd", options: CompressorOptions): BlockCompressor {
   return compression === "gzip" ? new ParallelGzip(options) : new ZstdStream(options);
 }
 

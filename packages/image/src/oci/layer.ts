@@ -347,7 +347,9 @@ export async function writeLayer(
   options: LayerOptions,
 ): Promise<LayerDescriptor> {
   const { compression, level, epoch } = layerOptions(options);
+  const TP = performance.now();
   const prepared = await prepareEntries(entries);
+  const T0 = performance.now();
   const shaDir = join(out.dir, "sha256");
   await mkdir(shaDir, { recursive: true });
   const diffHash = createHash("sha256");
@@ -374,7 +376,12 @@ export async function writeLayer(
       throw err;
     }
     await file.flush();
+    const T1 = performance.now();
     await fh.sync();
+    if (process.env.OCI_DEBUG)
+      console.error(
+        `compress ${(T1 - T0).toFixed(0)} ms, fsync ${(performance.now() - T1).toFixed(0)} ms, prepare ${(T0 - TP).toFixed(0)} ms`,
+      );
   } catch (err) {
     await fh.close();
     await rm(tmp, { force: true });

@@ -199,7 +199,14 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
         }
         return { dep: d, stage: stageName("pkg", d.stage, "final") };
       }
-      return { dep: d, stage: imageStage(d.image!, d.platform, p.doc.locate(["dependencies", pkg.dependencies.indexOf(d), "image"])) };
+      return {
+        dep: d,
+        stage: imageStage(
+          d.image!,
+          d.platform,
+          p.doc.locate(["dependencies", pkg.dependencies.indexOf(d), "image"]),
+        ),
+      };
     });
 
     let current = s("build");

@@ -1,6 +1,6 @@
 /**
  * Where registry credentials come from, in order: the `credentials` option, then docker's
- * config.json: `credHelpers[host]`, an `auths` entry with data, then `credsStore`.
+ * config.json as docker reads it: `credHelpers[host]`, else `credsStore` when set, else `auths`.
  * Nothing here ever puts a secret into a message.
  */
 import { spawn } from "node:child_process";
@@ -86,6 +86,8 @@ export class CredentialResolver {
       ([k]) => configKeyToRegistry(k) === registry,
     )?.[1];
     if (helper) return runHelper(helper, registry, file);
+    // Like docker: a configured credsStore holds the secrets; auths entries then only list hosts.
+    if (config.credsStore) return runHelper(config.credsStore, registry, file);
 
     for (const [key, entry] of Object.entries(config.auths ?? {})) {
       if (configKeyToRegistry(key) !== registry || !entry || typeof entry !== "object") continue;
@@ -110,7 +112,6 @@ export class CredentialResolver {
         return { kind: "basic", username: entry.username, password: entry.password, source };
       }
     }
-    if (config.credsStore) return runHelper(config.credsStore, registry, file);
     return undefined;
   }
 

@@ -105,7 +105,7 @@ export async function lintManifest(
           ? `manifest.yaml is finalized to "${placed}", not to /manifest.yaml`
           : "manifest.yaml is never copied into the image by finalize",
         {
-          hint: "add `- from: /pkg/manifest.yaml\\n  to: /` to finalize (Talos needs /manifest.yaml at the image root)",
+          hint: "add a finalize entry `from: /pkg/manifest.yaml` `to: /` (Talos needs /manifest.yaml at the image root)",
           location: p.doc.locate(["finalize"], "key"),
         },
       ),
@@ -114,8 +114,12 @@ export async function lintManifest(
   return out;
 }
 
-/** Container directory names an install script creates, or undefined when a name is computed. */
+/**
+ * Container directory names the scripts create. Undefined (unknown) when no script touches
+ * the containers root (the directory may come from /pkg or a dependency) or a name is computed.
+ */
 function containerDirsFromScripts(script: string): string[] | undefined {
+  if (!script.includes("usr/local/lib/containers/")) return undefined;
   const names = new Set<string>();
   for (const m of script.matchAll(/usr\/local\/lib\/containers\/([^\s"'/;|&)]+)/g)) {
     const name = m[1]!;
@@ -147,7 +151,7 @@ export async function lintServiceSpecs(tree: LoadedTree, p: LoadedPackage): Prom
   const files = await serviceSpecFiles(tree, p);
   if (files.length === 0) return out;
   const script = scriptText(p);
-  const containerDirs = p.pkg.steps.length > 0 ? containerDirsFromScripts(script) : undefined;
+  const containerDirs = containerDirsFromScripts(script);
   const decoded = files.map((f) => {
     const doc = safeDecode(f.text, f.file, out);
     const spec = doc ? decodeServiceSpec(doc) : undefined;

@@ -149,3 +149,15 @@ describe("service specs in a package directory", () => {
     expect(list.find((d) => d.code === "SCHEMA_SERVICE_INVALID")!.file).toBe("svc/bad.yaml");
   });
 });
+
+describe("container directories that come from elsewhere", () => {
+  test("no script touches the containers root: the directory is unknown, not missing", async () => {
+    const list = await lint({
+      "svc/pkg.yaml":
+        "name: svc\nvariant: scratch\nsteps:\n  - install:\n      - cp -a /pkg/rootfs /rootfs\nfinalize:\n  - from: /rootfs\n    to: /rootfs\n",
+      "svc/mysvc.yaml":
+        "name: mysvc\ncontainer:\n  entrypoint: /usr/local/bin/mysvc\ndepends:\n  - service: udevd\nrestart: always\n",
+    });
+    expect(list.map((d) => d.code)).not.toContain("LINT_SERVICE_CONTAINER_DIR_MISSING");
+  });
+});
