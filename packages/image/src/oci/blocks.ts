@@ -1,12 +1,11 @@
 import { readSync } from "node:fs";
-import { BLOCK_SIZE } from "./compress.ts";
 import { entryHeader, entryHeaderInto } from "./tar.ts";
 
 /** How many spare blocks to keep for reuse: enough for every block a compressor holds at once. */
 const SPARE_BLOCKS = 8;
 
 /**
- * Cuts the uncompressed tar stream into fixed `BLOCK_SIZE` blocks, written in place: headers are
+ * Cuts the uncompressed tar stream into fixed `this.size` blocks, written in place: headers are
  * encoded and file contents read straight into the current block, so bytes are copied once.
  * Every method returns a promise only when the consumer of full blocks asks the writer to wait;
  * callers await it only then, so the common path creates no promises.
@@ -16,26 +15,28 @@ export class BlockWriter {
   private fill = 0;
   private readonly spare: Buffer[] = [];
   private readonly onBlock: (block: Buffer) => Promise<void> | undefined;
+  private readonly size: number;
 
-  constructor(onBlock: (block: Buffer) => Promise<void> | undefined) {
+  constructor(size: number, onBlock: (block: Buffer) => Promise<void> | undefined) {
+    this.size = size;
     this.onBlock = onBlock;
-    this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+    this.block = Buffer.allocUnsafe(size);
   }
 
   /** Gives a block back for reuse once its consumer no longer reads it. */
   readonly recycle = (block: Buffer): void => {
-    if (block.length === BLOCK_SIZE && this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+    if (block.length === this.size && this.spare.length < SPARE_BLOCKS) this.spare.push(block);
   };
 
   get room(): number {
-    return BLOCK_SIZE - this.fill;
+    return this.size - this.fill;
   }
 
   /** Hands the current block on if it is full. */
   flushFull(): Promise<void> | undefined {
-    if (this.fill < BLOCK_SIZE) return undefined;
+    if (this.fill < this.size) return undefined;
     const full = this.block;
-    this.block = this.spare.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
+    this.block = this.spare.pop() ?? Buffer.allocUnsafe(this.size);
     this.fill = 0;
     return this.onBlock(full);
   }

@@ -18,8 +18,18 @@
 import { availableParallelism } from "node:os";
 import { crc32, createZstdCompress, deflateRaw, type ZstdCompress, constants as zc } from "node:zlib";
 
-/** Uncompressed bytes per block. Part of the output's identity: changing it changes digests. */
-export const BLOCK_SIZE = 1 << 20;
+/**
+ * Uncompressed bytes per gzip block: what one thread deflates at a time. Part of the output's
+ * identity: changing it changes digests.
+ */
+export const GZIP_BLOCK_SIZE = Number(process.env.OCI_GZIP_BLOCK ?? 1) << 20;
+
+/**
+ * Uncompressed bytes per zstd write. A single-threaded zstd stream's output does not depend on
+ * how its input is split (as long as each write is processed before end()), but large writes
+ * mean few hand-offs between the main thread and the compressing thread.
+ */
+export const ZSTD_BLOCK_SIZE = Number(process.env.OCI_ZSTD_BLOCK ?? 4) << 20;
 
 /** The deflate window: the dictionary each gzip block gets from the one before. */
 const WINDOW = 32 * 1024;
@@ -38,6 +48,8 @@ const DEFLATE_FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
 export type OutputSink = (chunk: Buffer) => Promise<void> | undefined;
 
 export interface BlockCompressor {
+  /** Size of every block but the last. */
+  readonly blockSize: number;
   /**
    * Takes the next block (`BLOCK_SIZE` bytes, except the last). The block belongs to the
    * compressor until it hands it back through `recycle`. A returned promise means "wait before
@@ -64,7 +76,7 @@ export function createCompressor(compression: "gzip" | "zstd", options: Compress
 /** Threads that compress at once: the cores, capped below the libuv pool so file writes get one. */
 function gzipJobs(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(availableParallelism(), pool - 1));
+  return Number(process.env.OCI_JOBS ?? 0) || Math.max(1, Math.min(availableParallelism(), pool - 1));
 }
 
 function deflateBlock(block: Buffer, level: number, dictionary: Buffer | undefined): Promise<Buffer> {
@@ -85,6 +97,7 @@ function deflateBlock(block: Buffer, level: number, dictionary: Buffer | undefin
 }
 
 class ParallelGzip implements BlockCompressor {
+  readonly blockSize = GZIP_BLOCK_SIZE;
   private readonly level: number;
   private readonly output: OutputSink;
   private readonly recycle: (block: Buffer) => void;
@@ -162,6 +175,7 @@ class ParallelGzip implements BlockCompressor {
 }
 
 class ZstdStream implements BlockCompressor {
+  readonly blockSize = ZSTD_BLOCK_SIZE;
   private readonly stream: ZstdCompress;
   private readonly recycle: (block: Buffer) => void;
   private readonly sink: Promise<void>;
@@ -174,7 +188,7 @@ class ZstdStream implements BlockCompressor {
     const stream = createZstdCompress({
       params: { [zc.ZSTD_c_compressionLevel]: options.level, [zc.ZSTD_c_checksumFlag]: 1 },
       // Output in large pieces: one threadpool round trip per block rather than per 16 KiB.
-      chunkSize: BLOCK_SIZE,
+      chunkSize: 1 << 20,
     });
     this.stream = stream;
     const output = options.output;
@@ -202,7 +216,7 @@ class ZstdStream implements BlockCompressor {
     written.catch(() => {});
     this.writes.push(written);
     // Two blocks in the stream: one compressing while the next is queued behind it.
-    if (this.writes.length < 2) return undefined;
+    if (this.writes.length < Number(process.env.OCI_ZDEPTH ?? 2)) return undefined;
     return Promise.race([this.writes.shift()!, this.sinkStopped]);
   }
 

@@ -264,12 +264,12 @@ async function compressBlocks(
   onBlock: (block: Buffer) => void,
   output: OutputSink,
 ): Promise<void> {
-  let compressor: BlockCompressor | undefined;
-  const writer = new BlockWriter((block) => {
+  const spare: Buffer[] = [];
+  const compressor = createCompressor(compression, { level, output, recycle: (block) => writer.recycle(block) });
+  const writer = new BlockWriter(compressor.blockSize, (block) => {
     onBlock(block);
-    return compressor!.write(block);
+    return compressor.write(block);
   });
-  compressor = createCompressor(compression, { level, output, recycle: writer.recycle });
   try {
     await produce(writer);
     await compressor.end();
