@@ -5,7 +5,7 @@ import { entryHeader, entryHeaderInto } from "./tar.ts";
 const SPARE_BLOCKS = 8;
 
 /**
- * Cuts the uncompressed tar stream into fixed `this.size` blocks, written in place: headers are
+ * Cuts the uncompressed tar stream into fixed-size blocks, written in place: headers are
  * encoded and file contents read straight into the current block, so bytes are copied once.
  * Every method returns a promise only when the consumer of full blocks asks the writer to wait;
  * callers await it only then, so the common path creates no promises.

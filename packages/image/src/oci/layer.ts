@@ -264,7 +264,6 @@ async function compressBlocks(
   onBlock: (block: Buffer) => void,
   output: OutputSink,
 ): Promise<void> {
-  const spare: Buffer[] = [];
   const compressor = createCompressor(compression, { level, output, recycle: (block) => writer.recycle(block) });
   const writer = new BlockWriter(compressor.blockSize, (block) => {
     onBlock(block);
