@@ -1,7 +1,7 @@
-import { hasErrors, loadTree, resolveGraph, TalosExtError, toDump } from "@talos-ext/spec";
-import { type Command, keyValueOption, stringOption } from "../command.ts";
+import { toDump } from "@talos-ext/spec";
+import type { Command } from "../command.ts";
 import { printJson } from "../report.ts";
-import { BUILD_ARG_OPTION, ROOT_OPTION, rootDir, singlePlatform } from "./shared.ts";
+import { BUILD_ARG_OPTION, loadForTarget, ROOT_OPTION } from "./shared.ts";
 
 export const dumpCommand: Command = {
   name: "dump",
@@ -22,24 +22,10 @@ export const dumpCommand: Command = {
     "talos-ext dump --root extensions --platform linux/arm64 --build-arg PKGS=v1.13.0 --json | jq '.packages[].name'",
   ],
   async run(ctx) {
-    // bldr graph/dump read the tree in its CLI mode (dot-dirs skipped, _out/ kept).
-    const tree = await loadTree({
-      mode: "cli",
-      root: rootDir(ctx),
-      platform: singlePlatform(ctx),
-      buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),
+    const { tree, target } = await loadForTarget(ctx, {
+      code: "CLI_DUMP_FAILED",
+      message: "the tree has errors; nothing dumped",
     });
-    const target = stringOption(ctx.values.target);
-    const problems = [...tree.diagnostics];
-    if (target) problems.push(...resolveGraph(tree, target).diagnostics);
-    if (hasErrors(problems)) {
-      throw new TalosExtError({
-        code: "CLI_DUMP_FAILED",
-        message: "the tree has errors; nothing dumped",
-        hint: "fix the errors above (talos-ext lint shows them all)",
-        diagnostics: problems,
-      });
-    }
     printJson(ctx.io, toDump(tree, target ? { target } : {}));
     return 0;
   },

@@ -1,7 +1,7 @@
-import { hasErrors, loadTree, resolveGraph, TalosExtError, toDot, toGraphJson } from "@talos-ext/spec";
-import { type Command, keyValueOption, stringOption, usageError } from "../command.ts";
+import { toDot, toGraphJson } from "@talos-ext/spec";
+import { type Command, stringOption, usageError } from "../command.ts";
 import { printJson } from "../report.ts";
-import { BUILD_ARG_OPTION, ROOT_OPTION, rootDir, singlePlatform } from "./shared.ts";
+import { BUILD_ARG_OPTION, loadForTarget, ROOT_OPTION } from "./shared.ts";
 
 export const graphCommand: Command = {
   name: "graph",
@@ -32,24 +32,10 @@ export const graphCommand: Command = {
     const format = stringOption(ctx.values.format) ?? (ctx.json ? "json" : "dot");
     if (format !== "dot" && format !== "json")
       throw usageError(`unknown --format "${format}"`, "use dot or json");
-    // bldr graph/dump read the tree in its CLI mode (dot-dirs skipped, _out/ kept).
-    const tree = await loadTree({
-      mode: "cli",
-      root: rootDir(ctx),
-      platform: singlePlatform(ctx),
-      buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),
+    const { tree, target } = await loadForTarget(ctx, {
+      code: "CLI_GRAPH_FAILED",
+      message: "the tree has errors; no graph printed",
     });
-    const target = stringOption(ctx.values.target);
-    const problems = [...tree.diagnostics];
-    if (target) problems.push(...resolveGraph(tree, target).diagnostics);
-    if (hasErrors(problems)) {
-      throw new TalosExtError({
-        code: "CLI_GRAPH_FAILED",
-        message: "the tree has errors; no graph printed",
-        hint: "fix the errors above (talos-ext lint shows them all)",
-        diagnostics: problems,
-      });
-    }
     if (format === "json") printJson(ctx.io, toGraphJson(tree, target ? { target } : {}));
     else ctx.io.stdout(toDot(tree, target ? { target } : {}));
     return 0;

@@ -1,6 +1,21 @@
 import { resolve } from "node:path";
-import { PLATFORMS, type Platform } from "@talos-ext/spec";
-import { type CommandContext, listOption, type OptionSpec, stringOption, usageError } from "../command.ts";
+import {
+  hasErrors,
+  type LoadedTree,
+  loadTree,
+  PLATFORMS,
+  type Platform,
+  resolveGraph,
+  TalosExtError,
+} from "@talos-ext/spec";
+import {
+  type CommandContext,
+  keyValueOption,
+  listOption,
+  type OptionSpec,
+  stringOption,
+  usageError,
+} from "../command.ts";
 
 export const ROOT_OPTION: Record<string, OptionSpec> = {
   root: {
@@ -38,4 +53,31 @@ export function singlePlatform(ctx: CommandContext): Platform {
   const list = platformsOption(ctx, ["linux/amd64"]);
   if (list.length > 1) throw usageError("this command takes one --platform");
   return list[0]!;
+}
+
+/**
+ * Loads the tree the way `bldr graph|dump` do (CLI mode: dot-dirs skipped, _out/ kept) and, with
+ * --target, resolves it; any error stops the command with every finding attached.
+ */
+export async function loadForTarget(
+  ctx: CommandContext,
+  failure: { code: string; message: string },
+): Promise<{ tree: LoadedTree; target: string | undefined }> {
+  const tree = await loadTree({
+    mode: "cli",
+    root: rootDir(ctx),
+    platform: singlePlatform(ctx),
+    buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),
+  });
+  const target = stringOption(ctx.values.target);
+  const problems = [...tree.diagnostics];
+  if (target) problems.push(...resolveGraph(tree, target).diagnostics);
+  if (hasErrors(problems)) {
+    throw new TalosExtError({
+      ...failure,
+      hint: "fix the errors listed (talos-ext lint shows them all)",
+      diagnostics: problems,
+    });
+  }
+  return { tree, target };
 }

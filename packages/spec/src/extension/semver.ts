@@ -3,6 +3,7 @@
  * for extension compatibility), including its exact error texts, which Talos passes through.
  */
 import { TalosExtError } from "../errors.ts";
+import { goQuote } from "../go-quote.ts";
 
 export interface PreRelease {
   num?: bigint;
@@ -21,27 +22,7 @@ const UINT64_MAX = (1n << 64n) - 1n;
 const ALPHANUM = /^[0-9A-Za-z-]*$/;
 const DIGITS = /^[0-9]*$/;
 
-/** Go's `strconv.Quote` for the strings that occur here (printable text, escapes otherwise). */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === "\\") out += `\\${ch}`;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\x07") out += "\\a";
-    else if (ch === "\b") out += "\\b";
-    else if (ch === "\f") out += "\\f";
-    else if (ch === "\v") out += "\\v";
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
-    else if (c === 0xfffd && ch !== "\ufffd") out += "\\ufffd";
-    else if (/\p{C}/u.test(ch) && c > 0x7f)
-      out += c > 0xffff ? `\\U${c.toString(16).padStart(8, "0")}` : `\\u${c.toString(16).padStart(4, "0")}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
+export { goQuote };
 
 function parseUint(s: string): bigint {
   // strconv.ParseUint(s, 10, 64)

@@ -5,6 +5,8 @@
  * before `}`, node statements sorted by node id, edges grouped by source id in creation order,
  * attributes sorted by key and values quoted as Go's `%q` does.
  */
+
+import { goQuote } from "../go-quote.ts";
 import { compareBytes, type LoadedPackage, type LoadedTree } from "../loader/index.ts";
 import type { Dependency } from "../schema/index.ts";
 import { resolveGraph, throwIfUnresolved } from "./resolve.ts";
@@ -66,31 +68,6 @@ function attrList(attrs: Map<string, string>): string {
   if (attrs.size === 0) return "";
   const keys = [...attrs.keys()].sort(compareBytes);
   return `[${keys.map((k) => `${k}=${goQuote(attrs.get(k)!)}`).join(",")}]`;
-}
-
-const NAMED_ESCAPES: Record<string, string> = {
-  "\x07": "\\a",
-  "\b": "\\b",
-  "\f": "\\f",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\t": "\\t",
-  "\v": "\\v",
-};
-
-/** Go's `strconv.Quote` (what `%q` prints): printable runes kept, everything else escaped. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === '"' || ch === "\\") out += `\\${ch}`;
-    else if (ch === " " || !/[\p{C}\p{Z}]/u.test(ch)) out += ch;
-    else if (NAMED_ESCAPES[ch]) out += NAMED_ESCAPES[ch];
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, "0")}`;
-    else if (cp < 0x10000) out += `\\u${cp.toString(16).padStart(4, "0")}`;
-    else out += `\\U${cp.toString(16).padStart(8, "0")}`;
-  }
-  return `${out}"`;
 }
 
 function box(g: DotWriter, id: string, fillcolor: string): DotNode {
@@ -160,3 +137,5 @@ export function toDot(tree: LoadedTree, options: DotOptions = {}): string {
   for (const [name, pkg] of set) dumpNode(g, name, pkg);
   return g.toString();
 }
+
+export { goQuote };

@@ -12,6 +12,7 @@
  * registry, keyed by the schema node, and are read back by `engine.ts`.
  */
 import { z } from "zod";
+import { goQuote } from "../go-quote.ts";
 
 export type GoKind = "scalar" | "enum" | "list" | "map" | "struct";
 
@@ -61,25 +62,7 @@ export const UINT32_MAX = 4294967295;
 // ---------------------------------------------------------------------------------------------
 // Go-flavoured text helpers
 
-/** Go's `%q` for the strings that occur here: escapes quotes, backslashes and control bytes. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === "\\") out += `\\${ch}`;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\t") out += "\\t";
-    else if (ch === "\r") out += "\\r";
-    else if (c === 7) out += "\\a";
-    else if (c === 8) out += "\\b";
-    else if (c === 12) out += "\\f";
-    else if (c === 11) out += "\\v";
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
-    else if ((c >= 0x80 && c < 0xa0) || c === 0xfeff) out += `\\u${c.toString(16).padStart(4, "0")}`;
-    else out += ch;
-  }
-  return `${out}"`;
-}
+export { goQuote };
 
 const YAML_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const YAML_TIMESTAMP =
