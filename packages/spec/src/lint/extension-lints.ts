@@ -153,7 +153,11 @@ export async function lintServiceSpecs(tree: LoadedTree, p: LoadedPackage): Prom
   const script = scriptText(p);
   const containerDirs = containerDirsFromScripts(script);
   const decoded = files.map((f) => {
-    const doc = safeDecode(f.text, f.file, out);
+    // Not every YAML file next to a pkg.yaml is surely a spec (some are processed by scripts
+    // first), so a file that does not even parse is only a warning here.
+    const yamlProblems: Diagnostic[] = [];
+    const doc = safeDecode(f.text, f.file, yamlProblems);
+    out.push(...yamlProblems.map((d) => ({ ...d, severity: "warning" as const })));
     const spec = doc ? decodeServiceSpec(doc) : undefined;
     if (spec) out.push(...spec.diagnostics);
     return { ...f, doc, spec: spec?.value };
