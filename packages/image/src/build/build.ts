@@ -9,8 +9,10 @@ import { posix, resolve } from "node:path";
 import {
   type Diagnostic,
   hasErrors,
+  type LoadedTree,
   loadTree,
   type Platform,
+  type ResolvedGraph,
   resolveGraph,
   TalosExtError,
   validateExtension,
@@ -18,7 +20,7 @@ import {
 import { detectEngine, type Engine, type EngineKind, runEngineBuild } from "../engine/engine.ts";
 import { type Compression, type ImageInput, writeOciLayout } from "../oci/index.ts";
 import type { ImageMirror } from "../plan/mirrors.ts";
-import { type BuildPlan, planBuild } from "../plan/plan.ts";
+import { type BuildPlan, packagesNeedingEngine, planBuild } from "../plan/plan.ts";
 import { fetchSources, type SourceCacheOptions } from "../sources/index.ts";
 import { writeBuildContext } from "./context.ts";
 import { extractTar } from "./extract.ts";
@@ -79,16 +81,18 @@ export function sourceDateEpoch(buildArgs: Record<string, string> = {}): number 
 export interface PlannedPlatform {
   platform: Platform;
   plan: BuildPlan;
-  graph: ReturnType<typeof resolveGraph>;
+  graph: ResolvedGraph;
   diagnostics: Diagnostic[];
 }
 
-/** Loads, resolves and plans one platform; tree errors stop here, before anything runs. */
-export async function planPlatform(
-  options: BuildOptions,
-  platform: Platform,
-  engine?: Engine,
-): Promise<PlannedPlatform> {
+interface ResolvedPlatform {
+  tree: LoadedTree;
+  graph: ResolvedGraph;
+  problems: Diagnostic[];
+}
+
+/** Loads and resolves one platform; tree errors stop here, before anything runs. */
+async function resolvePlatform(options: BuildOptions, platform: Platform): Promise<ResolvedPlatform> {
   const tree = await loadTree({ root: options.root, platform, buildArgs: options.buildArgs ?? {} });
   const graph = resolveGraph(tree, options.target);
   const problems = [...tree.diagnostics, ...graph.diagnostics];
@@ -100,15 +104,34 @@ export async function planPlatform(
       diagnostics: problems.filter((d) => d.severity === "error"),
     });
   }
-  const plan = planBuild(tree, graph, {
+  return { tree, graph, problems };
+}
+
+function planResolved(
+  options: BuildOptions,
+  platform: Platform,
+  r: ResolvedPlatform,
+  engine?: Engine,
+): PlannedPlatform {
+  const plan = planBuild(r.tree, r.graph, {
     platform,
     mirrors: options.mirrors ?? [],
+    // The Dockerfile depends on what the engine's frontend understands.
     syntax: engine?.syntax ?? "modern",
     ...(options.buildArgs?.BUILDKIT_CACHE_MOUNT_NS
       ? { cacheMountNamespace: options.buildArgs.BUILDKIT_CACHE_MOUNT_NS }
       : {}),
   });
-  return { platform, plan, graph, diagnostics: [...problems, ...plan.diagnostics] };
+  return { platform, plan, graph: r.graph, diagnostics: [...r.problems, ...plan.diagnostics] };
+}
+
+/** Loads, resolves and plans one platform (what `talos-ext build --plan` prints). */
+export async function planPlatform(
+  options: BuildOptions,
+  platform: Platform,
+  engine?: Engine,
+): Promise<PlannedPlatform> {
+  return planResolved(options, platform, await resolvePlatform(options, platform), engine);
 }
 
 export async function build(options: BuildOptions): Promise<BuildResult> {
@@ -121,16 +144,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let engine: Engine | undefined;
   try {
     for (const platform of options.platforms) {
-      let planned = await planPlatform(options, platform, engine);
+      const resolved = await resolvePlatform(options, platform);
       // An engine named explicitly builds even packages the native path could assemble.
       const useEngine =
-        planned.plan.needsEngine || (options.engine !== undefined && options.engine !== "auto");
+        packagesNeedingEngine(resolved.graph).length > 0 ||
+        (options.engine !== undefined && options.engine !== "auto");
       if (useEngine && !engine) {
         engine = detectEngine(options.engine ?? "auto", options.env ?? process.env);
         emit({ kind: "engine", platform, description: engine.description });
-        // The Dockerfile depends on what the engine's frontend understands.
-        planned = await planPlatform(options, platform, engine);
       }
+      const planned = planResolved(options, platform, resolved, engine);
       const { plan, graph } = planned;
       diagnostics.push(...planned.diagnostics);
       emit({ kind: "plan", platform, packages: plan.packages, needsEngine: plan.needsEngine });

@@ -1,6 +1,14 @@
 import { readSync } from "node:fs";
 import { entryHeader, entryHeaderInto } from "./tar.ts";
 
+import { setImmediate as nextTurn } from "node:timers/promises";
+
+/**
+ * Longest stretch of synchronous work (file reads, header encoding) before the writer lets the
+ * event loop run: compressors wait for the main thread to hand them their next input.
+ */
+const YIELD_EVERY_MS = 1;
+
 /** How many spare blocks to keep for reuse: enough for every block a compressor holds at once. */
 const SPARE_BLOCKS = 8;
 
@@ -16,6 +24,7 @@ export class BlockWriter {
   private readonly spare: Buffer[] = [];
   private readonly onBlock: (block: Buffer) => Promise<void> | undefined;
   private readonly size: number;
+  private nextYield = 0;
 
   constructor(size: number, onBlock: (block: Buffer) => Promise<void> | undefined) {
     this.size = size;
@@ -32,13 +41,21 @@ export class BlockWriter {
     return this.size - this.fill;
   }
 
+  /** Lets pending I/O callbacks run if the caller has been busy for a while. */
+  pause(): Promise<void> | undefined {
+    const now = performance.now();
+    if (now < this.nextYield) return undefined;
+    this.nextYield = now + YIELD_EVERY_MS;
+    return nextTurn();
+  }
+
   /** Hands the current block on if it is full. */
   flushFull(): Promise<void> | undefined {
     if (this.fill < this.size) return undefined;
     const full = this.block;
     this.block = this.spare.pop() ?? Buffer.allocUnsafe(this.size);
     this.fill = 0;
-    return this.onBlock(full);
+    return this.onBlock(full) ?? this.pause();
   }
 
   put(bytes: Uint8Array): Promise<void> | undefined {

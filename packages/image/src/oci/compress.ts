@@ -187,8 +187,8 @@ class ZstdStream implements BlockCompressor {
     this.recycle = options.recycle ?? (() => {});
     const stream = createZstdCompress({
       params: { [zc.ZSTD_c_compressionLevel]: options.level, [zc.ZSTD_c_checksumFlag]: 1 },
-      // Output in large pieces: one threadpool round trip per block rather than per 16 KiB.
-      chunkSize: 1 << 20,
+      // Room for a whole block's output: one threadpool round trip per block, not per 16 KiB.
+      chunkSize: ZSTD_BLOCK_SIZE + (ZSTD_BLOCK_SIZE >> 7) + (64 << 10),
     });
     this.stream = stream;
     const output = options.output;

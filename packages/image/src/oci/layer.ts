@@ -235,6 +235,8 @@ async function copyOpened(out: BlockWriter, entry: PreparedEntry, mtime: number)
 /** Writes the whole uncompressed tar into `out`, entry by entry, and flushes its last block. */
 async function writeTar(out: BlockWriter, entries: PreparedEntry[], mtime: number): Promise<void> {
   for (const entry of entries) {
+    const pause = out.pause();
+    if (pause) await pause;
     if (entry.type !== "file") {
       const wait = out.header(entry, 0, mtime);
       if (wait) await wait;
