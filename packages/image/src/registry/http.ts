@@ -14,8 +14,33 @@ export interface HttpRequest {
   method: string;
   url: URL;
   headers?: Record<string, string>;
-  /** Bytes (replayable) or a stream (sent once; its length must be in content-length). */
-  body?: Uint8Array | Readable;
+  /**
+   * Bytes (replayable), a stream, or a writer that produces the body (both sent once; their
+   * length must be in content-length).
+   */
+  body?: Uint8Array | Readable | BodyWriter;
+}
+
+/** Where a BodyWriter puts the request body. */
+export interface BodySink {
+  /**
+   * Sends `chunk`; resolves once the socket has taken it, so its memory may be reused. Rejects
+   * with RequestGone when the request died first.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/**
+ * Writes a request body through `sink`, then resolves; the request is ended after it. Rejecting
+ * aborts the request before its last byte is sent, so the server never sees a complete body.
+ */
+export type BodyWriter = (sink: BodySink) => Promise<void>;
+
+/** A BodySink write after the request failed or closed: the connection's failure, not the source's. */
+export class RequestGone extends Error {
+  constructor(readonly reason?: Error) {
+    super("request closed while its body was being written");
+  }
 }
 
 export interface HttpResponse {
@@ -254,6 +279,17 @@ export class Transport {
         r.end();
       } else if (req.body instanceof Uint8Array) {
         r.end(req.body);
+      } else if (typeof req.body === "function") {
+        writeBody(r, req.body).then(
+          () => r.end(),
+          (e: Error) => {
+            r.destroy();
+            // The connection's own failure is reported (and retried) through the request's
+            // "error" event; a failing writer (unreadable file, wrong size or digest) is reported
+            // as is and not retried.
+            fail(e instanceof RequestGone ? networkFailure(gone(e), method, url) : e);
+          },
+        );
       } else {
         const body = req.body;
         // A failing source (unreadable file, wrong size or digest) is not a network failure:
@@ -267,6 +303,42 @@ export class Transport {
       }
     });
   }
+}
+
+function gone(e: RequestGone): NodeJS.ErrnoException {
+  if (e.reason) return e.reason;
+  const err = new Error("connection closed while sending the request body") as NodeJS.ErrnoException;
+  err.code = "ECONNRESET";
+  return err;
+}
+
+function writeBody(r: http.ClientRequest, writer: BodyWriter): Promise<void> {
+  let failure: Error | undefined;
+  let closed = false;
+  const waiting = new Set<(e: RequestGone) => void>();
+  r.once("error", (e) => {
+    failure ??= e;
+  });
+  r.once("close", () => {
+    closed = true;
+    for (const reject of waiting) reject(new RequestGone(failure));
+    waiting.clear();
+  });
+  const sink: BodySink = {
+    write(chunk) {
+      if (closed || r.destroyed) return Promise.reject(new RequestGone(failure));
+      return new Promise<void>((resolve, reject) => {
+        // A destroyed request does not always call back pending writes; "close" settles them.
+        waiting.add(reject);
+        r.write(chunk, (err) => {
+          waiting.delete(reject);
+          if (err) reject(new RequestGone(failure ?? err));
+          else resolve();
+        });
+      });
+    },
+  };
+  return writer(sink);
 }
 
 export function toReadable(source: ReadableStream | NodeJS.ReadableStream | Uint8Array): Readable {

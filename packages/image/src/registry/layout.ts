@@ -4,7 +4,7 @@
  * partial content. A pull verifies every digest and appears at its target only when complete.
  */
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { RegistryClient, type RegistryClientOptions } from "./client.ts";
@@ -193,6 +193,11 @@ export async function pushLayout(
   const counts = { pushedBlobs: 0, skippedBlobs: 0, mountedBlobs: 0 };
   const mount = options.mountFrom === undefined ? {} : { mountFrom: options.mountFrom };
   let failed = false;
+  // A manifest's blobs are in its repository, so once one had to be sent the manifest cannot be
+  // there yet: PUT it without asking first (a HEAD only saves the PUT of an unchanged image).
+  const sentBlobs = () => counts.pushedBlobs + counts.mountedBlobs > 0;
+  const manifestThere = async (target: ImageReference) =>
+    sentBlobs() ? undefined : client.headManifest(target, "push");
 
   const pushBlob = (desc: Descriptor, owner: string): Promise<void> => {
     let p = blobs.get(desc.digest);
@@ -220,7 +225,7 @@ export async function pushLayout(
             { file },
           );
         }
-        const outcome = await client.pushBlob(r, desc, () => createReadStream(file), mount);
+        const outcome = await client.pushBlob(r, desc, () => ({ path: file }), mount);
         if (outcome === "uploaded") counts.pushedBlobs++;
         else if (outcome === "mounted") counts.mountedBlobs++;
         else counts.skippedBlobs++;
@@ -241,7 +246,7 @@ export async function pushLayout(
       for (const child of children) {
         const c = await pushContent(child);
         const childRef = withDigest(r, child.digest);
-        const there = await client.headManifest(childRef, "push");
+        const there = await manifestThere(childRef);
         if (there) {
           options.onProgress?.({
             type: "manifest-skipped",
@@ -273,7 +278,7 @@ export async function pushLayout(
         "the reference's digest must match the layout's manifest",
       );
     }
-    const there = await client.headManifest(r, "push");
+    const there = await manifestThere(r);
     if (there?.digest === digest) {
       options.onProgress?.({
         type: "manifest-skipped",

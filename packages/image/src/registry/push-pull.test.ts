@@ -127,6 +127,26 @@ describe("push and pull against a real registry", () => {
     expect([...methods]).toEqual(["HEAD"]);
   });
 
+  it("a first push sends HEAD, POST and PUT per blob, then the tag's PUT without asking first", async () => {
+    const src = await writeLayout(join(work, "first"), { layers: 2 });
+    reg.clearLog();
+    await pushLayout(src.dir, `${reg.url}/talos/first:v1`, opts());
+    const kinds = reg.requests
+      .filter((r) => r.url !== "/v2/")
+      .map((r) => {
+        const what = r.url.includes("/manifests/")
+          ? "manifest"
+          : r.url.includes("/uploads/")
+            ? "upload"
+            : "blob";
+        return `${r.method} ${what}`;
+      });
+    for (const kind of ["HEAD blob", "POST upload", "PUT upload"])
+      expect(kinds.filter((k) => k === kind)).toHaveLength(src.blobs.length);
+    expect(kinds.filter((k) => k.endsWith("manifest"))).toEqual(["PUT manifest"]);
+    expect(kinds.at(-1)).toBe("PUT manifest");
+  });
+
   it("mounts blobs from another repository instead of uploading them", async () => {
     const base = [randomLayer(4096, "base.bin")];
     const a = await writeLayout(join(work, "mount-a"), { baseLayers: base, layers: 1 });
