@@ -84,7 +84,9 @@ export async function startDockerEngine(): Promise<DockerEngine> {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 20_000)))]);
+      clearTimeout(timer);
       if (child.exitCode === null) child.kill("SIGKILL");
     },
   };

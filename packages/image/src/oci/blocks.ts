@@ -1,16 +1,12 @@
 import { readSync } from "node:fs";
-import { entryHeader, entryHeaderInto } from "./tar.ts";
-
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { entryHeader, entryHeaderInto } from "./tar.ts";
 
 /**
  * Longest stretch of synchronous work (file reads, header encoding) before the writer lets the
  * event loop run: compressors wait for the main thread to hand them their next input.
  */
 const YIELD_EVERY_MS = 1;
-
-/** How many spare blocks to keep for reuse: enough for every block a compressor holds at once. */
-const SPARE_BLOCKS = 8;
 
 /**
  * Cuts the uncompressed tar stream into fixed-size blocks, written in place: headers are
@@ -24,17 +20,20 @@ export class BlockWriter {
   private readonly spare: Buffer[] = [];
   private readonly onBlock: (block: Buffer) => Promise<void> | undefined;
   private readonly size: number;
+  /** Spare blocks kept for reuse: as many as the consumer holds at once, so none is allocated twice. */
+  private readonly maxSpare: number;
   private nextYield = 0;
 
-  constructor(size: number, onBlock: (block: Buffer) => Promise<void> | undefined) {
+  constructor(size: number, maxSpare: number, onBlock: (block: Buffer) => Promise<void> | undefined) {
     this.size = size;
+    this.maxSpare = maxSpare;
     this.onBlock = onBlock;
     this.block = Buffer.allocUnsafe(size);
   }
 
   /** Gives a block back for reuse once its consumer no longer reads it. */
   readonly recycle = (block: Buffer): void => {
-    if (block.length === this.size && this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+    if (block.length === this.size && this.spare.length < this.maxSpare) this.spare.push(block);
   };
 
   get room(): number {
@@ -92,6 +91,11 @@ export class BlockWriter {
 
   /** The entry's header block(s); see `entryHeader`. */
   header(entry: Parameters<typeof entryHeader>[0], size: number, mtime: number): Promise<void> | undefined {
+    if (this.room === 0) {
+      // A file read may have filled the block to the brim without handing it on.
+      const wait = this.flushFull();
+      if (wait) return wait.then(() => this.header(entry, size, mtime));
+    }
     // Headers start on 512-byte boundaries and blocks are multiples of 512, so one fits whole.
     if (this.room >= 512 && entryHeaderInto(this.block, this.fill, entry, size, mtime)) {
       this.fill += 512;

@@ -3,12 +3,13 @@ import { closeSync, openSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { BlockWriter } from "./blocks.ts";
-import { type BlockCompressor, createCompressor, type OutputSink } from "./compress.ts";
+import { createCompressor, type OutputSink } from "./compress.ts";
 import { errnoCode, ociError } from "./errors.ts";
 import { FileAppender, syncDir, tempName } from "./fsutil.ts";
 import { checkSymlink, normalizeEntryPath, parentsOf, sortByPathBytes } from "./paths.ts";
 import { sourcePathOf } from "./source.ts";
 import { END_OF_ARCHIVE, paddingSize } from "./tar.ts";
+import { treeEntries } from "./tree.ts";
 import type { Compression, FsEntry, LayerDescriptor, LayerOptions } from "./types.ts";
 
 export const MEDIA_TYPE_LAYER: Record<Compression, string> = {
@@ -147,6 +148,7 @@ const GREW = (path: string, size: number) =>
 function openFailed(path: string, cause: unknown): Error {
   const code = errnoCode(cause);
   if (code === "ENOENT" || code === "ENOTDIR") return sourceChanged(path, "the file disappeared", cause);
+  if (code === "EISDIR") return sourceChanged(path, "is no longer a regular file", cause);
   return cause as Error;
 }
 
@@ -233,7 +235,7 @@ async function copyOpened(out: BlockWriter, entry: PreparedEntry, mtime: number)
 }
 
 /** Writes the whole uncompressed tar into `out`, entry by entry, and flushes its last block. */
-async function writeTar(out: BlockWriter, entries: PreparedEntry[], mtime: number): Promise<void> {
+async function writeTar(out: BlockWriter, entries: Iterable<PreparedEntry>, mtime: number): Promise<void> {
   for (const entry of entries) {
     const pause = out.pause();
     if (pause) await pause;
@@ -266,8 +268,12 @@ async function compressBlocks(
   onBlock: (block: Buffer) => void,
   output: OutputSink,
 ): Promise<void> {
-  const compressor = createCompressor(compression, { level, output, recycle: (block) => writer.recycle(block) });
-  const writer = new BlockWriter(compressor.blockSize, (block) => {
+  const compressor = createCompressor(compression, {
+    level,
+    output,
+    recycle: (block) => writer.recycle(block),
+  });
+  const writer = new BlockWriter(compressor.blockSize, compressor.maxBlocks, (block) => {
     onBlock(block);
     return compressor.write(block);
   });
@@ -283,7 +289,7 @@ async function compressBlocks(
 /**
  * Compresses a byte stream deterministically and hands each output chunk to `onOutput` (which
  * may be slow; memory stays bounded by a few blocks). The output depends on the bytes only:
- * they are cut into fixed `BLOCK_SIZE` blocks whatever sizes the source yields (see
+ * they are cut into fixed-size blocks whatever sizes the source yields (see
  * `compress.ts`).
  */
 export async function compress(
@@ -347,10 +353,39 @@ export async function writeLayer(
   out: { dir: string },
   options: LayerOptions,
 ): Promise<LayerDescriptor> {
-  const { compression, level, epoch } = layerOptions(options);
-  const TP = performance.now();
-  const prepared = await prepareEntries(entries);
-  const T0 = performance.now();
+  const settings = layerOptions(options);
+  return writeBlob(await prepareEntries(entries), out, settings);
+}
+
+/**
+ * The layer of a directory: the same bytes as `writeLayer(await collectTree(rootDir), ...)`, but
+ * the tree is read as the tar is written, so compression starts at once.
+ */
+export async function writeTreeLayer(
+  rootDir: string,
+  out: { dir: string },
+  options: LayerOptions,
+): Promise<LayerDescriptor> {
+  const settings = layerOptions(options);
+  const entries = await treeEntries(rootDir);
+  // The walk yields each path once, parents first, in layer order; prepare() still checks each
+  // entry (symlink targets above all) exactly as prepareEntries would.
+  return writeBlob(
+    {
+      *[Symbol.iterator]() {
+        for (const entry of entries) yield prepare(entry);
+      },
+    },
+    out,
+    settings,
+  );
+}
+
+async function writeBlob(
+  prepared: Iterable<PreparedEntry>,
+  out: { dir: string },
+  { compression, level, epoch }: ReturnType<typeof layerOptions>,
+): Promise<LayerDescriptor> {
   const shaDir = join(out.dir, "sha256");
   await mkdir(shaDir, { recursive: true });
   const diffHash = createHash("sha256");
@@ -377,12 +412,7 @@ export async function writeLayer(
       throw err;
     }
     await file.flush();
-    const T1 = performance.now();
     await fh.sync();
-    if (process.env.OCI_DEBUG)
-      console.error(
-        `compress ${(T1 - T0).toFixed(0)} ms, fsync ${(performance.now() - T1).toFixed(0)} ms, prepare ${(T0 - TP).toFixed(0)} ms`,
-      );
   } catch (err) {
     await fh.close();
     await rm(tmp, { force: true });

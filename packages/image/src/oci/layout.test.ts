@@ -97,6 +97,10 @@ async function readJson<T>(layout: string, digest: string): Promise<T> {
   return JSON.parse(await readFile(join(layout, "blobs", "sha256", digest.slice(7)), "utf8")) as T;
 }
 
+async function manifestDigest(layout: string): Promise<string> {
+  return JSON.parse(await readFile(join(layout, "index.json"), "utf8")).manifests[0].digest;
+}
+
 describe("writeOciLayout", () => {
   it("is byte-identical across trees that differ only in mtimes, owners and creation order", async () => {
     const results = [];
@@ -300,6 +304,48 @@ describe("writeOciLayout", () => {
     expect(await readdir(notLayout)).toEqual(["thesis.txt"]);
   });
 
+  it("streams a directory into the same layer as writeLayer(collectTree(dir)), in byte order", async () => {
+    const root = join(work, "order-root");
+    // Names whose byte order differs from a depth-first walk ("a" < "a-b" < "a/x" < "a0") and from
+    // UTF-16 order (an astral character sorts after U+E000 in UTF-8, before it in UTF-16).
+    const files = [
+      "a/x",
+      "a/y/z",
+      "a-b",
+      "a0",
+      "a.c/d",
+      "b",
+      "\u00e9t\u00e9",
+      "\ue000",
+      "\u{1f600}",
+      "\u{1f600}\u{1f600}/in",
+    ];
+    for (const f of files) {
+      await mkdir(join(root, f, ".."), { recursive: true });
+      await writeFile(join(root, f), f);
+    }
+    await mkdir(join(root, "a/empty"), { recursive: true });
+    await symlink("../a0", join(root, "a/link"));
+    await writeFile(join(root, "a/big"), pseudoRandom(3_000_000));
+    for (const compression of ["gzip", "zstd"] as const) {
+      const options = { sourceDateEpoch: EPOCH, compression };
+      const dir = await mkdtemp(join(work, "order-blobs-"));
+      const viaTree = await writeLayer(await collectTree(root), { dir }, options);
+      const out = join(work, `order-out-${compression}`);
+      await writeOciLayout(out, [{ platform: "linux/amd64", layers: [root] }], options);
+      const manifest = await readJson<Manifest>(out, await manifestDigest(out));
+      expect(manifest.layers[0]!.digest).toBe(viaTree.digest);
+      const paths: string[] = [];
+      for await (const e of readTarEntries(await readFile(join(dir, "sha256", viaTree.digest.slice(7))))) {
+        paths.push(e.path);
+      }
+      expect(paths).toContain("\u{1f600}\u{1f600}/in");
+      expect(paths).toEqual(
+        [...paths].sort((x, y) => Buffer.compare(Buffer.from(x, "utf8"), Buffer.from(y, "utf8"))),
+      );
+    }
+  });
+
   it("refuses bad platforms, duplicate platforms, bad refs and bad epochs", async () => {
     const out = join(work, "bad-out");
     const layers: FsEntry[][] = [[]];
@@ -433,7 +479,12 @@ describe("writeLayer", () => {
         Buffer.from("abc".repeat(1_000_000)),
       ]);
       const digests = new Set<string>();
-      const sources: (() => NodeJS.ReadableStream | Uint8Array)[] = [() => data];
+      // collectTree's entries are read straight from the file by the writer (not through open()).
+      const onDisk = join(work, `chunks-src-${compression}`);
+      await mkdir(onDisk, { recursive: true });
+      await writeFile(join(onDisk, "f"), data);
+      const [fromTree] = await collectTree(onDisk);
+      const sources: (() => NodeJS.ReadableStream | Uint8Array)[] = [() => data, fromTree!.open!];
       for (const size of [1000, 4096, 65_536, 1 << 20]) {
         for (const slow of [false, true]) {
           sources.push(() =>
@@ -454,6 +505,13 @@ describe("writeLayer", () => {
         digests.add((await writeLayer(entries, { dir }, { sourceDateEpoch: 0, compression })).digest);
         await rm(dir, { recursive: true });
       }
+      // The directory itself, streamed into a layout while it is walked.
+      const layout = join(work, `chunks-layout-${compression}`);
+      await writeOciLayout(layout, [{ platform: "linux/amd64", layers: [onDisk] }], {
+        sourceDateEpoch: 0,
+        compression,
+      });
+      digests.add((await readJson<Manifest>(layout, await manifestDigest(layout))).layers[0]!.digest);
       expect(digests.size).toBe(1);
     },
   );
@@ -479,6 +537,12 @@ describe("writeLayer", () => {
     await writeFile(join(root, "grows"), "1234567890");
     const dir = join(work, "changing-blobs");
     await expect(writeLayer(grows, { dir }, { sourceDateEpoch: 0 })).rejects.toMatchObject({
+      code: "OCI_SOURCE_CHANGED",
+    });
+    await writeFile(join(root, "grows"), "12345");
+    const shrinks = await collectTree(root);
+    await writeFile(join(root, "grows"), "123");
+    await expect(writeLayer(shrinks, { dir }, { sourceDateEpoch: 0 })).rejects.toMatchObject({
       code: "OCI_SOURCE_CHANGED",
     });
     const vanishing = await collectTree(root);

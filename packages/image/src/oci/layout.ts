@@ -3,8 +3,7 @@ import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { errnoCode, ociError } from "./errors.ts";
 import { syncDir, tempName, writeFileAtomic } from "./fsutil.ts";
-import { layerOptions, writeLayer } from "./layer.ts";
-import { collectTree } from "./tree.ts";
+import { layerOptions, writeLayer, writeTreeLayer } from "./layer.ts";
 import type { ImageInput, LayerDescriptor, LayerOptions, Platform } from "./types.ts";
 
 export const MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -92,8 +91,13 @@ async function writeImage(
   checkStringMap("label", image.labels);
   const layers: LayerDescriptor[] = [];
   for (const layer of image.layers) {
-    const entries = typeof layer === "string" ? await collectTree(layer) : layer;
-    layers.push(await writeLayer(entries, { dir: blobsDir }, options));
+    const out = { dir: blobsDir };
+    // A directory is streamed: the same bytes as writeLayer(await collectTree(layer)).
+    layers.push(
+      await (typeof layer === "string"
+        ? writeTreeLayer(layer, out, options)
+        : writeLayer(layer, out, options)),
+    );
   }
   const labels = image.labels && Object.keys(image.labels).length > 0 ? image.labels : undefined;
   // The config holds the platform, the labels and the layer diff_ids (bldr's image config), plus

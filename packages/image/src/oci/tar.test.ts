@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { END_OF_ARCHIVE, entryHeader, padding, paxRecord } from "./tar.ts";
+import { END_OF_ARCHIVE, entryHeader, entryHeaderInto, padding, paxRecord } from "./tar.ts";
 import { readTarEntries, type TarEntry } from "./tar-reader.ts";
 
 const run = promisify(execFile);
@@ -60,6 +60,38 @@ describe("pax records", () => {
     const big = Buffer.concat(entryHeader({ path: "f", type: "file", mode: 0o644 }, 8 ** 11, 0));
     expect(big.length).toBe(512 * 3);
     expect(big.subarray(512, 1024).toString()).toContain(`size=${8 ** 11}\n`);
+  });
+});
+
+describe("entryHeaderInto", () => {
+  it("writes the same block as entryHeader, in place, and leaves pax cases to entryHeader", () => {
+    const cases = [
+      { path: "usr/bin/tool", type: "file" as const, mode: 0o4755 },
+      { path: "usr/share", type: "dir" as const, mode: 0o700 },
+      { path: "usr/lib/libz.so", type: "symlink" as const, mode: 0o777, linkTarget: "libz.so.1" },
+      { path: "usr/lib/b", type: "hardlink" as const, mode: 0o644, linkTarget: "usr/lib/a" },
+      { path: `${"n".repeat(98)}é`, type: "file" as const, mode: 0o644 },
+      { path: "x".repeat(100), type: "file" as const, mode: 0o644 },
+      { path: "é".repeat(50), type: "file" as const, mode: 0o644 },
+    ];
+    for (const entry of cases) {
+      const buf = Buffer.alloc(2048, 0xaa); // stale bytes around and under the header
+      expect(entryHeaderInto(buf, 512, entry, 12345, 1_700_000_000)).toBe(true);
+      expect(buf.subarray(512, 1024)).toEqual(entryHeader(entry, 12345, 1_700_000_000)[0]);
+      expect(buf[511]).toBe(0xaa);
+      expect(buf[1024]).toBe(0xaa);
+    }
+    const buf = Buffer.alloc(1024, 0xaa);
+    for (const [entry, size] of [
+      [{ path: "x".repeat(101), type: "file" as const, mode: 0o644 }, 1],
+      [{ path: "é".repeat(51), type: "file" as const, mode: 0o644 }, 1],
+      [{ path: "l", type: "symlink" as const, mode: 0o777, linkTarget: "t".repeat(101) }, 0],
+      [{ path: "big", type: "file" as const, mode: 0o644 }, 8 ** 11],
+    ] as const) {
+      expect(entryHeaderInto(buf, 0, entry, size, 0)).toBe(false);
+      expect(entryHeader(entry, size, 0).length).toBeGreaterThan(1);
+    }
+    expect(buf.every((b) => b === 0xaa)).toBe(true);
   });
 });
 
