@@ -110,7 +110,6 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
   const images = new Map<string, { ref: string; resolved: string; platform?: string; stage: string }>();
   const diagnostics: Diagnostic[] = [];
   let needsNetwork = false;
-  let needsEngine = false;
   let alpineDeclared = false;
 
   const imageStage = (ref: string, platform?: string, where?: SourceLocation): string => {
@@ -167,7 +166,6 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
 
     lines.push("", `# ---- ${name} (${p.file}) ----`);
     if (pkg.variant === "alpine") {
-      needsEngine = true;
       if (!alpineDeclared) {
         alpineDeclared = true;
         const base = imageStage(ALPINE_BASE);
@@ -224,7 +222,6 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
       lines.push(copyInstruction([`--from=${stage}`], from === "/" ? "/" : from, to === "/" ? "/" : to));
     }
     if (pkg.install.length > 0) {
-      needsEngine = true;
       lines.push(
         `RUN ${[...runFlags("default", []), execForm(["/sbin/apk", "add", "--no-cache", ...pkg.install])].join(" ")}`,
       );
@@ -269,7 +266,6 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
       // PKG_NAME is per RUN in bldr and wins over a step env of the same name.
       if (hasScripts) lines.push(`ENV PKG_NAME=${quoteEnv(name)}`);
       const script = (phase: string, item: string, index: number) => {
-        needsEngine = true;
         const label = `${name}:${phase}-${i}#${index}`;
         runs.push({ label, package: name, phase: phase as PlannedRun["phase"], step: i, command: item });
         const argv = [pkg.shell, "-c", `set -eou pipefail\n${STEP_MARKER}${label}\n${item}`];
@@ -343,7 +339,8 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
     sources,
     images: [...images.values()].map(({ stage: _stage, ...rest }) => rest),
     network: needsNetwork ? "default" : "none",
-    needsEngine,
+    // One definition of "runs something" for the plan and for build()'s engine choice.
+    needsEngine: packagesNeedingEngine(graph).length > 0,
     runs,
     labels: { ...(tree.pkgfile?.labels ?? {}) },
     diagnostics,
