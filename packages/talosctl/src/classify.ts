@@ -48,7 +48,7 @@ const RULES: Rule[] = [
     hint: "Check the talosconfig path and context.",
   },
   {
-    test: /upgrade failed with exit code|error (?:running|executing) installer|installer (?:failed|exited)|failed to pull image|error pulling image/i,
+    test: /upgrade failed with exit code|error (?:running|executing) installer|installer (?:failed|exited)|failed to pull image|error pulling image|error validating installer image/i,
     code: "TALOSCTL_UPGRADE_FAILED",
     hint: "Read installerOutput; check the installer image reference, that the node can pull it, and the upgrade window (1.N needs a node at >= 1.(N-2).0).",
     only: ["upgrade"],

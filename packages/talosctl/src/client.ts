@@ -221,9 +221,16 @@ export class Talosctl {
 
   /** @internal Reads and checks the client version. */
   async detectVersion(): Promise<void> {
-    const out = await this.exec(undefined, ["version", "--client"], "version", "version --client", {
-      timeoutMs: Math.min(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 30_000),
-    });
+    const out = await this.exec(
+      undefined,
+      ["version", "--client"],
+      "version",
+      "version --client",
+      { timeoutMs: Math.min(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 30_000) },
+      undefined,
+      false,
+      1024 * 1024,
+    );
     const v = parseClientVersionOutput(out.stdout);
     if (!v) {
       throw new TalosctlError({
