@@ -63,7 +63,7 @@ function yamlScalar(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   const s = String(value);
   if (s === "") return '""';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters force double quotes
+  // Control characters force double quotes.
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) return JSON.stringify(s);
   if (YAML_SPECIAL_START.test(s) || YAML_AMBIGUOUS.test(s) || /: |\s#|:$|\s$/.test(s)) {
     return `'${s.replace(/'/g, "''")}'`;
@@ -120,7 +120,10 @@ export function formatYamlResource(r: DoubleResource, first: boolean): string {
   out += `    updated: ${md.updated}\n`;
   if (md.labels && Object.keys(md.labels).length > 0) out += yamlValue("labels", md.labels, "    ");
   if (typeof r.spec === "object" && r.spec !== null && !Array.isArray(r.spec)) {
-    out += Object.keys(r.spec).length === 0 ? "spec: {}\n" : `spec:\n${yamlMap(r.spec as Record<string, unknown>, "    ")}`;
+    out +=
+      Object.keys(r.spec).length === 0
+        ? "spec: {}\n"
+        : `spec:\n${yamlMap(r.spec as Record<string, unknown>, "    ")}`;
   } else out += yamlValue("spec", r.spec, "");
   return out;
 }
@@ -163,7 +166,15 @@ export function goDurationString(ms: number): string {
 /** Parses a Go duration (`30m0s`, `1500ms`, `5m`, `1h2m3.5s`) into ms; undefined when invalid. */
 export function parseGoDuration(text: string): number | undefined {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const unit: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   if (text === "0") return 0;
   let total = 0;
   let pos = 0;

@@ -9,7 +9,15 @@
  * the state; faults are injected per node. Every invocation is appended to TALOSCTL_DOUBLE_LOG
  * (one JSON line: argv, pid) when that is set.
  */
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import {
   type DoubleResource,
   formatJsonResource,
@@ -85,7 +93,14 @@ interface NodeState {
   bootedAt?: string;
   logs?: Record<string, string[]>;
   files?: Record<string, string>;
-  resources?: { type: string; aliases?: string[]; namespace?: string; id: string; owner?: string; spec: unknown }[];
+  resources?: {
+    type: string;
+    aliases?: string[];
+    namespace?: string;
+    id: string;
+    owner?: string;
+    spec: unknown;
+  }[];
   faults?: Faults;
 }
 
@@ -257,7 +272,8 @@ const positional: string[] = [];
       const long = a.startsWith("--");
       const [rawName, inline] = a.replace(/^-+/, "").split(/=(.*)/s) as [string, string | undefined];
       const spec = specs.find((s) => (long ? s.name === rawName : s.short === rawName));
-      if (!spec) usageError(long ? `unknown flag: --${rawName}` : `unknown shorthand flag: '${rawName}' in ${a}`);
+      if (!spec)
+        usageError(long ? `unknown flag: --${rawName}` : `unknown shorthand flag: '${rawName}' in ${a}`);
       let value: string;
       if (spec.bool) value = inline ?? "true";
       else if (inline !== undefined) value = inline;
@@ -267,7 +283,9 @@ const positional: string[] = [];
         value = next;
       }
       if (spec.bool && value !== "true" && value !== "false") {
-        usageError(`invalid argument "${value}" for "--${spec.name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+        usageError(
+          `invalid argument "${value}" for "--${spec.name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
+        );
       }
       flags.set(spec.name, value);
       continue;
@@ -303,7 +321,9 @@ function targetNodes(): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
   if (list.length === 0) {
-    die("nodes are not set for the command: please use `--nodes` flag or configuration file to set the nodes to run the command against");
+    die(
+      "nodes are not set for the command: please use `--nodes` flag or configuration file to set the nodes to run the command against",
+    );
   }
   return list;
 }
@@ -333,7 +353,9 @@ async function contact(node: string, kind: "get" | "other"): Promise<NodeState> 
   if (clientMinor >= 14) {
     const sv = parseVersion(n!.boot.current.version);
     if (sv[0] < client[0] || (sv[0] === client[0] && sv[1] < client[1])) {
-      process.stderr.write(`WARNING: ${node}: server version ${n!.boot.current.version} is older than client version ${clientTag}\n`);
+      process.stderr.write(
+        `WARNING: ${node}: server version ${n!.boot.current.version} is older than client version ${clientTag}\n`,
+      );
     }
   }
   return n!;
@@ -350,11 +372,23 @@ function single(name: string): string {
 
 const EXT_TYPE = "ExtensionStatuses.runtime.talos.dev";
 const RESOURCE_TYPES: { type: string; namespace: string; aliases: string[] }[] = [
-  { type: EXT_TYPE, namespace: "runtime", aliases: ["extensions", "extension", "extensionstatus", "extensionstatuses", "es", "ess"] },
-  { type: "Services.v1alpha1.talos.dev", namespace: "runtime", aliases: ["services", "service", "svc", "svcs"] },
+  {
+    type: EXT_TYPE,
+    namespace: "runtime",
+    aliases: ["extensions", "extension", "extensionstatus", "extensionstatuses", "es", "ess"],
+  },
+  {
+    type: "Services.v1alpha1.talos.dev",
+    namespace: "runtime",
+    aliases: ["services", "service", "svc", "svcs"],
+  },
   { type: "MachineTypes.config.talos.dev", namespace: "config", aliases: ["machinetype", "machinetypes"] },
   { type: "Versions.runtime.talos.dev", namespace: "runtime", aliases: ["version", "versions"] },
-  { type: "MachineStatuses.runtime.talos.dev", namespace: "runtime", aliases: ["machinestatus", "machinestatuses"] },
+  {
+    type: "MachineStatuses.runtime.talos.dev",
+    namespace: "runtime",
+    aliases: ["machinestatus", "machinestatuses"],
+  },
 ];
 
 function created(n: NodeState): string {
@@ -396,7 +430,10 @@ function serviceList(n: NodeState): ServiceEntry[] {
       events: s.events ?? [
         { state: "Preparing", message: "Running pre state" },
         { state: "Preparing", message: "Creating service runner" },
-        { state: "Running", message: unknownHealth ? "Service started as goroutine" : "Health check successful" },
+        {
+          state: "Running",
+          message: unknownHealth ? "Service started as goroutine" : "Health check successful",
+        },
       ],
     };
   });
@@ -439,9 +476,17 @@ function resourcesOf(node: string, n: NodeState, type: string): DoubleResource[]
           spec: { running: true, healthy: s.health === "OK", unknown: s.health === "?" },
         }));
     case "MachineTypes.config.talos.dev":
-      return [{ node, metadata: md(type, "config", "machine-type", "config.MachineTypeController"), spec: n.role }];
+      return [
+        { node, metadata: md(type, "config", "machine-type", "config.MachineTypeController"), spec: n.role },
+      ];
     case "Versions.runtime.talos.dev":
-      return [{ node, metadata: md(type, "runtime", "version", "runtime.VersionController"), spec: { version: n.boot.current.version, name: "Talos" } }];
+      return [
+        {
+          node,
+          metadata: md(type, "runtime", "version", "runtime.VersionController"),
+          spec: { version: n.boot.current.version, name: "Talos" },
+        },
+      ];
     case "MachineStatuses.runtime.talos.dev":
       return [
         {
@@ -453,7 +498,11 @@ function resourcesOf(node: string, n: NodeState, type: string): DoubleResource[]
     default:
       return (n.resources ?? [])
         .filter((r) => r.type === type)
-        .map((r) => ({ node, metadata: md(r.type, r.namespace ?? "default", r.id, r.owner ?? ""), spec: r.spec }));
+        .map((r) => ({
+          node,
+          metadata: md(r.type, r.namespace ?? "default", r.id, r.owner ?? ""),
+          spec: r.spec,
+        }));
   }
 }
 
@@ -462,7 +511,8 @@ function resolveType(name: string): { type: string; namespace: string } | undefi
   for (const t of RESOURCE_TYPES) if (t.type.toLowerCase() === lower || t.aliases.includes(lower)) return t;
   for (const n of Object.values(state.nodes)) {
     for (const r of n.resources ?? []) {
-      if (r.type.toLowerCase() === lower || r.aliases?.includes(lower)) return { type: r.type, namespace: r.namespace ?? "default" };
+      if (r.type.toLowerCase() === lower || r.aliases?.includes(lower))
+        return { type: r.type, namespace: r.namespace ?? "default" };
     }
   }
   return undefined;
@@ -470,9 +520,10 @@ function resolveType(name: string): { type: string; namespace: string } | undefi
 
 async function cmdGet(): Promise<void> {
   const [typeName, id] = positional;
-  if (!typeName) usageError('accepts between 1 and 2 arg(s), received 0');
+  if (!typeName) usageError("accepts between 1 and 2 arg(s), received 0");
   const output = flags.get("output") ?? "table";
-  if (output !== "json" && output !== "yaml") die(`talosctl double: output ${output} is not emulated (use json or yaml)`, 2);
+  if (output !== "json" && output !== "yaml")
+    die(`talosctl double: output ${output} is not emulated (use json or yaml)`, 2);
   const nodes = targetNodes();
   // 1.14: the version check of every node comes before any output.
   if (clientMinor >= 14) for (const node of nodes) await contact(node, "get");
@@ -481,7 +532,6 @@ async function cmdGet(): Promise<void> {
   let first = true;
   let failed = false;
   for (const node of nodes) {
-    let n: NodeState;
     if (clientMinor < 14) {
       const err = reachError(node);
       if (state.nodes[node]?.faults?.slowMs) await sleep(state.nodes[node]!.faults!.slowMs!);
@@ -491,7 +541,7 @@ async function cmdGet(): Promise<void> {
         continue;
       }
     }
-    n = state.nodes[node]!;
+    const n = state.nodes[node]!;
     let list = resourcesOf(node, n, t.type);
     if (flags.has("namespace") && flags.get("namespace") !== t.namespace) list = [];
     if (id !== undefined) {
@@ -499,7 +549,9 @@ async function cmdGet(): Promise<void> {
       if (list.length === 0) {
         const ns = flags.get("namespace") ?? t.namespace;
         const text = `rpc error: code = NotFound desc = resource ${t.type}(${ns}/${id}@undefined) doesn't exist`;
-        process.stderr.write(clientMinor >= 14 ? `error getting resource on node ${node}: ${text}\n` : nodeError(node, text));
+        process.stderr.write(
+          clientMinor >= 14 ? `error getting resource on node ${node}: ${text}\n` : nodeError(node, text),
+        );
         failed = true;
         continue;
       }
@@ -566,13 +618,15 @@ function ago(n: NodeState): string {
 
 async function cmdService(): Promise<void> {
   const [id, action] = positional;
-  if (action !== undefined && action !== "status") die(`talosctl double: service ${action} is not emulated`, 2);
+  if (action !== undefined && action !== "status")
+    die(`talosctl double: service ${action} is not emulated`, 2);
   const nodes = targetNodes();
   if (id === undefined) {
     const rows: string[][] = [["NODE", "SERVICE", "STATE", "HEALTH", "LAST CHANGE", "LAST EVENT"]];
     for (const node of nodes) {
       const n = await contact(node, "other");
-      for (const s of serviceList(n)) rows.push([node, s.id, s.state!, s.health!, ago(n), s.events!.at(-1)?.message ?? ""]);
+      for (const s of serviceList(n))
+        rows.push([node, s.id, s.state!, s.health!, ago(n), s.events!.at(-1)?.message ?? ""]);
     }
     process.stdout.write(tabwrite(rows));
     return;
@@ -585,7 +639,9 @@ async function cmdService(): Promise<void> {
     rows.push(["NODE", node], ["ID", s.id], ["STATE", s.state!], ["HEALTH", s.health!]);
     if (s.lastHealthMessage) rows.push(["LAST HEALTH MESSAGE", s.lastHealthMessage]);
     const events = [...s.events!].reverse();
-    events.forEach((e, i) => rows.push([i === 0 ? "EVENTS" : "", `[${e.state}]: ${e.message} (${ago(n)})`]));
+    events.forEach((e, i) => {
+      rows.push([i === 0 ? "EVENTS" : "", `[${e.state}]: ${e.message} (${ago(n)})`]);
+    });
   }
   if (rows.length === 0) die(`service "${id}" is not registered on any nodes`);
   process.stdout.write(tabwrite(rows));
@@ -620,7 +676,8 @@ async function cmdRead(): Promise<void> {
   const node = single("read");
   const n = await contact(node, "other");
   const content = path === "/etc/extensions.yaml" ? extensionsYaml(n.boot.current) : n.files?.[path];
-  if (content === undefined) die(nodeError(node, `rpc error: code = NotFound desc = stat ${path}: no such file or directory`));
+  if (content === undefined)
+    die(nodeError(node, `rpc error: code = NotFound desc = stat ${path}: no such file or directory`));
   process.stdout.write(content);
 }
 
@@ -648,16 +705,35 @@ async function cmdEtcd(sub: "members" | "status"): Promise<void> {
       if (rows.length === 0) rows.push(["NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER"]);
       for (const [addr, cp] of controlPlanes()) {
         const host = cp.hostname ?? addr;
-        rows.push([node, memberId(host, cp), host, `https://${addr}:2380`, `https://${addr}:2379`, String(cp.etcd?.learner ?? false)]);
+        rows.push([
+          node,
+          memberId(host, cp),
+          host,
+          `https://${addr}:2380`,
+          `https://${addr}:2379`,
+          String(cp.etcd?.learner ?? false),
+        ]);
       }
     } else {
       if (rows.length === 0) {
-        rows.push(["NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX", "LEARNER", "ERRORS"]);
+        rows.push([
+          "NODE",
+          "MEMBER",
+          "DB SIZE",
+          "IN USE",
+          "LEADER",
+          "RAFT INDEX",
+          "RAFT TERM",
+          "RAFT APPLIED INDEX",
+          "LEARNER",
+          "ERRORS",
+        ]);
       }
       const e = n.etcd ?? {};
       const size = e.dbSize ?? 21_000_000;
       const inUse = e.dbSizeInUse ?? 9_450_000;
-      const leaderHost = state.etcd?.leader ?? controlPlanes()[0]?.[1].hostname ?? controlPlanes()[0]?.[0] ?? "";
+      const leaderHost =
+        state.etcd?.leader ?? controlPlanes()[0]?.[1].hostname ?? controlPlanes()[0]?.[0] ?? "";
       const leaderEntry = controlPlanes().find(([addr, cp]) => (cp.hostname ?? addr) === leaderHost);
       const leader = leaderEntry ? memberId(leaderHost, leaderEntry[1]) : "0000000000000000";
       const ratio = size > 0 ? (inUse / size) * 100 : 0;
@@ -683,13 +759,23 @@ async function cmdHealth(): Promise<void> {
   const n = await contact(node, "other");
   if (n.role === "worker") die("cluster health check is only available on control plane nodes");
   const wait = parseGoDuration(flags.get("wait-timeout") ?? "20m0s");
-  if (wait === undefined) usageError(`invalid argument "${flags.get("wait-timeout")}" for "--wait-timeout" flag`);
+  if (wait === undefined)
+    usageError(`invalid argument "${flags.get("wait-timeout")}" for "--wait-timeout" flag`);
   const all = Object.keys(state.nodes);
   process.stderr.write(`discovered nodes: [${all.map((a) => `"${a}"`).join(" ")}]\n`);
-  const bad = Object.entries(state.nodes).filter(([, x]) => x.healthy === false || x.down || x.faults?.unreachable);
+  const bad = Object.entries(state.nodes).filter(
+    ([, x]) => x.healthy === false || x.down || x.faults?.unreachable,
+  );
   process.stderr.write("waiting for etcd to be healthy: ...\n");
   if (bad.length === 0) {
-    for (const step of ["etcd to be healthy", "etcd members to be consistent across nodes", "apid to be ready", "all nodes to finish boot sequence", "kubelet to be healthy", "all k8s nodes to report ready"]) {
+    for (const step of [
+      "etcd to be healthy",
+      "etcd members to be consistent across nodes",
+      "apid to be ready",
+      "all nodes to finish boot sequence",
+      "kubelet to be healthy",
+      "all k8s nodes to report ready",
+    ]) {
       process.stderr.write(`waiting for ${step}: OK\n`);
     }
     return;
@@ -709,7 +795,10 @@ function rebootNode(s: State, node: string): boolean {
   if (n.boot.pending) {
     const drop = new Set(n.faults?.dropExtensions ?? []);
     n.boot.previous = n.boot.current;
-    n.boot.current = { ...n.boot.pending, extensions: n.boot.pending.extensions.filter((e) => !drop.has(e.name)) };
+    n.boot.current = {
+      ...n.boot.pending,
+      extensions: n.boot.pending.extensions.filter((e) => !drop.has(e.name)),
+    };
     n.boot.pending = null;
   }
   n.bootId = (n.bootId ?? 1) + 1;
@@ -731,26 +820,41 @@ async function track(node: string, back: boolean): Promise<void> {
 
 async function cmdUpgrade(): Promise<void> {
   const nodes = targetNodes();
-  const image = flags.get("image") ?? (clientMinor >= 14
-    ? `factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:${clientTag}`
-    : `ghcr.io/siderolabs/installer:${clientTag}`);
+  const image =
+    flags.get("image") ??
+    (clientMinor >= 14
+      ? `factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:${clientTag}`
+      : `ghcr.io/siderolabs/installer:${clientTag}`);
   for (const node of nodes) {
     const sn = state.nodes[node];
     if (sn?.faults?.slowMs) await sleep(sn.faults.slowMs);
     const reach = reachError(node);
-    if (reach) die(clientMinor >= 13 ? `error checking Talos version compatibility: ${nodeError(node, reach)}` : nodeError(node, reach));
+    if (reach)
+      die(
+        clientMinor >= 13
+          ? `error checking Talos version compatibility: ${nodeError(node, reach)}`
+          : nodeError(node, reach),
+      );
   }
-  if (nodes.length !== 1) die("talosctl double: several nodes in one upgrade are not emulated (and should not be used)", 2);
+  if (nodes.length !== 1)
+    die("talosctl double: several nodes in one upgrade are not emulated (and should not be used)", 2);
   const node = nodes[0]!;
   const n = state.nodes[node]!;
   const server = parseVersion(n.boot.current.version);
   const serverLifecycle =
-    server[0] === 1 && (server[1] > 13 || (server[1] === 13 && (server[2] > 0 || server[3] === "" || server[3] > "alpha.2")));
+    server[0] === 1 &&
+    (server[1] > 13 || (server[1] === 13 && (server[2] > 0 || server[3] === "" || server[3] > "alpha.2")));
   const lifecycle = clientMinor >= 13 && serverLifecycle && !bool("legacy", false);
   const mode = (flags.get("reboot-mode") ?? "default").toLowerCase();
   const modes = lifecycle ? ["default", "force", "powercycle"] : ["default", "powercycle"];
   if (!modes.includes(mode)) die(`invalid reboot mode: "${flags.get("reboot-mode")}"`);
-  if (n.faults?.busy) die(nodeError(node, "rpc error: code = FailedPrecondition desc = another installation/upgrade is already in progress"));
+  if (n.faults?.busy)
+    die(
+      nodeError(
+        node,
+        "rpc error: code = FailedPrecondition desc = another installation/upgrade is already in progress",
+      ),
+    );
   const target = state.images?.[image];
 
   if (lifecycle) {
@@ -761,10 +865,13 @@ async function cmdUpgrade(): Promise<void> {
     }
     process.stderr.write(`${node}: pulling installer image ${image}\n`);
     if (!target) {
-      die(`node ${node}: failed to pull image "${image}": rpc error: code = NotFound desc = failed to resolve reference "${image}": not found`);
+      die(
+        `node ${node}: failed to pull image "${image}": rpc error: code = NotFound desc = failed to resolve reference "${image}": not found`,
+      );
     }
     const fail = n.faults?.upgradeFails;
-    for (const line of fail?.output ?? ["installing", "validating installer", "writing boot assets"]) process.stderr.write(`${node}: ${line}\n`);
+    for (const line of fail?.output ?? ["installing", "validating installer", "writing boot assets"])
+      process.stderr.write(`${node}: ${line}\n`);
     if (fail) die(`node ${node}: upgrade failed with exit code ${fail.exitCode ?? 1}`);
     await update((s) => {
       s.nodes[node]!.boot.pending = { ...target, image };
@@ -775,7 +882,10 @@ async function cmdUpgrade(): Promise<void> {
     if (drain) {
       process.stderr.write(`${node}: cordoning and draining node\n`);
       if (n.faults?.drainFails) {
-        const why = typeof n.faults.drainFails === "string" ? n.faults.drainFails : "Cannot evict pod as it would violate the pod's disruption budget.";
+        const why =
+          typeof n.faults.drainFails === "string"
+            ? n.faults.drainFails
+            : "Cannot evict pod as it would violate the pod's disruption budget.";
         die(`${node}: error draining node: ${why}`);
       }
     }
@@ -791,12 +901,22 @@ async function cmdUpgrade(): Promise<void> {
 
   // Legacy MachineService.Upgrade.
   if (!target) {
-    die(nodeError(node, `rpc error: code = Unknown desc = error validating installer image "${image}": failed to resolve reference "${image}": not found`));
+    die(
+      nodeError(
+        node,
+        `rpc error: code = Unknown desc = error validating installer image "${image}": failed to resolve reference "${image}": not found`,
+      ),
+    );
   }
   const fail = n.faults?.upgradeFails;
   if (fail) {
     for (const line of fail.output ?? []) process.stderr.write(`${node}: ${line}\n`);
-    die(nodeError(node, `rpc error: code = Unknown desc = installer failed: upgrade failed with exit code ${fail.exitCode ?? 1}`));
+    die(
+      nodeError(
+        node,
+        `rpc error: code = Unknown desc = installer failed: upgrade failed with exit code ${fail.exitCode ?? 1}`,
+      ),
+    );
   }
   const stage = bool("stage", false);
   let back = true;
@@ -805,7 +925,12 @@ async function cmdUpgrade(): Promise<void> {
     if (!stage) back = rebootNode(s, node);
   });
   if (!bool("wait", true)) {
-    process.stdout.write(tabwrite([["NODE", "ACK", "STARTED"], [node, "Upgrade request received", new Date().toISOString()]]));
+    process.stdout.write(
+      tabwrite([
+        ["NODE", "ACK", "STARTED"],
+        [node, "Upgrade request received", new Date().toISOString()],
+      ]),
+    );
     return;
   }
   if (stage) {
@@ -830,7 +955,8 @@ async function cmdReboot(): Promise<void> {
 async function cmdRollback(): Promise<void> {
   const node = single("rollback");
   const n = await contact(node, "other");
-  if (!n.boot.previous) die(`error executing rollback on node ${node}: rpc error: code = Unknown desc = previous UKI not found`);
+  if (!n.boot.previous)
+    die(`error executing rollback on node ${node}: rpc error: code = Unknown desc = previous UKI not found`);
   await update((s) => {
     const x = s.nodes[node]!;
     const prev = x.boot.previous!;

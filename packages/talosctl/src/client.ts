@@ -158,7 +158,9 @@ export interface RebootOptions extends CallOptions {
 }
 
 /** The result of one node of `onNodes`. */
-export type NodeResult<T> = { node: string; ok: true; value: T } | { node: string; ok: false; error: TalosctlError };
+export type NodeResult<T> =
+  | { node: string; ok: true; value: T }
+  | { node: string; ok: false; error: TalosctlError };
 
 /** Options of `onNodes`. */
 export interface OnNodesOptions {
@@ -178,7 +180,8 @@ export async function createTalosctl(options: TalosctlOptions = {}): Promise<Tal
   const binary = await locateTalosctl(options.binary, env);
   let talosconfig: TalosconfigSummary | undefined;
   const configPath = options.talosconfig ?? (env.TALOSCONFIG ? env.TALOSCONFIG : undefined);
-  if (options.talosconfig !== undefined) talosconfig = await readTalosconfig(options.talosconfig, options.context);
+  if (options.talosconfig !== undefined)
+    talosconfig = await readTalosconfig(options.talosconfig, options.context);
   else if (configPath !== undefined) {
     // talosctl itself skips a $TALOSCONFIG that does not exist; so do we.
     try {
@@ -210,7 +213,8 @@ export class Talosctl {
 
   /** The client version (`talosctl version --client`). */
   get clientVersion(): TalosVersion {
-    if (!this.client) throw new Error("createTalosctl() detects the version; do not construct Talosctl directly");
+    if (!this.client)
+      throw new Error("createTalosctl() detects the version; do not construct Talosctl directly");
     return this.client;
   }
 
@@ -264,7 +268,8 @@ export class Talosctl {
    * is read with the YAML core schema. A missing id is TALOSCTL_NOT_FOUND_RESOURCE.
    */
   async get(node: string, type: string, id?: string, opts: GetOptions = {}): Promise<TalosctlResource[]> {
-    if (!TYPE_RE.test(type) || type.startsWith("-")) throw this.badArgument(node, `resource type ${JSON.stringify(type)}`);
+    if (!TYPE_RE.test(type) || type.startsWith("-"))
+      throw this.badArgument(node, `resource type ${JSON.stringify(type)}`);
     if (id !== undefined && (id === "" || id.startsWith("-") || /[\r\n\0]/.test(id))) {
       throw this.badArgument(node, `resource id ${JSON.stringify(id)}`);
     }
@@ -312,7 +317,12 @@ export class Talosctl {
     const [r] = await this.get(node, "machinetype", undefined, opts);
     const spec = r?.spec;
     if (spec !== "controlplane" && spec !== "worker" && spec !== "init" && spec !== "unknown") {
-      throw this.outputInvalid(node, "get machinetype", undefined, "no MachineType resource with a known role");
+      throw this.outputInvalid(
+        node,
+        "get machinetype",
+        undefined,
+        "no MachineType resource with a known role",
+      );
     }
     return spec;
   }
@@ -325,10 +335,12 @@ export class Talosctl {
 
   /** One service's state, health and events (`talosctl service <id>`); unknown ids are TALOSCTL_NOT_FOUND_RESOURCE. */
   async service(node: string, id: string, opts: CallOptions = {}): Promise<ServiceStatus> {
-    if (!TYPE_RE.test(id) || id.startsWith("-")) throw this.badArgument(node, `service id ${JSON.stringify(id)}`);
+    if (!TYPE_RE.test(id) || id.startsWith("-"))
+      throw this.badArgument(node, `service id ${JSON.stringify(id)}`);
     const out = await this.exec(node, ["service", id], "service", `service ${id}`, opts);
     const status = parseServiceStatus(out.stdout);
-    if (!status) throw this.outputInvalid(node, `service ${id}`, out.command, "no ID line in the status block");
+    if (!status)
+      throw this.outputInvalid(node, `service ${id}`, out.command, "no ID line in the status block");
     return status;
   }
 
@@ -336,14 +348,23 @@ export class Talosctl {
   async health(node: string, opts: HealthOptions = {}): Promise<void> {
     const wait = opts.waitTimeoutMs ?? 20 * MIN;
     const args = ["health", "--wait-timeout", goDuration(wait)];
-    if (opts.controlPlaneNodes?.length) args.push("--control-plane-nodes", this.nodeList(opts.controlPlaneNodes));
+    if (opts.controlPlaneNodes?.length)
+      args.push("--control-plane-nodes", this.nodeList(opts.controlPlaneNodes));
     if (opts.workerNodes?.length) args.push("--worker-nodes", this.nodeList(opts.workerNodes));
     if (opts.k8sEndpoint !== undefined) args.push("--k8s-endpoint", opts.k8sEndpoint);
     try {
       await this.exec(node, args, "health", "health", { ...opts, timeoutMs: opts.timeoutMs ?? wait + MIN });
     } catch (e) {
-      if (e instanceof TalosctlError && (e.code === "TALOSCTL_COMMAND_FAILED" || e.code === "TALOSCTL_TIMEOUT") && !e.timedOut) {
-        throw new TalosctlError({ ...fields(e), code: "TALOSCTL_UNHEALTHY", hint: "Read stderr: it names the check that did not pass." });
+      if (
+        e instanceof TalosctlError &&
+        (e.code === "TALOSCTL_COMMAND_FAILED" || e.code === "TALOSCTL_TIMEOUT") &&
+        !e.timedOut
+      ) {
+        throw new TalosctlError({
+          ...fields(e),
+          code: "TALOSCTL_UNHEALTHY",
+          hint: "Read stderr: it names the check that did not pass.",
+        });
       }
       throw e;
     }
@@ -351,10 +372,12 @@ export class Talosctl {
 
   /** A service's log lines (`talosctl logs <id>`), without talosctl's `<node>: ` prefix. */
   async logs(node: string, id: string, opts: LogsOptions = {}): Promise<string[]> {
-    if (!TYPE_RE.test(id) || id.startsWith("-")) throw this.badArgument(node, `service id ${JSON.stringify(id)}`);
+    if (!TYPE_RE.test(id) || id.startsWith("-"))
+      throw this.badArgument(node, `service id ${JSON.stringify(id)}`);
     const args = ["logs", id];
     if (opts.tail !== undefined) {
-      if (!Number.isInteger(opts.tail) || opts.tail < 0 || opts.tail > 2 ** 31 - 1) throw this.badArgument(node, `tail ${opts.tail}`);
+      if (!Number.isInteger(opts.tail) || opts.tail < 0 || opts.tail > 2 ** 31 - 1)
+        throw this.badArgument(node, `tail ${opts.tail}`);
       args.push("--tail", String(opts.tail));
     }
     if (opts.kubernetes) args.push("--kubernetes");
@@ -366,8 +389,18 @@ export class Talosctl {
 
   /** A file from the node (`talosctl read <path>`), as text. */
   async read(node: string, path: string, opts: ReadOptions = {}): Promise<string> {
-    if (!path.startsWith("/") || /[\r\n\0]/.test(path)) throw this.badArgument(node, `path ${JSON.stringify(path)}`);
-    const out = await this.exec(node, ["read", path], "read", `read ${path}`, opts, undefined, true, opts.maxBytes);
+    if (!path.startsWith("/") || /[\r\n\0]/.test(path))
+      throw this.badArgument(node, `path ${JSON.stringify(path)}`);
+    const out = await this.exec(
+      node,
+      ["read", path],
+      "read",
+      `read ${path}`,
+      opts,
+      undefined,
+      true,
+      opts.maxBytes,
+    );
     return out.stdout;
   }
 
@@ -378,12 +411,23 @@ export class Talosctl {
    */
   async upgrade(node: string, opts: UpgradeOptions): Promise<UpgradeResult> {
     this.checkNode(node);
-    if (typeof opts.image !== "string" || opts.image === "" || opts.image.startsWith("-") || /\s/.test(opts.image)) {
+    if (
+      typeof opts.image !== "string" ||
+      opts.image === "" ||
+      opts.image.startsWith("-") ||
+      /\s/.test(opts.image)
+    ) {
       throw this.badArgument(node, `installer image ${JSON.stringify(opts.image)}`);
     }
     const serverTag = opts.serverVersion ?? (await this.version(node, opts)).tag;
     const server = parseTalosVersion(serverTag);
-    if (!server) throw this.outputInvalid(node, "version", undefined, `unreadable server version ${JSON.stringify(serverTag)}`);
+    if (!server)
+      throw this.outputInvalid(
+        node,
+        "version",
+        undefined,
+        `unreadable server version ${JSON.stringify(serverTag)}`,
+      );
     const f = this.features;
     const lifecycleAvailable = f.lifecycleUpgrade && serverHasLifecycle(server);
     const stage = opts.stage ?? false;
@@ -399,9 +443,15 @@ export class Talosctl {
     };
     let path: "lifecycle" | "legacy";
     if (stage) {
-      if (opts.drain === true) refuse("drain does not apply to a staged upgrade (nothing reboots)", "Drain when you reboot the node.");
-      if (opts.drainTimeoutMs !== undefined) refuse("drainTimeoutMs does not apply to a staged upgrade", "Leave it out.");
-      if (opts.rebootMode !== undefined && opts.rebootMode !== "default") refuse("rebootMode does not apply to a staged upgrade", "Pass it to reboot().");
+      if (opts.drain === true)
+        refuse(
+          "drain does not apply to a staged upgrade (nothing reboots)",
+          "Drain when you reboot the node.",
+        );
+      if (opts.drainTimeoutMs !== undefined)
+        refuse("drainTimeoutMs does not apply to a staged upgrade", "Leave it out.");
+      if (opts.rebootMode !== undefined && opts.rebootMode !== "default")
+        refuse("rebootMode does not apply to a staged upgrade", "Pass it to reboot().");
       if (lifecycleAvailable && f.noReboot) {
         path = "lifecycle";
         if (opts.force) refuse("force is ignored on the Lifecycle path", "Leave it out.");
@@ -414,9 +464,16 @@ export class Talosctl {
       }
     } else if (lifecycleAvailable) {
       path = "lifecycle";
-      if (opts.force) refuse("force is ignored on the Lifecycle path (it runs no etcd checks)", "Check etcd yourself before upgrading a control plane.");
+      if (opts.force)
+        refuse(
+          "force is ignored on the Lifecycle path (it runs no etcd checks)",
+          "Check etcd yourself before upgrading a control plane.",
+        );
       if (!wait && opts.drain !== false) {
-        refuse("wait: false has no effect while draining (drain forces wait)", "Pass drain: false with wait: false.");
+        refuse(
+          "wait: false has no effect while draining (drain forces wait)",
+          "Pass drain: false with wait: false.",
+        );
       }
       if (opts.drain !== undefined) args.push(`--drain=${opts.drain}`);
       if (opts.drainTimeoutMs !== undefined) {
@@ -434,7 +491,8 @@ export class Talosctl {
           "Drain with kubectl first, or use talosctl >= 1.13 against nodes >= 1.13.",
         );
       }
-      if (opts.rebootMode === "force") refuse("rebootMode force is rejected on the legacy path", "Use default or powercycle.");
+      if (opts.rebootMode === "force")
+        refuse("rebootMode force is rejected on the legacy path", "Use default or powercycle.");
       if (f.legacyFlag) args.push("--legacy");
       if (opts.rebootMode !== undefined) args.push("--reboot-mode", opts.rebootMode);
       if (opts.force) args.push("--force");
@@ -444,7 +502,8 @@ export class Talosctl {
       else if (opts.trackTimeoutMs !== undefined) args.push("--timeout", goDuration(opts.trackTimeoutMs));
     }
     const tracked = stage || !wait ? 10 * MIN : (opts.trackTimeoutMs ?? 30 * MIN);
-    const drainBudget = path === "lifecycle" && !stage && opts.drain !== false ? (opts.drainTimeoutMs ?? 5 * MIN) : 0;
+    const drainBudget =
+      path === "lifecycle" && !stage && opts.drain !== false ? (opts.drainTimeoutMs ?? 5 * MIN) : 0;
     const timeoutMs = opts.timeoutMs ?? tracked + drainBudget + 5 * MIN;
     let out: RunOutput;
     try {
@@ -455,7 +514,10 @@ export class Talosctl {
         throw new TalosctlError({ ...fields(e), installerOutput: installerLines(e.stderr ?? "", node) });
       }
       if (e.code === "TALOSCTL_DRAIN_FAILED" || e.code === "TALOSCTL_REBOOT_TIMEOUT") {
-        throw new TalosctlError({ ...fields(e), armed: e.code === "TALOSCTL_DRAIN_FAILED" ? true : undefined });
+        throw new TalosctlError({
+          ...fields(e),
+          armed: e.code === "TALOSCTL_DRAIN_FAILED" ? true : undefined,
+        });
       }
       throw e;
     }
@@ -471,13 +533,15 @@ export class Talosctl {
   async reboot(node: string, opts: RebootOptions = {}): Promise<void> {
     const args = ["reboot"];
     if (opts.mode !== undefined) {
-      if (opts.mode !== "default" && opts.mode !== "powercycle") throw this.badArgument(node, `reboot mode ${JSON.stringify(opts.mode)}`);
+      if (opts.mode !== "default" && opts.mode !== "powercycle")
+        throw this.badArgument(node, `reboot mode ${JSON.stringify(opts.mode)}`);
       args.push("--mode", opts.mode);
     }
     const wait = opts.wait ?? true;
     if (!wait) args.push("--wait=false");
     else if (opts.trackTimeoutMs !== undefined) args.push("--timeout", goDuration(opts.trackTimeoutMs));
-    const timeoutMs = opts.timeoutMs ?? (wait ? (opts.trackTimeoutMs ?? 30 * MIN) + 5 * MIN : DEFAULT_TIMEOUT_MS);
+    const timeoutMs =
+      opts.timeoutMs ?? (wait ? (opts.trackTimeoutMs ?? 30 * MIN) + 5 * MIN : DEFAULT_TIMEOUT_MS);
     await this.exec(node, args, "reboot", "reboot", { signal: opts.signal, timeoutMs });
   }
 
@@ -558,10 +622,19 @@ export class Talosctl {
     });
   }
 
-  private outputInvalid(node: string, what: string, command: string[] | undefined, why: string, cause?: unknown): TalosctlError {
+  private outputInvalid(
+    node: string,
+    what: string,
+    command: string[] | undefined,
+    why: string,
+    cause?: unknown,
+  ): TalosctlError {
     const truncated = cause instanceof JsonStreamError && cause.reason === "truncated";
     return new TalosctlError({
-      code: cause instanceof JsonStreamError && cause.reason === "too-large" ? "TALOSCTL_OUTPUT_TOO_LARGE" : "TALOSCTL_OUTPUT_INVALID",
+      code:
+        cause instanceof JsonStreamError && cause.reason === "too-large"
+          ? "TALOSCTL_OUTPUT_TOO_LARGE"
+          : "TALOSCTL_OUTPUT_INVALID",
       node,
       command,
       message: `talosctl ${what} on node ${node}: ${why}`,

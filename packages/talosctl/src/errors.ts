@@ -8,9 +8,11 @@
 export const TALOSCTL_ERROR_CODES = {
   TALOSCTL_NOT_FOUND: "The talosctl binary was not found (TALOSCTL, then PATH) or cannot be executed.",
   TALOSCTL_UNSUPPORTED_VERSION: "The talosctl client version is outside the supported range, or unreadable.",
-  TALOSCTL_UNSUPPORTED_OPTION: "An option this client (or the node's Talos) cannot honour: it would be ignored.",
+  TALOSCTL_UNSUPPORTED_OPTION:
+    "An option this client (or the node's Talos) cannot honour: it would be ignored.",
   TALOSCTL_INVALID_ARGUMENT: "A node, resource type, path or option value that cannot be passed to talosctl.",
-  TALOSCTL_CONFIG_INVALID: "The talosconfig is missing, not a regular file, too large, malformed, or lacks the context.",
+  TALOSCTL_CONFIG_INVALID:
+    "The talosconfig is missing, not a regular file, too large, malformed, or lacks the context.",
   TALOSCTL_USAGE: "talosctl rejected the command line (unknown flag or command).",
   TALOSCTL_NODE_UNREACHABLE: "The node (or the endpoint in front of it) did not answer.",
   TALOSCTL_NODE_UNKNOWN: "The node name does not resolve.",
@@ -25,7 +27,8 @@ export const TALOSCTL_ERROR_CODES = {
   TALOSCTL_REBOOT_TIMEOUT: "The node did not come back after a reboot within the tracking timeout.",
   TALOSCTL_ROLLBACK_FAILED: "The node could not roll back (no previous boot entry, or not supported).",
   TALOSCTL_UNHEALTHY: "The cluster health check did not pass within its wait timeout.",
-  TALOSCTL_OUTPUT_INVALID: "talosctl printed output that is not in the documented format (truncated, not JSON).",
+  TALOSCTL_OUTPUT_INVALID:
+    "talosctl printed output that is not in the documented format (truncated, not JSON).",
   TALOSCTL_OUTPUT_TOO_LARGE: "talosctl printed more than the call's output budget.",
   TALOSCTL_COMMAND_FAILED: "talosctl failed with an error this package does not classify further.",
 } as const;

@@ -116,7 +116,11 @@ export class JsonObjectSplitter {
         this.depth--;
         if (this.depth === 0) {
           if (c !== CLOSE) {
-            throw new JsonStreamError("syntax", this.consumed + i, `unbalanced "]" at offset ${this.consumed + i}`);
+            throw new JsonStreamError(
+              "syntax",
+              this.consumed + i,
+              `unbalanced "]" at offset ${this.consumed + i}`,
+            );
           }
           const piece = chunk.slice(start, i + 1);
           const text = this.pending.length > 0 ? this.pending.join("") + piece : piece;
@@ -127,7 +131,11 @@ export class JsonObjectSplitter {
           start = -1;
         }
       } else if (c === BACKSLASH) {
-        throw new JsonStreamError("syntax", this.consumed + i, `stray backslash at offset ${this.consumed + i}`);
+        throw new JsonStreamError(
+          "syntax",
+          this.consumed + i,
+          `stray backslash at offset ${this.consumed + i}`,
+        );
       }
       i++;
     }
@@ -169,7 +177,11 @@ export class JsonObjectSplitter {
       // The parser's own message quotes the input; keep only where it failed.
       const where = /position (\d+)/.exec((cause as Error).message)?.[1];
       const offset = this.consumed + at - text.length + 1 + (where ? Number(where) : 0);
-      throw new JsonStreamError("syntax", offset, `invalid JSON in the object ending at offset ${this.consumed + at}`);
+      throw new JsonStreamError(
+        "syntax",
+        offset,
+        `invalid JSON in the object ending at offset ${this.consumed + at}`,
+      );
     }
   }
 }

@@ -65,7 +65,9 @@ export function parseGetYaml(text: string): TalosctlResource[] {
     const first = doc.errors[0];
     if (first) {
       const line = first.linePos?.[0];
-      throw new Error(`invalid YAML${line ? ` at line ${line.line}, column ${line.col}` : ""} (${first.code})`);
+      throw new Error(
+        `invalid YAML${line ? ` at line ${line.line}, column ${line.col}` : ""} (${first.code})`,
+      );
     }
     if (doc.contents === null) continue;
     const value = doc.toJS({ maxAliasCount: 0 }) as unknown;

@@ -20,7 +20,8 @@ export async function locateTalosctl(explicit: string | undefined, env: NodeJS.P
     if (given.includes("/")) candidates.push(given);
     else for (const dir of (env.PATH ?? "").split(delimiter)) if (dir) candidates.push(join(dir, given));
   } else {
-    for (const dir of (env.PATH ?? "").split(delimiter)) if (dir && isAbsolute(dir)) candidates.push(join(dir, "talosctl"));
+    for (const dir of (env.PATH ?? "").split(delimiter))
+      if (dir && isAbsolute(dir)) candidates.push(join(dir, "talosctl"));
   }
   for (const file of candidates) {
     try {

@@ -25,7 +25,12 @@ export interface TalosconfigSummary {
 export const MAX_TALOSCONFIG_BYTES = 1024 * 1024;
 
 function invalid(path: string, message: string, hint: string, cause?: unknown): TalosctlError {
-  return new TalosctlError({ code: "TALOSCTL_CONFIG_INVALID", message: `talosconfig ${path}: ${message}`, hint, cause });
+  return new TalosctlError({
+    code: "TALOSCTL_CONFIG_INVALID",
+    message: `talosconfig ${path}: ${message}`,
+    hint,
+    cause,
+  });
 }
 
 async function readBounded(path: string): Promise<string> {
@@ -44,7 +49,11 @@ async function readBounded(path: string): Promise<string> {
     const st = await handle.stat();
     if (!st.isFile()) throw invalid(path, "is not a regular file", "Point talosconfig at a regular file.");
     if (st.size > MAX_TALOSCONFIG_BYTES) {
-      throw invalid(path, `is ${st.size} bytes, over the ${MAX_TALOSCONFIG_BYTES}-byte limit`, "Check the path.");
+      throw invalid(
+        path,
+        `is ${st.size} bytes, over the ${MAX_TALOSCONFIG_BYTES}-byte limit`,
+        "Check the path.",
+      );
     }
     const buf = Buffer.alloc(Math.min(st.size, MAX_TALOSCONFIG_BYTES) + 1);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
@@ -82,7 +91,11 @@ export async function readTalosconfig(path: string, context?: string): Promise<T
     );
   }
   if (!isMap(doc.contents)) {
-    throw invalid(path, "is not a YAML mapping with `context` and `contexts`", "Check that the path is a talosconfig.");
+    throw invalid(
+      path,
+      "is not a YAML mapping with `context` and `contexts`",
+      "Check that the path is a talosconfig.",
+    );
   }
   let data: unknown;
   try {
@@ -114,7 +127,8 @@ export async function readTalosconfig(path: string, context?: string): Promise<T
   const ctx = entry as Record<string, unknown>;
   const endpoints = stringList(ctx.endpoints);
   const nodes = stringList(ctx.nodes);
-  if (!endpoints) throw invalid(path, `contexts.${current}.endpoints is not a list of strings`, "Fix the field.");
+  if (!endpoints)
+    throw invalid(path, `contexts.${current}.endpoints is not a list of strings`, "Fix the field.");
   if (!nodes) throw invalid(path, `contexts.${current}.nodes is not a list of strings`, "Fix the field.");
   for (const field of ["ca", "crt", "key"] as const) {
     const v = ctx[field];

@@ -68,10 +68,21 @@ describe.each(CLIENTS)("talosctl %s against the double", (clientVersion) => {
 
     const members = await t.etcdMembers("10.5.0.2");
     expect(members.map((m) => m.hostname)).toEqual(["cp-1", "cp-2"]);
-    expect(members[0]).toMatchObject({ peerUrls: ["https://10.5.0.2:2380"], clientUrls: ["https://10.5.0.2:2379"], learner: false });
+    expect(members[0]).toMatchObject({
+      peerUrls: ["https://10.5.0.2:2380"],
+      clientUrls: ["https://10.5.0.2:2379"],
+      learner: false,
+    });
     expect(members[0]!.id).toMatch(/^[0-9a-f]{16}$/);
     const status = await t.etcdStatus("10.5.0.3");
-    expect(status).toMatchObject({ node: "10.5.0.3", dbSize: "21 MB", dbSizeInUse: "9.5 MB", inUsePercent: 45, raftTerm: 3, errors: [] });
+    expect(status).toMatchObject({
+      node: "10.5.0.3",
+      dbSize: "21 MB",
+      dbSizeInUse: "9.5 MB",
+      inUsePercent: 45,
+      raftTerm: 3,
+      errors: [],
+    });
     expect(status.leader).toBe(members[0]!.id);
 
     await t.health("10.5.0.2", { waitTimeoutMs: 5_000 });
@@ -96,13 +107,17 @@ describe.each(CLIENTS)("talosctl %s against the double", (clientVersion) => {
     expect(argv.includes("--legacy")).toBe(false);
     expect(argv).toEqual(["upgrade", "--image", "reg.example/installer:v1.14.1", "--timeout", "60s"]);
     expect((await t.version("10.5.0.4")).tag).toBe("v1.14.1");
-    expect((await t.extensions("10.5.0.4")).find((e) => e.name === "multipath-tools")?.version).toBe("0.14.0");
+    expect((await t.extensions("10.5.0.4")).find((e) => e.name === "multipath-tools")?.version).toBe(
+      "0.14.0",
+    );
     const s = await cluster.state();
     expect(s.nodes["10.5.0.4"].boot.previous.version).toBe("v1.13.4");
 
     await t.rollback("10.5.0.4");
     expect((await t.version("10.5.0.4")).tag).toBe("v1.13.4");
-    expect((await t.extensions("10.5.0.4")).find((e) => e.name === "multipath-tools")?.version).toBe("0.13.0");
+    expect((await t.extensions("10.5.0.4")).find((e) => e.name === "multipath-tools")?.version).toBe(
+      "0.13.0",
+    );
   });
 
   it("stages an upgrade (armed node) and activates it with a reboot", async () => {
@@ -111,8 +126,10 @@ describe.each(CLIENTS)("talosctl %s against the double", (clientVersion) => {
     const r = await t.upgrade("10.5.0.4", { image: "reg.example/installer:v1.14.1", stage: true });
     expect(r.staged).toBe(true);
     const argv = await upgradeArgv(cluster);
-    if (minor >= 14) expect(argv).toEqual(["upgrade", "--image", "reg.example/installer:v1.14.1", "--no-reboot"]);
-    else if (minor === 13) expect(argv).toEqual(["upgrade", "--image", "reg.example/installer:v1.14.1", "--stage", "--legacy"]);
+    if (minor >= 14)
+      expect(argv).toEqual(["upgrade", "--image", "reg.example/installer:v1.14.1", "--no-reboot"]);
+    else if (minor === 13)
+      expect(argv).toEqual(["upgrade", "--image", "reg.example/installer:v1.14.1", "--stage", "--legacy"]);
     else expect(argv).toEqual(["upgrade", "--image", "reg.example/installer:v1.14.1", "--stage"]);
     expect((await t.version("10.5.0.4")).tag).toBe("v1.13.4");
     expect((await cluster.state()).nodes["10.5.0.4"].boot.pending.version).toBe("v1.14.1");
@@ -137,7 +154,10 @@ describe.each(CLIENTS)("talosctl %s against the double", (clientVersion) => {
         "90s",
       ]);
     } else {
-      await expect(t.upgrade("10.5.0.2", opts)).rejects.toMatchObject({ code: "TALOSCTL_UNSUPPORTED_OPTION", node: "10.5.0.2" });
+      await expect(t.upgrade("10.5.0.2", opts)).rejects.toMatchObject({
+        code: "TALOSCTL_UNSUPPORTED_OPTION",
+        node: "10.5.0.2",
+      });
     }
   });
 
@@ -162,10 +182,18 @@ describe("version-specific refusals", () => {
     cluster = await makeCluster(defaultState("v1.14.0"));
     const t = cluster.talosctl;
     const image = "reg.example/installer:v1.14.1";
-    await expect(t.upgrade("10.5.0.2", { image, force: true })).rejects.toMatchObject({ code: "TALOSCTL_UNSUPPORTED_OPTION" });
-    await expect(t.upgrade("10.5.0.2", { image, wait: false })).rejects.toMatchObject({ code: "TALOSCTL_UNSUPPORTED_OPTION" });
-    await expect(t.upgrade("10.5.0.2", { image, stage: true, drain: true })).rejects.toMatchObject({ code: "TALOSCTL_UNSUPPORTED_OPTION" });
-    await expect(t.upgrade("10.5.0.2", { image: "" })).rejects.toMatchObject({ code: "TALOSCTL_INVALID_ARGUMENT" });
+    await expect(t.upgrade("10.5.0.2", { image, force: true })).rejects.toMatchObject({
+      code: "TALOSCTL_UNSUPPORTED_OPTION",
+    });
+    await expect(t.upgrade("10.5.0.2", { image, wait: false })).rejects.toMatchObject({
+      code: "TALOSCTL_UNSUPPORTED_OPTION",
+    });
+    await expect(t.upgrade("10.5.0.2", { image, stage: true, drain: true })).rejects.toMatchObject({
+      code: "TALOSCTL_UNSUPPORTED_OPTION",
+    });
+    await expect(t.upgrade("10.5.0.2", { image: "" })).rejects.toMatchObject({
+      code: "TALOSCTL_INVALID_ARGUMENT",
+    });
     // Nothing ran for the refusals but the version queries.
     expect((await cluster.calls()).some((a) => a.includes("upgrade"))).toBe(false);
   });
@@ -173,7 +201,10 @@ describe("version-specific refusals", () => {
   it("takes the legacy path (explicitly) for a 1.14 client against a 1.12 node", async () => {
     cluster = await makeCluster(defaultState("v1.14.0", "v1.12.6"));
     const t = cluster.talosctl;
-    const r = await t.upgrade("10.5.0.4", { image: "reg.example/installer:v1.14.1", rebootMode: "powercycle" });
+    const r = await t.upgrade("10.5.0.4", {
+      image: "reg.example/installer:v1.14.1",
+      rebootMode: "powercycle",
+    });
     expect(r.path).toBe("legacy");
     expect(await upgradeArgv(cluster)).toEqual([
       "upgrade",
@@ -183,15 +214,25 @@ describe("version-specific refusals", () => {
       "--reboot-mode",
       "powercycle",
     ]);
-    await expect(t.upgrade("10.5.0.2", { image: "reg.example/installer:v1.14.1", drain: true })).rejects.toMatchObject({
+    await expect(
+      t.upgrade("10.5.0.2", { image: "reg.example/installer:v1.14.1", drain: true }),
+    ).rejects.toMatchObject({
       code: "TALOSCTL_UNSUPPORTED_OPTION",
     });
-    await expect(t.upgrade("10.5.0.2", { image: "reg.example/installer:v1.14.1", rebootMode: "force" })).rejects.toMatchObject({
+    await expect(
+      t.upgrade("10.5.0.2", { image: "reg.example/installer:v1.14.1", rebootMode: "force" }),
+    ).rejects.toMatchObject({
       code: "TALOSCTL_UNSUPPORTED_OPTION",
     });
     // Staging on the legacy path is --stage --legacy, not --no-reboot.
     await t.upgrade("10.5.0.3", { image: "reg.example/installer:v1.14.1", stage: true });
-    expect(await upgradeArgv(cluster)).toEqual(["upgrade", "--image", "reg.example/installer:v1.14.1", "--stage", "--legacy"]);
+    expect(await upgradeArgv(cluster)).toEqual([
+      "upgrade",
+      "--image",
+      "reg.example/installer:v1.14.1",
+      "--stage",
+      "--legacy",
+    ]);
   });
 
   it("a binary swapped for an older one rejects the flags: TALOSCTL_USAGE", async () => {
@@ -200,7 +241,9 @@ describe("version-specific refusals", () => {
     const s = JSON.parse(await readFile(cluster.statePath, "utf8"));
     s.clientVersion = "v1.12.5";
     await writeFile(cluster.statePath, JSON.stringify(s));
-    await expect(cluster.talosctl.upgrade("10.5.0.4", { image: "reg.example/installer:v1.14.1", stage: true })).rejects.toMatchObject({
+    await expect(
+      cluster.talosctl.upgrade("10.5.0.4", { image: "reg.example/installer:v1.14.1", stage: true }),
+    ).rejects.toMatchObject({
       code: "TALOSCTL_USAGE",
       node: "10.5.0.4",
       exitCode: 1,
@@ -210,17 +253,25 @@ describe("version-specific refusals", () => {
   it("the double rejects flags a version does not have", async () => {
     cluster = await makeCluster(defaultState("v1.14.0"));
     const { execa } = await import("execa");
-    const r = await execa(cluster.talosctl.binary, ["--nodes", "10.5.0.2", "upgrade", "--insecure", "--image", "x"], {
-      env: cluster.env,
-      reject: false,
-    });
+    const r = await execa(
+      cluster.talosctl.binary,
+      ["--nodes", "10.5.0.2", "upgrade", "--insecure", "--image", "x"],
+      {
+        env: cluster.env,
+        reject: false,
+      },
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^unknown flag: --insecure/);
     const r12 = await makeCluster(defaultState("v1.12.5"));
-    const r2 = await execa(r12.talosctl.binary, ["--nodes", "10.5.0.2", "upgrade", "--no-reboot", "--image", "x"], {
-      env: r12.env,
-      reject: false,
-    });
+    const r2 = await execa(
+      r12.talosctl.binary,
+      ["--nodes", "10.5.0.2", "upgrade", "--no-reboot", "--image", "x"],
+      {
+        env: r12.env,
+        reject: false,
+      },
+    );
     expect(r2.stderr).toMatch(/^unknown flag: --no-reboot/);
     await r12.cleanup();
   });

@@ -15,7 +15,13 @@ export const SCHEMATIC_ID = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1
 /** Extensions of a factory-built node with multipath-tools. */
 export function extensionSet(talos: string, multipath = "0.13.0") {
   return [
-    { name: "drbd", version: `9.3.3-${talos}`, author: "Sidero Labs", description: "DRBD\n", compatibility: `>= ${talos}` },
+    {
+      name: "drbd",
+      version: `9.3.3-${talos}`,
+      author: "Sidero Labs",
+      description: "DRBD\n",
+      compatibility: `>= ${talos}`,
+    },
     {
       name: "multipath-tools",
       version: multipath,
@@ -51,7 +57,9 @@ export function defaultState(clientVersion: string, talos = "v1.13.4", target = 
   const node = (hostname: string, role: string) => ({
     hostname,
     role,
-    boot: { current: { version: talos, image: `reg.example/installer:${talos}`, extensions: extensionSet(talos) } },
+    boot: {
+      current: { version: talos, image: `reg.example/installer:${talos}`, extensions: extensionSet(talos) },
+    },
   });
   return {
     clientVersion,

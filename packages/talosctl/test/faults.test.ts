@@ -48,7 +48,9 @@ describe.each(["v1.12.5", "v1.13.4", "v1.14.0"])("faults with a %s client", (cli
 
   it("upgrade that fails, with the installer's output", async () => {
     const s = defaultState(client);
-    s.nodes["10.5.0.4"].faults = { upgradeFails: { exitCode: 3, output: ["error: no space left on device writing /boot/EFI"] } };
+    s.nodes["10.5.0.4"].faults = {
+      upgradeFails: { exitCode: 3, output: ["error: no space left on device writing /boot/EFI"] },
+    };
     cluster = await makeCluster(s);
     const e = await failure(cluster.talosctl.upgrade("10.5.0.4", { image: IMAGE }));
     expect(e.code).toBe("TALOSCTL_UPGRADE_FAILED");
@@ -68,7 +70,9 @@ describe.each(["v1.12.5", "v1.13.4", "v1.14.0"])("faults with a %s client", (cli
     cluster = await makeCluster(s);
     const e = await failure(cluster.talosctl.upgrade("10.5.0.4", { image: IMAGE, trackTimeoutMs: 300 }));
     expect(e).toMatchObject({ code: "TALOSCTL_REBOOT_TIMEOUT", node: "10.5.0.4" });
-    await expect(cluster.talosctl.version("10.5.0.4")).rejects.toMatchObject({ code: "TALOSCTL_NODE_UNREACHABLE" });
+    await expect(cluster.talosctl.version("10.5.0.4")).rejects.toMatchObject({
+      code: "TALOSCTL_NODE_UNREACHABLE",
+    });
   });
 
   it("extension missing after reboot, service that does not start", async () => {
@@ -97,7 +101,9 @@ describe.each(["v1.12.5", "v1.13.4", "v1.14.0"])("faults with a %s client", (cli
 
   it.skipIf(minor < 13)("drain failure leaves the node armed", async () => {
     const s = defaultState(client);
-    s.nodes["10.5.0.2"].faults = { drainFails: "Cannot evict pod as it would violate the pod's disruption budget." };
+    s.nodes["10.5.0.2"].faults = {
+      drainFails: "Cannot evict pod as it would violate the pod's disruption budget.",
+    };
     cluster = await makeCluster(s);
     const e = await failure(cluster.talosctl.upgrade("10.5.0.2", { image: IMAGE, drain: true }));
     expect(e).toMatchObject({ code: "TALOSCTL_DRAIN_FAILED", node: "10.5.0.2", armed: true });
@@ -112,10 +118,16 @@ describe.each(["v1.12.5", "v1.13.4", "v1.14.0"])("faults with a %s client", (cli
     s.nodes["10.5.0.3"].healthy = false;
     cluster = await makeCluster(s);
     const t = cluster.talosctl;
-    await expect(t.rollback("10.5.0.4")).rejects.toMatchObject({ code: "TALOSCTL_ROLLBACK_FAILED", node: "10.5.0.4" });
+    await expect(t.rollback("10.5.0.4")).rejects.toMatchObject({
+      code: "TALOSCTL_ROLLBACK_FAILED",
+      node: "10.5.0.4",
+    });
     await expect(t.health("10.5.0.4")).rejects.toMatchObject({ code: "TALOSCTL_NOT_CONTROL_PLANE" });
     await expect(t.etcdMembers("10.5.0.4")).rejects.toMatchObject({ code: "TALOSCTL_NOT_CONTROL_PLANE" });
-    await expect(t.health("10.5.0.2", { waitTimeoutMs: 200 })).rejects.toMatchObject({ code: "TALOSCTL_UNHEALTHY", node: "10.5.0.2" });
+    await expect(t.health("10.5.0.2", { waitTimeoutMs: 200 })).rejects.toMatchObject({
+      code: "TALOSCTL_UNHEALTHY",
+      node: "10.5.0.2",
+    });
   });
 
   it("authentication failure", async () => {
@@ -128,8 +140,12 @@ describe.each(["v1.12.5", "v1.13.4", "v1.14.0"])("faults with a %s client", (cli
 
 describe("bad input", () => {
   it("missing binary", async () => {
-    await expect(createTalosctl({ env: { PATH: "/nonexistent", TALOSCTL: "" } })).rejects.toMatchObject({ code: "TALOSCTL_NOT_FOUND" });
-    await expect(createTalosctl({ env: { TALOSCTL: "/nonexistent/talosctl" } })).rejects.toMatchObject({ code: "TALOSCTL_NOT_FOUND" });
+    await expect(createTalosctl({ env: { PATH: "/nonexistent", TALOSCTL: "" } })).rejects.toMatchObject({
+      code: "TALOSCTL_NOT_FOUND",
+    });
+    await expect(createTalosctl({ env: { TALOSCTL: "/nonexistent/talosctl" } })).rejects.toMatchObject({
+      code: "TALOSCTL_NOT_FOUND",
+    });
   });
 
   it("TALOSCTL, then PATH", async () => {
@@ -139,7 +155,9 @@ describe("bad input", () => {
     const shim = join(dir, "talosctl");
     await writeFile(shim, `#!/bin/sh\nexec "${DOUBLE}" "$@"\n`);
     await chmod(shim, 0o755);
-    const viaPath = await createTalosctl({ env: { ...cluster.env, TALOSCTL: "", PATH: `${dir}:${process.env.PATH}` } });
+    const viaPath = await createTalosctl({
+      env: { ...cluster.env, TALOSCTL: "", PATH: `${dir}:${process.env.PATH}` },
+    });
     expect(viaPath.binary).toBe(shim);
     const viaEnv = await createTalosctl({ env: { ...cluster.env, TALOSCTL: DOUBLE, PATH: "/usr/bin:/bin" } });
     expect(viaEnv.binary).toBe(DOUBLE);
@@ -151,12 +169,15 @@ describe("bad input", () => {
     const raw = JSON.parse(await readFile(cluster.statePath, "utf8"));
     raw.clientVersion = v;
     await writeFile(cluster.statePath, JSON.stringify(raw));
-    await expect(createTalosctl({ binary: DOUBLE, env: cluster.env })).rejects.toMatchObject({ code: "TALOSCTL_UNSUPPORTED_VERSION" });
+    await expect(createTalosctl({ binary: DOUBLE, env: cluster.env })).rejects.toMatchObject({
+      code: "TALOSCTL_UNSUPPORTED_VERSION",
+    });
   });
 
   it("malformed talosconfig: typed error without its contents", async () => {
     cluster = await makeCluster(defaultState("v1.14.0"));
-    const secret = "LS0tLS1CRUdJTiBFRDI1NTE5IFBSSVZBVEUgS0VZLS0tLS0KTUM0Q0FRQXdCUVlESzJWd0JDSUVJQ2hlbGxvc2VjcmV0";
+    const secret =
+      "LS0tLS1CRUdJTiBFRDI1NTE5IFBSSVZBVEUgS0VZLS0tLS0KTUM0Q0FRQXdCUVlESzJWd0JDSUVJQ2hlbGxvc2VjcmV0";
     const bad = join(cluster.dir, "talosconfig");
     for (const text of [
       `context: a\ncontexts:\n  a:\n    key: ${secret}\n    endpoints: [1.2.3.4\n`,
@@ -170,16 +191,29 @@ describe("bad input", () => {
       expect(JSON.stringify(e.toJSON())).not.toContain(secret.slice(0, 20));
       expect(String(e.stack)).not.toContain(secret.slice(0, 20));
     }
-    await expect(createTalosctl({ binary: DOUBLE, env: cluster.env, talosconfig: join(cluster.dir, "none") })).rejects.toMatchObject({
+    await expect(
+      createTalosctl({ binary: DOUBLE, env: cluster.env, talosconfig: join(cluster.dir, "none") }),
+    ).rejects.toMatchObject({
       code: "TALOSCTL_CONFIG_INVALID",
     });
-    await expect(createTalosctl({ binary: DOUBLE, env: cluster.env, talosconfig: cluster.dir })).rejects.toMatchObject({
+    await expect(
+      createTalosctl({ binary: DOUBLE, env: cluster.env, talosconfig: cluster.dir }),
+    ).rejects.toMatchObject({
       code: "TALOSCTL_CONFIG_INVALID",
     });
     // A good one is passed on as --talosconfig, with --context.
-    await writeFile(bad, `context: a\ncontexts:\n  a:\n    endpoints: [10.5.0.2]\n    ca: ${secret}\n    crt: ${secret}\n    key: ${secret}\n  b:\n    endpoints: [10.5.0.3]\n`);
+    await writeFile(
+      bad,
+      `context: a\ncontexts:\n  a:\n    endpoints: [10.5.0.2]\n    ca: ${secret}\n    crt: ${secret}\n    key: ${secret}\n  b:\n    endpoints: [10.5.0.3]\n`,
+    );
     const t = await createTalosctl({ binary: DOUBLE, env: cluster.env, talosconfig: bad, context: "b" });
-    expect(t.talosconfig).toEqual({ path: bad, context: "b", contexts: ["a", "b"], endpoints: ["10.5.0.3"], nodes: [] });
+    expect(t.talosconfig).toEqual({
+      path: bad,
+      context: "b",
+      contexts: ["a", "b"],
+      endpoints: ["10.5.0.3"],
+      nodes: [],
+    });
     await t.version("10.5.0.2");
     const last = (await cluster.calls()).at(-1)!;
     expect(last.slice(0, 6)).toEqual(["--talosconfig", bad, "--context", "b", "--nodes", "10.5.0.2"]);
@@ -188,8 +222,14 @@ describe("bad input", () => {
   it("unknown node, bad node names", async () => {
     cluster = await makeCluster(defaultState("v1.14.0"));
     const t = cluster.talosctl;
-    await expect(t.extensions("ghost.example")).rejects.toMatchObject({ code: "TALOSCTL_NODE_UNKNOWN", node: "ghost.example" });
-    await expect(t.extensions("10.9.9.9")).rejects.toMatchObject({ code: "TALOSCTL_NODE_UNREACHABLE", node: "10.9.9.9" });
+    await expect(t.extensions("ghost.example")).rejects.toMatchObject({
+      code: "TALOSCTL_NODE_UNKNOWN",
+      node: "ghost.example",
+    });
+    await expect(t.extensions("10.9.9.9")).rejects.toMatchObject({
+      code: "TALOSCTL_NODE_UNREACHABLE",
+      node: "10.9.9.9",
+    });
     for (const bad of ["10.5.0.2,10.5.0.3", "", "--help", "a b"]) {
       await expect(t.extensions(bad)).rejects.toMatchObject({ code: "TALOSCTL_INVALID_ARGUMENT" });
     }
@@ -201,12 +241,27 @@ describe("bad input", () => {
     s.nodes["10.5.0.4"].faults = { garbageOutput: true };
     cluster = await makeCluster(s);
     const t = cluster.talosctl;
-    await expect(t.extensions("10.5.0.3")).rejects.toMatchObject({ code: "TALOSCTL_OUTPUT_INVALID", node: "10.5.0.3" });
-    await expect(t.extensions("10.5.0.4")).rejects.toMatchObject({ code: "TALOSCTL_OUTPUT_INVALID", node: "10.5.0.4" });
-    await expect(t.get("10.5.0.2", "nosuchthings")).rejects.toMatchObject({ code: "TALOSCTL_NOT_FOUND_RESOURCE", node: "10.5.0.2" });
-    await expect(t.get("10.5.0.2", "extensions", "42")).rejects.toMatchObject({ code: "TALOSCTL_NOT_FOUND_RESOURCE" });
-    await expect(t.service("10.5.0.2", "ext-nothing")).rejects.toMatchObject({ code: "TALOSCTL_NOT_FOUND_RESOURCE" });
-    await expect(t.read("10.5.0.2", "/etc/nothing")).rejects.toMatchObject({ code: "TALOSCTL_NOT_FOUND_RESOURCE" });
+    await expect(t.extensions("10.5.0.3")).rejects.toMatchObject({
+      code: "TALOSCTL_OUTPUT_INVALID",
+      node: "10.5.0.3",
+    });
+    await expect(t.extensions("10.5.0.4")).rejects.toMatchObject({
+      code: "TALOSCTL_OUTPUT_INVALID",
+      node: "10.5.0.4",
+    });
+    await expect(t.get("10.5.0.2", "nosuchthings")).rejects.toMatchObject({
+      code: "TALOSCTL_NOT_FOUND_RESOURCE",
+      node: "10.5.0.2",
+    });
+    await expect(t.get("10.5.0.2", "extensions", "42")).rejects.toMatchObject({
+      code: "TALOSCTL_NOT_FOUND_RESOURCE",
+    });
+    await expect(t.service("10.5.0.2", "ext-nothing")).rejects.toMatchObject({
+      code: "TALOSCTL_NOT_FOUND_RESOURCE",
+    });
+    await expect(t.read("10.5.0.2", "/etc/nothing")).rejects.toMatchObject({
+      code: "TALOSCTL_NOT_FOUND_RESOURCE",
+    });
     const budget = await createTalosctl({ binary: DOUBLE, env: cluster.env, maxOutputBytes: 100 });
     await expect(budget.extensions("10.5.0.2")).rejects.toMatchObject({ code: "TALOSCTL_OUTPUT_TOO_LARGE" });
   });
@@ -220,7 +275,11 @@ describe("bad input", () => {
     const pending = t.extensions("10.5.0.2", { signal: ac.signal });
     await waitForCalls(cluster, 2);
     ac.abort();
-    await expect(pending).rejects.toMatchObject({ code: "TALOSCTL_ABORTED", node: "10.5.0.2", isCanceled: true });
+    await expect(pending).rejects.toMatchObject({
+      code: "TALOSCTL_ABORTED",
+      node: "10.5.0.2",
+      isCanceled: true,
+    });
 
     const before = (await cluster.pids()).length;
     const interrupted = t.extensions("10.5.0.2");
