@@ -12,12 +12,13 @@ import { ociWriterCase } from "./cases/oci-writer.ts";
 import { pushCase } from "./cases/push.ts";
 import { rebuildCase } from "./cases/rebuild.ts";
 import { specCase } from "./cases/spec.ts";
+import { talosctlCase } from "./cases/talosctl.ts";
 import { createFixtures } from "./fixtures.ts";
 import { fmtMs } from "./lib.ts";
 import { REPO_ROOT } from "./modules.ts";
 import { type BenchCase, type CaseResult, Skip } from "./types.ts";
 
-const CASES: BenchCase[] = [specCase, ociWriterCase, pushCase, rebuildCase];
+const CASES: BenchCase[] = [specCase, ociWriterCase, pushCase, rebuildCase, talosctlCase];
 
 const USAGE = `usage: node tools/bench/run.ts [options]
 

@@ -299,7 +299,7 @@ export class Talosctl {
     };
     const out = await this.exec(node, args, "get", what, opts, (chunk) => take(splitter.push(chunk)));
     try {
-      splitter.end();
+      take(splitter.end());
     } catch (e) {
       throw this.outputInvalid(node, what, out.command, (e as Error).message, e);
     }

@@ -14,7 +14,7 @@ function feed(text: string, cuts: number[]): unknown[] {
     at = cut;
   }
   out.push(...s.push(text.slice(at)));
-  s.end();
+  out.push(...s.end());
   return out;
 }
 
@@ -28,6 +28,21 @@ describe("JsonObjectSplitter", () => {
         fc.array(fc.nat(4000), { maxLength: 12 }),
         (objects, cuts) => {
           const text = print(objects);
+          expect(feed(text, cuts)).toEqual(JSON.parse(JSON.stringify(objects)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("splits compact and oddly indented streams too (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(jsonObject, { maxLength: 6 }),
+        fc.constantFrom(0, 1, 2, "\t"),
+        fc.array(fc.nat(2000), { maxLength: 8 }),
+        (objects, indent, cuts) => {
+          const text = objects.map((o) => JSON.stringify(o, null, indent)).join(indent === 0 ? "" : "\n");
           expect(feed(text, cuts)).toEqual(JSON.parse(JSON.stringify(objects)));
         },
       ),
@@ -71,6 +86,13 @@ describe("JsonObjectSplitter", () => {
     expect(() => {
       for (let i = 0; i < 20; i++) s.push(`${i === 0 ? '{"a": "' : ""}${"x".repeat(10)}`);
     }).toThrow(expect.objectContaining({ reason: "too-large" }));
+  });
+
+  it("a long compact stream in small chunks is not taken for one huge object", () => {
+    const one = '{"a":"xxxxxxxxxxxxxxxxxxxx"}';
+    const text = one.repeat(60_000);
+    const cuts = Array.from({ length: Math.ceil(text.length / 4096) }, (_, i) => i * 4096);
+    expect(feed(text, cuts)).toHaveLength(60_000);
   });
 
   it("is linear: a long run of strings and escapes in one chunk", () => {

@@ -38,11 +38,8 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-/**
- * Incremental splitter of concatenated JSON objects. Feed it text with `push()`; it returns the
- * objects completed by that text, parsed. Call `end()` when the input is over.
- */
-export class JsonObjectSplitter {
+/** The general splitter: a character scan that tracks strings and nesting. */
+class Scanner {
   private readonly maxObjectChars: number;
   /** Text of the object being read, from earlier chunks. */
   private pending: string[] = [];
@@ -52,10 +49,11 @@ export class JsonObjectSplitter {
   /** The previous chunk ended on a backslash inside a string. */
   private escaped = false;
   /** Characters consumed before the current chunk. */
-  private consumed = 0;
+  private consumed: number;
 
-  constructor(options: JsonObjectSplitterOptions = {}) {
-    this.maxObjectChars = options.maxObjectChars ?? 16 * 1024 * 1024;
+  constructor(maxObjectChars: number, consumed: number) {
+    this.maxObjectChars = maxObjectChars;
+    this.consumed = consumed;
   }
 
   /** Consumes a chunk of text; returns the objects it completes, in order. */
@@ -186,10 +184,122 @@ export class JsonObjectSplitter {
   }
 }
 
+const NEWLINE_CLOSE = "\n}";
+/** Pending text without a line-start `}` beyond this goes to the scanner (compact input). */
+const FAST_PENDING_LIMIT = 1024 * 1024;
+
+/**
+ * Incremental splitter of concatenated JSON objects. Feed it text with `push()`; it returns the
+ * objects completed by that text, parsed. Call `end()` when the input is over.
+ *
+ * Fast path: talosctl's objects end with a line that is exactly `}`. JSON strings cannot hold a
+ * raw newline, so a newline followed by `}` is always a closing brace; when the text up to it
+ * parses, it is exactly one object. Anything else (compact JSON, other indentation, garbage)
+ * falls back, once and for good, to the character scanner. Each character is looked at a bounded
+ * number of times either way, so the whole stays linear.
+ */
+export class JsonObjectSplitter {
+  private readonly maxObjectChars: number;
+  private scanner: Scanner | undefined;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  /** Absolute offset where the pending object starts. */
+  private objectStart = 0;
+  /** The pending text ends with a newline (a `}` at the start of the next chunk closes it). */
+  private pendingNewline = false;
+  private consumed = 0;
+
+  constructor(options: JsonObjectSplitterOptions = {}) {
+    this.maxObjectChars = options.maxObjectChars ?? 16 * 1024 * 1024;
+  }
+
+  /** Consumes a chunk of text; returns the objects it completes, in order. */
+  push(chunk: string): unknown[] {
+    if (this.scanner) return this.scanner.push(chunk);
+    const out: unknown[] = [];
+    const n = chunk.length;
+    let pos = 0;
+    while (pos < n) {
+      let from = 0;
+      if (this.pendingChars === 0) {
+        while (pos < n && isSpace(chunk.charCodeAt(pos))) pos++;
+        if (pos === n) break;
+        if (chunk.charCodeAt(pos) !== OPEN) return this.fallBack(out, chunk.slice(pos), this.consumed + pos, n);
+        from = pos;
+        this.objectStart = this.consumed + pos;
+      }
+      let end: number;
+      if (this.pendingChars > 0 && this.pendingNewline && chunk.charCodeAt(0) === CLOSE) end = 0;
+      else {
+        const k = chunk.indexOf(NEWLINE_CLOSE, from);
+        end = k === -1 ? -1 : k + 1;
+      }
+      if (end === -1) {
+        const piece = from === 0 ? chunk : chunk.slice(from);
+        this.pending.push(piece);
+        this.pendingChars += piece.length;
+        this.pendingNewline = chunk.charCodeAt(n - 1) === 0x0a;
+        if (this.pendingChars > Math.min(FAST_PENDING_LIMIT, this.maxObjectChars)) {
+          const text = this.takePending();
+          return this.fallBack(out, text, this.objectStart, n);
+        }
+        pos = n;
+        break;
+      }
+      const piece = chunk.slice(from, end + 1);
+      const text = this.pendingChars > 0 ? this.takePending() + piece : piece;
+      let value: unknown;
+      try {
+        if (text.length > this.maxObjectChars) throw new Error("too large");
+        value = JSON.parse(text);
+      } catch {
+        // Not one whole object (or a bad one): the scanner decides, with the rest of the chunk.
+        return this.fallBack(out, text + chunk.slice(end + 1), this.objectStart, n);
+      }
+      out.push(value);
+      pos = end + 1;
+    }
+    this.consumed += n;
+    return out;
+  }
+
+  /**
+   * Declares the end of input and returns the objects only it completes (compact input without a
+   * closing line); throws when the input ends inside an object.
+   */
+  end(): unknown[] {
+    let rest: unknown[] = [];
+    if (!this.scanner && this.pendingChars > 0) {
+      // What is pending has no closing line: the scanner finds whole objects in it, or says why not.
+      this.scanner = new Scanner(this.maxObjectChars, this.objectStart);
+      rest = this.scanner.push(this.takePending());
+    }
+    this.scanner?.end();
+    return rest;
+  }
+
+  private takePending(): string {
+    const text = this.pending.join("");
+    this.pending = [];
+    this.pendingChars = 0;
+    this.pendingNewline = false;
+    return text;
+  }
+
+  private fallBack(out: unknown[], text: string, offset: number, chunkLength: number): unknown[] {
+    this.pending = [];
+    this.pendingChars = 0;
+    this.scanner = new Scanner(this.maxObjectChars, offset);
+    const more = this.scanner.push(text);
+    this.consumed += chunkLength;
+    return more.length > 0 ? out.concat(more) : out;
+  }
+}
+
 /** Splits and parses a whole text of concatenated JSON objects (see `JsonObjectSplitter`). */
 export function parseConcatenatedJson(text: string, options: JsonObjectSplitterOptions = {}): unknown[] {
   const splitter = new JsonObjectSplitter(options);
   const out = splitter.push(text);
-  splitter.end();
-  return out;
+  const rest = splitter.end();
+  return rest.length > 0 ? out.concat(rest) : out;
 }
