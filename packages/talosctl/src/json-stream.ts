@@ -224,7 +224,8 @@ export class JsonObjectSplitter {
       if (this.pendingChars === 0) {
         while (pos < n && isSpace(chunk.charCodeAt(pos))) pos++;
         if (pos === n) break;
-        if (chunk.charCodeAt(pos) !== OPEN) return this.fallBack(out, chunk.slice(pos), this.consumed + pos, n);
+        if (chunk.charCodeAt(pos) !== OPEN)
+          return this.fallBack(out, chunk.slice(pos), this.consumed + pos, n);
         from = pos;
         this.objectStart = this.consumed + pos;
       }

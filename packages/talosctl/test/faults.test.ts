@@ -130,6 +130,16 @@ describe.each(["v1.12.5", "v1.13.4", "v1.14.0"])("faults with a %s client", (cli
     });
   });
 
+  it("another upgrade in progress", async () => {
+    const s = defaultState(client);
+    s.nodes["10.5.0.4"].faults = { busy: true };
+    cluster = await makeCluster(s);
+    await expect(cluster.talosctl.upgrade("10.5.0.4", { image: IMAGE })).rejects.toMatchObject({
+      code: "TALOSCTL_BUSY",
+      node: "10.5.0.4",
+    });
+  });
+
   it("authentication failure", async () => {
     const s = defaultState(client);
     s.nodes["10.5.0.2"].faults = { auth: true };

@@ -13,7 +13,9 @@ const nodes = (process.env.TALOS_EXT_TEST_NODES ?? "")
 const enabled = Boolean(process.env.TALOSCONFIG) && nodes.length > 0;
 
 if (!enabled) {
-  console.info("real-cluster suite skipped: set TALOSCONFIG and TALOS_EXT_TEST_NODES (e.g. 10.5.0.2,10.5.0.3) to run it");
+  console.info(
+    "real-cluster suite skipped: set TALOSCONFIG and TALOS_EXT_TEST_NODES (e.g. 10.5.0.2,10.5.0.3) to run it",
+  );
 }
 
 describe.skipIf(!enabled)("against a real cluster (read-only)", () => {
