@@ -290,14 +290,27 @@ export class Talosctl {
     }
     const resources: TalosctlResource[] = [];
     const splitter = new JsonObjectSplitter();
+    // The caller's own exception from onResource stops the call and is rethrown as it is.
+    let callbackError: { error: unknown } | undefined;
     const take = (objects: unknown[]) => {
       for (const o of objects) {
         const r = checkResource(o);
         resources.push(r);
-        opts.onResource?.(r);
+        try {
+          opts.onResource?.(r);
+        } catch (error) {
+          callbackError = { error };
+          throw error;
+        }
       }
     };
-    const out = await this.exec(node, args, "get", what, opts, (chunk) => take(splitter.push(chunk)));
+    let out: RunOutput;
+    try {
+      out = await this.exec(node, args, "get", what, opts, (chunk) => take(splitter.push(chunk)));
+    } catch (e) {
+      if (callbackError) throw callbackError.error;
+      throw e;
+    }
     try {
       take(splitter.end());
     } catch (e) {

@@ -49,6 +49,18 @@ describe.each(CLIENTS)("talosctl %s against the double", (clientVersion) => {
       extraKernelArgs: ["console=ttyS0"],
     });
 
+    const seen: string[] = [];
+    await t.get("10.5.0.2", "extensions", undefined, { onResource: (r) => seen.push(String(r.metadata.id)) });
+    expect(seen).toEqual(["0", "1", "2", "modules.dep"]);
+    const stop = new Error("caller stops");
+    await expect(
+      t.get("10.5.0.2", "extensions", undefined, {
+        onResource: () => {
+          throw stop;
+        },
+      }),
+    ).rejects.toBe(stop);
+
     const yaml = await t.get("10.5.0.2", "extensions", undefined, { output: "yaml" });
     const json = await t.get("10.5.0.2", "extensions");
     expect(yaml).toEqual(json);
