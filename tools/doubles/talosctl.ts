@@ -407,7 +407,9 @@ function serviceList(n: NodeState): ServiceEntry[] {
       ? ["apid", "containerd", "cri", "kubelet", "machined", "udevd"]
       : ["apid", "containerd", "cri", "etcd", "kubelet", "machined", "trustd", "udevd"]
     ).map((id) => ({ id }));
-  const ext = n.boot.current.extensions.filter((e) => e.service).map((e): ServiceEntry => ({ id: e.service! }));
+  const ext = n.boot.current.extensions
+    .filter((e) => e.service)
+    .map((e): ServiceEntry => ({ id: e.service! }));
   const fails = new Set(n.faults?.serviceFails ?? []);
   return [...base, ...ext].map((s) => {
     if (fails.has(s.id)) {
