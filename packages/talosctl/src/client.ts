@@ -432,7 +432,7 @@ export class Talosctl {
     ) {
       throw this.badArgument(node, `installer image ${JSON.stringify(opts.image)}`);
     }
-    const serverTag = opts.serverVersion ?? (await this.version(node, opts)).tag;
+    const serverTag = opts.serverVersion ?? (await this.version(node, { signal: opts.signal })).tag;
     const server = parseTalosVersion(serverTag);
     if (!server)
       throw this.outputInvalid(

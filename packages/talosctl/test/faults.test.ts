@@ -227,6 +227,28 @@ describe("bad input", () => {
     await t.version("10.5.0.2");
     const last = (await cluster.calls()).at(-1)!;
     expect(last.slice(0, 6)).toEqual(["--talosconfig", bad, "--context", "b", "--nodes", "10.5.0.2"]);
+    // TALOSCONFIG is read the same way; --endpoints overrides the context's.
+    const viaEnv = await createTalosctl({
+      binary: DOUBLE,
+      env: { ...cluster.env, TALOSCONFIG: bad },
+      endpoints: ["10.5.0.2", "10.5.0.3"],
+    });
+    expect(viaEnv.talosconfig?.context).toBe("a");
+    await viaEnv.machineType("10.5.0.4");
+    expect((await cluster.calls()).at(-1)!.slice(0, 6)).toEqual([
+      "--talosconfig",
+      bad,
+      "--endpoints",
+      "10.5.0.2,10.5.0.3",
+      "--nodes",
+      "10.5.0.4",
+    ]);
+    await writeFile(bad, `context: a\ncontexts:\n  a:\n    key: ${secret}\n    nodes: {x: 1}\n`);
+    await expect(
+      createTalosctl({ binary: DOUBLE, env: { ...cluster.env, TALOSCONFIG: bad } }),
+    ).rejects.toMatchObject({
+      code: "TALOSCTL_CONFIG_INVALID",
+    });
   });
 
   it("unknown node, bad node names", async () => {
