@@ -64,22 +64,33 @@ function yamlScalar(value: unknown): string {
   const s = String(value);
   if (s === "") return '""';
   // Control characters force double quotes.
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) return JSON.stringify(s);
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(s)) return JSON.stringify(s);
   if (YAML_SPECIAL_START.test(s) || YAML_AMBIGUOUS.test(s) || /: |\s#|:$|\s$/.test(s)) {
     return `'${s.replace(/'/g, "''")}'`;
   }
   return s;
 }
 
-function yamlBlock(key: string, s: string, indent: string): string {
+/** A literal block scalar (`|`, `|-`, `|+`) after `head` (`key:` or `-`), its lines 4 deeper. */
+function yamlBlock(head: string, s: string, indent: string): string {
   const chomp = s.endsWith("\n") ? (s.endsWith("\n\n") ? "+" : "") : "-";
   const body = s.endsWith("\n") ? s.slice(0, -1) : s;
   const lines = body.split("\n").map((l) => (l === "" ? "" : `${indent}    ${l}`));
-  return `${indent}${key}: |${chomp}\n${lines.join("\n")}\n`;
+  return `${head} |${chomp}\n${lines.join("\n")}\n`;
+}
+
+/** Whether a string can go in a literal block (no leading space on the first line, printable). */
+function blockable(s: string): boolean {
+  return (
+    s.includes("\n") &&
+    !/^[ \t]/.test(s) &&
+    !/[ \t]\n|[ \t]$/.test(s) &&
+    !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)
+  );
 }
 
 function yamlValue(key: string, value: unknown, indent: string): string {
-  if (typeof value === "string" && value.includes("\n")) return yamlBlock(key, value, indent);
+  if (typeof value === "string" && blockable(value)) return yamlBlock(`${indent}${key}:`, value, indent);
   if (Array.isArray(value)) {
     if (value.length === 0) return `${indent}${key}: []\n`;
     let out = `${indent}${key}:\n`;
@@ -87,7 +98,9 @@ function yamlValue(key: string, value: unknown, indent: string): string {
       if (item !== null && typeof item === "object" && !Array.isArray(item)) {
         const inner = yamlMap(item as Record<string, unknown>, `${indent}      `);
         out += `${indent}    - ${inner.slice(indent.length + 6)}`;
-      } else out += `${indent}    - ${yamlScalar(item)}\n`;
+      } else if (typeof item === "string" && blockable(item))
+        out += yamlBlock(`${indent}    -`, item, `${indent}    `);
+      else out += `${indent}    - ${yamlScalar(item)}\n`;
     }
     return out;
   }

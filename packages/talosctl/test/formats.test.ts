@@ -3,7 +3,13 @@
  * shared/reference/talos-extensions.md §5.1-§5.4), and the package reads them back.
  */
 import { execa } from "execa";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  type DoubleResource,
+  formatJsonResource,
+  formatYamlResource,
+} from "../../../tools/doubles/talosctl-format.ts";
 import { parseConcatenatedJson, parseGetYaml } from "../src/index.ts";
 import { type Cluster, makeCluster } from "./cluster.ts";
 
@@ -205,5 +211,56 @@ describe("reference formats", () => {
     cluster = await referenceCluster();
     const { stdout } = await run(cluster, ["logs", "kubelet", "--tail", "5"]);
     expect(stdout).toBe("10.5.0.2: [talos] service[kubelet]: started\n");
+  });
+});
+
+describe("the double's JSON and YAML say the same (property)", () => {
+  it("any spec strings read back equal through parseGetYaml and the splitter", () => {
+    const text = fc.oneof(
+      fc.string(),
+      fc.constantFrom(
+        "",
+        "0.13.0",
+        "1234",
+        "true",
+        "null",
+        "- x",
+        "a: b",
+        "#c",
+        " x",
+        "x\n",
+        "a\nb",
+        "'q'",
+        '"d"',
+        ">= v1.10.0",
+        "2026-08-01",
+        "~",
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ minLength: 1 }), text, fc.string()), { maxLength: 4 }),
+        (items) => {
+          const resources: DoubleResource[] = items.map(([id, a, b], i) => ({
+            node: "10.5.0.2",
+            metadata: {
+              namespace: "runtime",
+              type: "Things.runtime.talos.dev",
+              id: /^\d+$/.test(id) || /[\s:#'"\\]/.test(id) || id.startsWith("-") ? `id-${i}` : id,
+              version: 1,
+              owner: i % 2 === 0 ? "" : "owner.Controller",
+              phase: "running",
+              created: "2026-08-01T10:00:00Z",
+              updated: "2026-08-01T10:00:00Z",
+            },
+            spec: { a, nested: { b, list: [a, b] } },
+          }));
+          const json = resources.map(formatJsonResource).join("");
+          const yaml = resources.map((r, i) => formatYamlResource(r, i === 0)).join("");
+          expect(parseGetYaml(yaml)).toEqual(parseConcatenatedJson(json));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
