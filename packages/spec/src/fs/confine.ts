@@ -26,6 +26,7 @@ import {
   readdir,
   readlink,
   rm,
+  stat,
   symlink,
   unlink,
 } from "node:fs/promises";
@@ -313,11 +314,12 @@ export class ConfinedRoot {
    * directory's contents are merged into `dest` (created), a file copied onto an existing
    * directory goes inside it, symlinks in the source are copied as symlinks (never followed),
    * modes are kept, devices, FIFOs and sockets are skipped. Every write is confined.
-   * `src` is trusted to be ours (a work directory); it is read with `lstat`, never through a link.
+   * `src` is a host path trusted to be ours (a work directory); a symlink at `src` itself is
+   * followed (as a copy's source path is), and nothing below it is read through a link.
    */
   async copyFrom(src: string, dest: string, options: CopyOptions = {}): Promise<void> {
     await this.checkRoot();
-    const st = await lstat(src);
+    const st = await stat(src);
     if (st.isDirectory()) {
       const w = await this.mkdirWalk(dest);
       await this.copyChildren(src, "", w.stack, options);
