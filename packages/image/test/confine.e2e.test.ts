@@ -333,3 +333,17 @@ describe("build-side internal errors are coded (item 13)", () => {
     expect((await readdir(base)).filter((n) => n.startsWith(".tmp-") || n.endsWith("-lock"))).toEqual([]);
   });
 });
+
+describe("leftovers of killed runs", () => {
+  test("an aside layout of x is never taken for a partial layout of an output named x-old", async () => {
+    const { removeStaleOutputTemps } = await import("../src/build/cleanup.ts");
+    const dist = join(base, "dist");
+    const aside = join(dist, `.tmp-x-old-${2 ** 30}-ab12`);
+    await mkdir(join(aside, "blobs"), { recursive: true });
+    await writeFile(join(aside, "oci-layout"), "{}");
+    expect(await removeStaleOutputTemps(join(dist, "x-old"))).toEqual([]);
+    expect(await removeStaleOutputTemps(join(dist, "x"))).toEqual([]);
+    expect(await readFile(join(dist, "x/oci-layout"), "utf8")).toBe("{}");
+    expect(await readdir(dist)).toEqual(["x"]);
+  });
+});

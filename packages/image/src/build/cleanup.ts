@@ -80,6 +80,18 @@ export async function removeStaleOutputTemps(outDir: string): Promise<string[]> 
     const m = pattern.exec(name);
     if (!m || pidAlive(Number(m[2]))) continue;
     const path = join(parent, name);
+    // `.tmp-x-old-<pid>-<hex>` is also the name a partial layout of an output "x-old" would have;
+    // while "x" is missing it may be x's last good layout, so it is left for a build of "x".
+    if (!m[1] && basename(outDir).endsWith("-old")) {
+      const sibling = join(parent, basename(outDir).slice(0, -"-old".length));
+      if (
+        !(await stat(sibling).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
+    }
     if (m[1]) {
       const outputThere = await stat(outDir).then(
         () => true,
