@@ -152,4 +152,42 @@ describe("build and signals", () => {
     expectNoStack(r.stderr);
     expect(await readFile(join(out, "notes.txt"), "utf8")).toBe("mine\n");
   });
+
+  test("hostile trees stop with a code and exit 1, never a stack trace", async () => {
+    const dir = join(base, "hostile");
+    await mkdir(join(dir, "a"), { recursive: true });
+    await mkdir(join(dir, "app"), { recursive: true });
+    await mkdir(join(dir, "loop/one"), { recursive: true });
+    await writeFile(join(dir, "Pkgfile"), PKGFILE);
+    await writeFile(
+      join(dir, "a/pkg.yaml"),
+      "name: a\nvariant: scratch\nfinalize:\n  - from: /pkg\n    to: /\n",
+    );
+    await writeFile(join(dir, "a/f"), "f\n");
+    await writeFile(
+      join(dir, "app/pkg.yaml"),
+      "name: app\nvariant: scratch\ndependencies:\n  - stage: a\n    from: /nope\n    to: /x\nfinalize:\n  - from: /\n    to: /\n",
+    );
+    const { symlink } = await import("node:fs/promises");
+    await mkdir(join(dir, "loop/two"), { recursive: true });
+    await writeFile(join(dir, "loop/two/file"), "two\n");
+    await symlink("y", join(dir, "loop/one/x"));
+    await symlink("x", join(dir, "loop/one/y"));
+    await writeFile(
+      join(dir, "loop/pkg.yaml"),
+      "name: loop\nvariant: scratch\nfinalize:\n  - from: /pkg/one\n    to: /\n  - from: /pkg/two/file\n    to: /x/file\n",
+    );
+    for (const [target, code] of [
+      ["app", "BUILD_DEPENDENCY_FROM_MISSING"],
+      ["loop", "BUILD_SYMLINK_LOOP"],
+    ]) {
+      const r = talosExt(["build", target!, "--root", dir, "--output", join(dir, `out-${target}`)], {
+        env: NO_DOCKER,
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(code);
+      expectNoStack(r.stderr);
+      expect(await readdir(dir)).not.toContain(`out-${target}`);
+    }
+  });
 });
