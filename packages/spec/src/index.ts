@@ -16,6 +16,18 @@ export {
 } from "./errors.ts";
 // Talos system extension images: reading, Talos's rules, our service lints.
 export * from "./extension/index.ts";
+// Confined writes: every write into a work tree or output resolves each path component inside its root.
+export {
+  CONFINE_ERROR_CODES,
+  ConfinedRoot,
+  type ConfineErrorCode,
+  type ConfineOptions,
+  type CopyOptions,
+  type CreateOptions,
+  type FileData,
+  type ResolveOptions,
+  type SymlinkPolicy,
+} from "./fs/confine.ts";
 // The package graph: resolution, merge lists, DOT and dump output.
 export * from "./graph/index.ts";
 export { type GraphJson, toGraphJson } from "./graph/json.ts";
