@@ -16,6 +16,72 @@ export {
 } from "./errors.ts";
 // Talos system extension images: reading, Talos's rules, our service lints.
 export * from "./extension/index.ts";
+// OCI image layouts: the one reader (directory or tar), verified blobs, capped JSON.
+export {
+  type Descriptor,
+  formatPlatform,
+  looksLikeOciLayout,
+  MAX_OCI_JSON,
+  OCI_LAYOUT_CODES,
+  OCI_MEDIA_TYPES,
+  type OciImageConfig,
+  type OciImageEntry,
+  type OciLayoutCodes,
+  type OciLayoutOptions,
+  type OciLayoutReader,
+  type OciManifest,
+  type OciPlatform,
+  openOciArchive,
+  openOciLayout,
+  parsePlatform,
+  platformMatches,
+} from "./oci/layout.ts";
+export {
+  openRegularFile,
+  RegularFileError,
+  type RegularFileProblem,
+  readRegularFile,
+  regularFileChunks,
+} from "./oci/files.ts";
+// Tar: the one reader (streaming, path policy) and the one writer (header encoding).
+export { EXT_TAR_CODES, OCI_TAR_CODES, type TarErrorCodes } from "./tar/codes.ts";
+export {
+  type ArchiveNameProblem,
+  normalizeArchivePath,
+  parentsOf,
+  splitArchiveName,
+  symlinkEscapes,
+} from "./tar/paths.ts";
+export {
+  type ReadTarOptions,
+  readTar,
+  type TarEntry,
+  type TarEntryType,
+  type TarFinding,
+  type TarPathPolicy,
+} from "./tar/read.ts";
+export {
+  type ByteSource,
+  ByteReader,
+  type Compression,
+  type ErrorMapper,
+  fileChunks,
+  openDecompressed,
+  sniffCompression,
+} from "./tar/stream.ts";
+export {
+  END_OF_ARCHIVE,
+  entryHeader,
+  entryHeaderInto,
+  padding,
+  paddingSize,
+  paxRecord,
+  TAR_BLOCK,
+  type TarHeaderEntry,
+  type TarHeaderFields,
+  type TarWriteType,
+  tarHeader,
+} from "./tar/write.ts";
 // The package graph: resolution, merge lists, DOT and dump output.
 export * from "./graph/index.ts";
 export { type GraphJson, toGraphJson } from "./graph/json.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TalosExtError } from "../errors.ts";
 import { readOciLayout, validateExtension } from "./index.ts";
-import { goodExtension, tarSpecs, writeFixtureDir, writeOciLayout } from "./testing/fixtures.ts";
+import { goodExtension, tarSpecs, writeFixtureDir, writeOciLayout } from "../../test/support/fixtures.ts";
 import type { ExtensionTree } from "./tree.ts";
 
 let tmp: string;

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { decodeServiceSpec } from "../schema/index.ts";
 import { decodeYaml } from "../yaml/decode.ts";
 import { lintServiceSpec, type ServiceLintContext } from "./service-lint.ts";
-import { GOOD_SERVICE } from "./testing/fixtures.ts";
+import { GOOD_SERVICE } from "../../test/support/fixtures.ts";
 
 const FILE = "pkg/multipathd.yaml";
 

@@ -20,8 +20,8 @@ import {
   goodExtension,
   memoryTree,
   writeFixtureDir,
-} from "./testing/fixtures.ts";
-import { writeTar } from "./testing/tar-writer.ts";
+} from "../../test/support/fixtures.ts";
+import { writeTar } from "../../test/support/tar-writer.ts";
 
 const SPEC = "rootfs/usr/local/etc/containers/multipathd.yaml";
 
