@@ -2,13 +2,12 @@
 import { createReadStream } from "node:fs";
 import { chmod, link, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { posix } from "node:path";
-import { TalosExtError } from "@talos-ext/spec";
-import { readTarEntries } from "../oci/index.ts";
+import { OCI_TAR_CODES, readTar, TalosExtError } from "@talos-ext/spec";
 import { resolveInRoot } from "./fs-root.ts";
 
 export async function extractTar(tarFile: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
-  for await (const e of readTarEntries(createReadStream(tarFile))) {
+  for await (const e of readTar(createReadStream(tarFile), { source: tarFile, policy: "extract", codes: OCI_TAR_CODES })) {
     const rel = posix.normalize(e.path);
     if (rel.startsWith("../") || rel === ".." || posix.isAbsolute(e.path)) {
       throw new TalosExtError({
@@ -29,7 +28,7 @@ export async function extractTar(tarFile: string, dest: string): Promise<void> {
     if (e.type === "symlink") await symlink(e.linkTarget ?? "", target);
     else if (e.type === "hardlink") await link(await resolveInRoot(dest, e.linkTarget ?? "", false), target);
     else if (e.type === "file") {
-      await writeFile(target, await e.buffer(), { mode: e.mode & 0o7777 });
+      await writeFile(target, await e.bytes(), { mode: e.mode & 0o7777 });
       await chmod(target, e.mode & 0o7777);
     } else {
       throw new TalosExtError({

@@ -8,7 +8,7 @@ import { errnoCode, ociError } from "./errors.ts";
 import { FileAppender, syncDir, tempName } from "./fsutil.ts";
 import { checkSymlink, normalizeEntryPath, parentsOf, sortByPathBytes } from "./paths.ts";
 import { sourcePathOf } from "./source.ts";
-import { END_OF_ARCHIVE, paddingSize } from "./tar.ts";
+import { END_OF_ARCHIVE, paddingSize } from "@talos-ext/spec";
 import { treeEntries } from "./tree.ts";
 import type { Compression, FsEntry, LayerDescriptor, LayerOptions } from "./types.ts";
 
