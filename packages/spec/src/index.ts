@@ -16,6 +16,32 @@ export {
 } from "./errors.ts";
 // Talos system extension images: reading, Talos's rules, our service lints.
 export * from "./extension/index.ts";
+// Confined writes: every write into a work tree or output resolves each path component inside its root.
+export {
+  CONFINE_ERROR_CODES,
+  ConfinedRoot,
+  type ConfineErrorCode,
+  type ConfineOptions,
+  type CopyOptions,
+  type CreateOptions,
+  type FileData,
+  type ResolveOptions,
+  type SymlinkPolicy,
+} from "./fs/confine.ts";
+// The package graph: resolution, merge lists, DOT and dump output.
+export * from "./graph/index.ts";
+export { type GraphJson, toGraphJson } from "./graph/json.ts";
+// Lints over a whole tree.
+export * from "./lint/index.ts";
+// Loading a bldr tree exactly as bldr does.
+export * from "./loader/index.ts";
+export {
+  openRegularFile,
+  RegularFileError,
+  type RegularFileProblem,
+  readRegularFile,
+  regularFileChunks,
+} from "./oci/files.ts";
 // OCI image layouts: the one reader (directory or tar), verified blobs, capped JSON.
 export {
   type Descriptor,
@@ -36,59 +62,6 @@ export {
   parsePlatform,
   platformMatches,
 } from "./oci/layout.ts";
-export {
-  openRegularFile,
-  RegularFileError,
-  type RegularFileProblem,
-  readRegularFile,
-  regularFileChunks,
-} from "./oci/files.ts";
-// Tar: the one reader (streaming, path policy) and the one writer (header encoding).
-export { EXT_TAR_CODES, OCI_TAR_CODES, type TarErrorCodes } from "./tar/codes.ts";
-export {
-  type ArchiveNameProblem,
-  normalizeArchivePath,
-  parentsOf,
-  splitArchiveName,
-  symlinkEscapes,
-} from "./tar/paths.ts";
-export {
-  type ReadTarOptions,
-  readTar,
-  type TarEntry,
-  type TarEntryType,
-  type TarFinding,
-  type TarPathPolicy,
-} from "./tar/read.ts";
-export {
-  type ByteSource,
-  ByteReader,
-  type Compression,
-  type ErrorMapper,
-  fileChunks,
-  openDecompressed,
-  sniffCompression,
-} from "./tar/stream.ts";
-export {
-  END_OF_ARCHIVE,
-  entryHeader,
-  entryHeaderInto,
-  padding,
-  paddingSize,
-  paxRecord,
-  TAR_BLOCK,
-  type TarHeaderEntry,
-  type TarHeaderFields,
-  type TarWriteType,
-  tarHeader,
-} from "./tar/write.ts";
-// The package graph: resolution, merge lists, DOT and dump output.
-export * from "./graph/index.ts";
-export { type GraphJson, toGraphJson } from "./graph/json.ts";
-// Lints over a whole tree.
-export * from "./lint/index.ts";
-// Loading a bldr tree exactly as bldr does.
-export * from "./loader/index.ts";
 // Schemas: Pkgfile, pkg.yaml, vars.yaml, manifest, service spec, ExtensionServiceConfig; JSON Schemas.
 export {
   configFileStorageName,
@@ -138,6 +111,45 @@ export {
   type Variant,
   varsSchema,
 } from "./schema/index.ts";
+// Tar: the one reader (streaming, path policy) and the one writer (header encoding).
+export { EXT_TAR_CODES, OCI_TAR_CODES, type TarErrorCodes } from "./tar/codes.ts";
+export {
+  type ArchiveNameProblem,
+  normalizeArchivePath,
+  parentsOf,
+  splitArchiveName,
+  symlinkEscapes,
+} from "./tar/paths.ts";
+export {
+  type ReadTarOptions,
+  readTar,
+  type TarEntry,
+  type TarEntryType,
+  type TarFinding,
+  type TarPathPolicy,
+} from "./tar/read.ts";
+export {
+  ByteReader,
+  type ByteSource,
+  type Compression,
+  type ErrorMapper,
+  fileChunks,
+  openDecompressed,
+  sniffCompression,
+} from "./tar/stream.ts";
+export {
+  END_OF_ARCHIVE,
+  entryHeader,
+  entryHeaderInto,
+  padding,
+  paddingSize,
+  paxRecord,
+  TAR_BLOCK,
+  type TarHeaderEntry,
+  type TarHeaderFields,
+  type TarWriteType,
+  tarHeader,
+} from "./tar/write.ts";
 // Go text/template with sprig's hermetic functions.
 export * from "./template/index.ts";
 // YAML decoding with source positions, the way Go decodes into string-typed structs.

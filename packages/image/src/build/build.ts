@@ -4,11 +4,11 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { posix, resolve } from "node:path";
 import {
   type Diagnostic,
   hasErrors,
+  isTalosExtError,
   type LoadedTree,
   loadTree,
   type Platform,
@@ -22,9 +22,11 @@ import { type Compression, type ImageInput, writeOciLayout } from "../oci/index.
 import type { ImageMirror } from "../plan/mirrors.ts";
 import { type BuildPlan, packagesNeedingEngine, planBuild } from "../plan/plan.ts";
 import { fetchSources, type SourceCacheOptions } from "../sources/index.ts";
+import { createWorkDir, removeStaleOutputTemps, removeStaleWorkDirs, withSignalCleanup } from "./cleanup.ts";
 import { writeBuildContext } from "./context.ts";
 import { extractTar } from "./extract.ts";
 import { assembleNatively } from "./native.ts";
+import { checkOutputReplaceable, withOutputLock } from "./output.ts";
 
 export type BuildEvent =
   | { kind: "plan"; platform: Platform; packages: string[]; needsEngine: boolean }
@@ -54,6 +56,12 @@ export interface BuildOptions {
   pullImage?: (ref: string, layoutDir: string) => Promise<void>;
   onEvent?: (e: BuildEvent) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Remove the work directory and the partial layout beside the output when SIGINT or SIGTERM
+   * arrives, then die of the signal (default `true`). Leftovers of killed runs (dead PID) are
+   * removed at the next start either way.
+   */
+  handleSignals?: boolean;
 }
 
 export interface BuildResult {
@@ -134,10 +142,33 @@ export async function planPlatform(
   return planResolved(options, platform, await resolvePlatform(options, platform), engine);
 }
 
+/**
+ * Builds `options.target` for every platform into one OCI image layout at `options.outDir`.
+ * Nothing is written outside the work directory and the output; the output is replaced only
+ * when it is empty or an earlier layout, and by one build at a time.
+ */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const epoch = sourceDateEpoch(options.buildArgs);
+  const outDir = resolve(options.outDir);
+  // Leftovers of killed runs first (their PIDs are dead), then refuse an output that could not
+  // be replaced before any time is spent building.
+  await removeStaleWorkDirs();
+  await removeStaleOutputTemps(outDir);
+  await checkOutputReplaceable(outDir);
+  const work = await createWorkDir();
+  const run = () => buildIn(options, work, outDir, epoch);
+  return options.handleSignals === false ? run() : withSignalCleanup(work, outDir, run);
+}
+
+const OUTPUT_RACE = new Set(["ENOTEMPTY", "EEXIST", "ENOENT", "ENOTDIR", "EISDIR"]);
+
+async function buildIn(
+  options: BuildOptions,
+  work: string,
+  outDir: string,
+  epoch: number,
+): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => {});
-  const work = await mkdtemp(posix.join(tmpdir(), "talos-ext-build-"));
   const images: ImageInput[] = [];
   const diagnostics: Diagnostic[] = [];
   const engines: string[] = [];
@@ -240,14 +271,28 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
 
     emit({ kind: "write", outDir: options.outDir });
-    await mkdir(posix.dirname(resolve(options.outDir)), { recursive: true });
-    const written = await writeOciLayout(resolve(options.outDir), images, {
-      sourceDateEpoch: epoch,
-      compression: options.compression ?? "gzip",
-      refName: "latest",
+    await mkdir(posix.dirname(outDir), { recursive: true });
+    const written = await withOutputLock(outDir, async () => {
+      await checkOutputReplaceable(outDir);
+      try {
+        return await writeOciLayout(outDir, images, {
+          sourceDateEpoch: epoch,
+          compression: options.compression ?? "gzip",
+          refName: "latest",
+        });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (isTalosExtError(e) || code === undefined || !OUTPUT_RACE.has(code)) throw e;
+        throw new TalosExtError({
+          code: "BUILD_OUTPUT_BUSY",
+          message: `${outDir} changed while this build wrote it (${code}); this build's layout was not put in place`,
+          hint: "something else writes that directory; give this build another --output",
+          cause: e,
+        });
+      }
     });
     return {
-      outDir: resolve(options.outDir),
+      outDir,
       digest: written.digest,
       mediaType: written.mediaType,
       platforms: written.manifests.map((m, i) => ({

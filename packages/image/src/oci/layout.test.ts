@@ -19,10 +19,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
+import { OCI_TAR_CODES, readTar } from "@talos-ext/spec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compress, writeLayer } from "./layer.ts";
 import { writeOciLayout } from "./layout.ts";
-import { OCI_TAR_CODES, readTar } from "@talos-ext/spec";
 import { collectTree } from "./tree.ts";
 import type { FsEntry } from "./types.ts";
 

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { OCI_TAR_CODES, readTar } from "@talos-ext/spec";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { writeOciLayout } from "./layout.ts";
-import { OCI_TAR_CODES, readTar } from "@talos-ext/spec";
 import type { FsEntry } from "./types.ts";
 
 const readTarEntries = (input: Uint8Array) => readTar(input, { codes: OCI_TAR_CODES });

@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   END_OF_ARCHIVE,
   entryHeader,
@@ -15,6 +14,7 @@ import {
   readTar,
   type TarEntry,
 } from "@talos-ext/spec";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const readTarEntries = (input: Uint8Array) => readTar(input, { codes: OCI_TAR_CODES });
 

@@ -5,12 +5,7 @@
  * before it is used.
  */
 import { type Diagnostic, TalosExtError } from "../errors.ts";
-import {
-  type OciLayoutReader,
-  type OciManifest,
-  openOciArchive,
-  openOciLayout,
-} from "../oci/layout.ts";
+import { type OciLayoutReader, type OciManifest, openOciArchive, openOciLayout } from "../oci/layout.ts";
 import { membersFromTar, toEntry } from "./read.ts";
 import type { ExtensionEntry, ExtensionTree } from "./tree.ts";
 
@@ -77,7 +72,10 @@ async function flatten(
       const existing = fs.get(m.path);
       if (existing?.type === "dir" && m.type !== "dir") removeTree(fs, m.path, false);
       // A directory entry over an existing directory only updates its metadata.
-      fs.set(m.path, toEntry(m, layerSource, () => layout.openBlob(d), fs, direct));
+      fs.set(
+        m.path,
+        toEntry(m, layerSource, () => layout.openBlob(d), fs, direct),
+      );
     }
   }
   return [...fs.values()];

@@ -42,7 +42,13 @@ async function readNoFollow(file: string, size: number): Promise<Uint8Array> {
     return await readRegularFile(file, size);
   } catch (e) {
     if (!(e instanceof RegularFileError)) throw e;
-    throw inputError("EXT_INPUT_UNREADABLE", file, `cannot read ${file}: ${e.message}`, "do not change the extension while it is validated", e);
+    throw inputError(
+      "EXT_INPUT_UNREADABLE",
+      file,
+      `cannot read ${file}: ${e.message}`,
+      "do not change the extension while it is validated",
+      e,
+    );
   }
 }
 
@@ -156,7 +162,13 @@ export async function membersFromTar(
     }
     const { body: _body, bytes, ...meta } = m;
     const member: TarMember = meta;
-    if (m.type === "file" && !m.sparse && m.size > 0 && m.size <= KEEP_MAX_FILE && kept + m.size <= KEEP_MAX_TOTAL) {
+    if (
+      m.type === "file" &&
+      !m.sparse &&
+      m.size > 0 &&
+      m.size <= KEEP_MAX_FILE &&
+      kept + m.size <= KEEP_MAX_TOTAL
+    ) {
       kept += m.size;
       member.data = await bytes();
     }

@@ -202,7 +202,8 @@ export class TreeIndex {
    */
   async read(path: string, max?: number): Promise<Uint8Array> {
     const entry = this.readable(path);
-    if (max !== undefined && entry.size > max) throw tooLarge(entryLocation(this.tree, path), entry.size, max);
+    if (max !== undefined && entry.size > max)
+      throw tooLarge(entryLocation(this.tree, path), entry.size, max);
     try {
       return await entry.read();
     } catch (e) {
@@ -214,7 +215,8 @@ export class TreeIndex {
   /** Like `read`, for entries whose `read` is synchronous; a promise is reported as unreadable. */
   readSync(path: string, max?: number): Uint8Array {
     const entry = this.readable(path);
-    if (max !== undefined && entry.size > max) throw tooLarge(entryLocation(this.tree, path), entry.size, max);
+    if (max !== undefined && entry.size > max)
+      throw tooLarge(entryLocation(this.tree, path), entry.size, max);
     let out: Uint8Array | Promise<Uint8Array>;
     try {
       out = entry.read();

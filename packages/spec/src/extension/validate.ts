@@ -6,6 +6,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Diagnostic, diagnostic, hasErrors, TalosExtError } from "../errors.ts";
+import { looksLikeOciLayout } from "../oci/layout.ts";
 import {
   decodeManifest,
   decodeServiceSpec,
@@ -14,7 +15,6 @@ import {
 } from "../schema/index.ts";
 import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
 import { satisfiesConstraint } from "./constraint.ts";
-import { looksLikeOciLayout } from "../oci/layout.ts";
 import { readOciArchive, readOciLayout } from "./oci.ts";
 import { MAX_EXTENSION_DOCUMENT, readExtensionDir, readExtensionTar } from "./read.ts";
 import {

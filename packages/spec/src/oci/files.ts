@@ -14,7 +14,11 @@ export class RegularFileError extends Error {
   readonly problem: RegularFileProblem;
   /** The file's size when known (for `too-large`). */
   readonly size: number | undefined;
-  constructor(problem: RegularFileProblem, message: string, options: { size?: number; cause?: unknown } = {}) {
+  constructor(
+    problem: RegularFileProblem,
+    message: string,
+    options: { size?: number; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "RegularFileError";
     this.problem = problem;
@@ -36,7 +40,8 @@ export async function openRegularFile(file: string): Promise<{ handle: FileHandl
     handle = await open(file, FLAGS);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new RegularFileError("missing", `${file} does not exist`, { cause: e });
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new RegularFileError("missing", `${file} does not exist`, { cause: e });
     if (code === "ELOOP") throw new RegularFileError("symlink", `${file} is a symlink`, { cause: e });
     throw new RegularFileError("unreadable", `cannot open ${file}: ${(e as Error).message}`, { cause: e });
   }
@@ -66,14 +71,16 @@ export async function openRegularFile(file: string): Promise<{ handle: FileHandl
 export async function readRegularFile(file: string, max: number): Promise<Uint8Array> {
   const { handle, size } = await openRegularFile(file);
   try {
-    if (size > max) throw new RegularFileError("too-large", `${file} has ${size} bytes, more than ${max}`, { size });
+    if (size > max)
+      throw new RegularFileError("too-large", `${file} has ${size} bytes, more than ${max}`, { size });
     const out = Buffer.allocUnsafe(Math.min(size, max) + 1);
     let at = 0;
     for (;;) {
       const { bytesRead } = await handle.read(out, at, out.length - at, at);
       if (bytesRead === 0) break;
       at += bytesRead;
-      if (at > max) throw new RegularFileError("too-large", `${file} has more than ${max} bytes`, { size: at });
+      if (at > max)
+        throw new RegularFileError("too-large", `${file} has more than ${max} bytes`, { size: at });
       if (at === out.length) break;
     }
     return out.subarray(0, at);
@@ -90,7 +97,9 @@ export async function* regularFileChunks(
   const { handle } = await openRegularFile(file);
   try {
     if (range && range.length === 0) return;
-    const options = range ? { start: range.start, end: range.start + range.length - 1, autoClose: false } : { autoClose: false };
+    const options = range
+      ? { start: range.start, end: range.start + range.length - 1, autoClose: false }
+      : { autoClose: false };
     for await (const chunk of handle.createReadStream(options)) yield chunk as Uint8Array;
   } finally {
     await handle.close();

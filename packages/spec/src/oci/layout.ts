@@ -188,7 +188,12 @@ class Faults {
     readonly codes: OciLayoutCodes,
   ) {}
 
-  invalid(message: string, hint = "the image layout is corrupt; re-export it", file = this.source, cause?: unknown) {
+  invalid(
+    message: string,
+    hint = "the image layout is corrupt; re-export it",
+    file = this.source,
+    cause?: unknown,
+  ) {
     return new TalosExtError({ code: this.codes.invalid, message, hint, location: { file }, cause });
   }
 
@@ -215,7 +220,10 @@ function hexOf(f: Faults, digest: unknown, where: string): string {
   const m = typeof digest === "string" ? DIGEST.exec(digest) : null;
   if (!m) {
     const shown = typeof digest === "string" ? JSON.stringify(digest.slice(0, 140)) : String(digest);
-    throw f.invalid(`${where} has an unsupported or malformed digest ${shown}`, "digests must be sha256:<64 lowercase hex>");
+    throw f.invalid(
+      `${where} has an unsupported or malformed digest ${shown}`,
+      "digests must be sha256:<64 lowercase hex>",
+    );
   }
   return m[1]!;
 }
@@ -225,20 +233,35 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function parseDescriptor(f: Faults, value: unknown, where: string): Descriptor {
-  if (!isRecord(value) || typeof value.mediaType !== "string" || !Number.isSafeInteger(value.size) || (value.size as number) < 0) {
+  if (
+    !isRecord(value) ||
+    typeof value.mediaType !== "string" ||
+    !Number.isSafeInteger(value.size) ||
+    (value.size as number) < 0
+  ) {
     throw f.invalid(`${where} is not a valid descriptor`, "descriptors need mediaType, digest and size");
   }
   hexOf(f, value.digest, where);
-  const d: Descriptor = { mediaType: value.mediaType, digest: value.digest as string, size: value.size as number };
-  if (Array.isArray(value.urls) && value.urls.every((u) => typeof u === "string")) d.urls = value.urls as string[];
+  const d: Descriptor = {
+    mediaType: value.mediaType,
+    digest: value.digest as string,
+    size: value.size as number,
+  };
+  if (Array.isArray(value.urls) && value.urls.every((u) => typeof u === "string"))
+    d.urls = value.urls as string[];
   if (isRecord(value.annotations)) {
     const a: Record<string, string> = {};
     for (const [k, v] of Object.entries(value.annotations)) if (typeof v === "string") a[k] = v;
     d.annotations = a;
   }
-  if (isRecord(value.platform) && typeof value.platform.os === "string" && typeof value.platform.architecture === "string") {
+  if (
+    isRecord(value.platform) &&
+    typeof value.platform.os === "string" &&
+    typeof value.platform.architecture === "string"
+  ) {
     const p: OciPlatform = { os: value.platform.os, architecture: value.platform.architecture };
-    if (typeof value.platform.variant === "string" && value.platform.variant) p.variant = value.platform.variant;
+    if (typeof value.platform.variant === "string" && value.platform.variant)
+      p.variant = value.platform.variant;
     d.platform = p;
   }
   if (typeof value.artifactType === "string") d.artifactType = value.artifactType;
@@ -285,8 +308,14 @@ export function platformMatches(want: OciPlatform, have: OciPlatform): boolean {
 function fileFault(f: Faults, e: unknown, what: string, file: string): TalosExtError {
   if (e instanceof TalosExtError) return e;
   if (e instanceof RegularFileError) {
-    if (e.problem === "too-large") return f.invalid(`${what} is too large (${e.message})`, "re-export the image", file);
-    return f.invalid(`${what} cannot be read: ${e.message}`, "layouts hold regular files only; re-export the image", file, e);
+    if (e.problem === "too-large")
+      return f.invalid(`${what} is too large (${e.message})`, "re-export the image", file);
+    return f.invalid(
+      `${what} cannot be read: ${e.message}`,
+      "layouts hold regular files only; re-export the image",
+      file,
+      e,
+    );
   }
   throw e;
 }
@@ -324,7 +353,12 @@ function dirStore(dir: string, f: Faults): BlobStore {
         parts.push(c);
         got += c.length;
       }
-      if (got !== length) throw f.invalid(`blob sha256:${hex} is shorter than its index says`, "the file changed while it was read", blobPath(hex));
+      if (got !== length)
+        throw f.invalid(
+          `blob sha256:${hex} is shorter than its index says`,
+          "the file changed while it was read",
+          blobPath(hex),
+        );
       return Buffer.concat(parts);
     },
     path: blobPath,
@@ -358,7 +392,10 @@ async function archiveStore(file: string, f: Faults): Promise<BlobStore> {
     let m = byPath.get(name);
     if (m?.entry.type === "hardlink") m = byPath.get(m.entry.linkTarget ?? "");
     if (m && (m.entry.type !== "file" || m.entry.sparse)) {
-      throw f.invalid(`${file}:${name} is not a regular file`, "layouts hold regular files only; re-export the image");
+      throw f.invalid(
+        `${file}:${name} is not a regular file`,
+        "layouts hold regular files only; re-export the image",
+      );
     }
     return m;
   };
@@ -374,7 +411,8 @@ async function archiveStore(file: string, f: Faults): Promise<BlobStore> {
     async file(name, max) {
       const m = member(name);
       if (!m) return undefined;
-      if (m.entry.size > max) throw f.invalid(`${name} is too large (${m.entry.size} bytes)`, "re-export the image");
+      if (m.entry.size > max)
+        throw f.invalid(`${name} is too large (${m.entry.size} bytes)`, "re-export the image");
       return collect(rangeOf(m));
     },
     async size(hex) {
@@ -405,7 +443,12 @@ async function collect(source: ByteSource): Promise<Uint8Array> {
   return Buffer.concat(parts);
 }
 
-async function* rangeChunks(open: () => ByteSource, offset: number, length: number, f: Faults): AsyncGenerator<Uint8Array> {
+async function* rangeChunks(
+  open: () => ByteSource,
+  offset: number,
+  length: number,
+  f: Faults,
+): AsyncGenerator<Uint8Array> {
   const mapError = (cause: unknown) =>
     f.invalid(`cannot read ${f.source}: ${(cause as Error)?.message ?? cause}`, "the archive is corrupt");
   const { reader } = await openDecompressed(open(), mapError, (kind) =>
@@ -449,7 +492,10 @@ class LayoutReader implements OciLayoutReader {
         const size = await store.size(hex);
         if (size === undefined) return undefined;
         if (size !== desc.size) {
-          throw f.mismatch(`blob ${desc.digest} has ${size} bytes, its descriptor says ${desc.size}`, path(hex));
+          throw f.mismatch(
+            `blob ${desc.digest} has ${size} bytes, its descriptor says ${desc.size}`,
+            path(hex),
+          );
         }
         return path(hex);
       };
@@ -464,7 +510,8 @@ class LayoutReader implements OciLayoutReader {
     const hash = createHash("sha256");
     let size = 0;
     const src = this.#store.open(hex);
-    const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = src instanceof Uint8Array ? [src] : src;
+    const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+      src instanceof Uint8Array ? [src] : src;
     try {
       for await (const c of iterable) {
         hash.update(c);
@@ -484,11 +531,17 @@ class LayoutReader implements OciLayoutReader {
     const stored = await this.#store.size(hex);
     if (stored === undefined) throw this.#f.missing(`blob ${desc.digest} is missing`, location);
     if (stored !== desc.size) {
-      throw this.#f.mismatch(`blob ${desc.digest} has ${stored} bytes, its descriptor says ${desc.size}`, location);
+      throw this.#f.mismatch(
+        `blob ${desc.digest} has ${stored} bytes, its descriptor says ${desc.size}`,
+        location,
+      );
     }
     const actual = await this.#hash(desc, hex);
     if (actual.size !== desc.size) {
-      throw this.#f.mismatch(`blob ${desc.digest} has ${actual.size} bytes, its descriptor says ${desc.size}`, location);
+      throw this.#f.mismatch(
+        `blob ${desc.digest} has ${actual.size} bytes, its descriptor says ${desc.size}`,
+        location,
+      );
     }
     if (actual.digest !== desc.digest) {
       throw this.#f.mismatch(`blob ${desc.digest} has digest ${actual.digest}`, location);
@@ -504,12 +557,19 @@ class LayoutReader implements OciLayoutReader {
     const hex = hexOf(this.#f, desc.digest, what);
     const location = this.blobLocation(desc);
     if (desc.size > MAX_OCI_JSON) {
-      throw this.#f.invalid(`${what} ${desc.digest} is too large (${desc.size} bytes)`, "re-export the image", location);
+      throw this.#f.invalid(
+        `${what} ${desc.digest} is too large (${desc.size} bytes)`,
+        "re-export the image",
+        location,
+      );
     }
     const stored = await this.#store.size(hex);
     if (stored === undefined) throw this.#f.missing(`${what} ${desc.digest} is missing`, location);
     if (stored !== desc.size) {
-      throw this.#f.mismatch(`${what} ${desc.digest} has ${stored} bytes, its descriptor says ${desc.size}`, location);
+      throw this.#f.mismatch(
+        `${what} ${desc.digest} has ${stored} bytes, its descriptor says ${desc.size}`,
+        location,
+      );
     }
     const parts: Uint8Array[] = [];
     let size = 0;
@@ -526,9 +586,13 @@ class LayoutReader implements OciLayoutReader {
     const bytes = Buffer.concat(parts);
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
     if (size !== desc.size) {
-      throw this.#f.mismatch(`${what} ${desc.digest} has ${size} bytes, its descriptor says ${desc.size}`, location);
+      throw this.#f.mismatch(
+        `${what} ${desc.digest} has ${size} bytes, its descriptor says ${desc.size}`,
+        location,
+      );
     }
-    if (digest !== desc.digest) throw this.#f.mismatch(`${what} ${desc.digest} has digest ${digest}`, location);
+    if (digest !== desc.digest)
+      throw this.#f.mismatch(`${what} ${desc.digest} has digest ${digest}`, location);
     return { json: parseJson(this.#f, bytes, `${what} ${desc.digest}`, location), bytes };
   }
 
@@ -541,17 +605,28 @@ class LayoutReader implements OciLayoutReader {
       mediaType === OCI_MEDIA_TYPES.dockerList ||
       (json.layers === undefined && Array.isArray(json.manifests));
     if (isIndex) {
-      if (!Array.isArray(json.manifests)) throw this.#f.invalid(`image index ${desc.digest} has no manifests list`, undefined, location);
-      if (json.manifests.length > MAX_INDEX_ENTRIES) throw this.#f.invalid(`image index ${desc.digest} lists too many manifests`, undefined, location);
-      const manifests = json.manifests.map((d, i) => parseDescriptor(this.#f, d, `image index ${desc.digest} manifests[${i}]`));
+      if (!Array.isArray(json.manifests))
+        throw this.#f.invalid(`image index ${desc.digest} has no manifests list`, undefined, location);
+      if (json.manifests.length > MAX_INDEX_ENTRIES)
+        throw this.#f.invalid(`image index ${desc.digest} lists too many manifests`, undefined, location);
+      const manifests = json.manifests.map((d, i) =>
+        parseDescriptor(this.#f, d, `image index ${desc.digest} manifests[${i}]`),
+      );
       return { kind: "index", descriptor: desc, manifests, json, bytes };
     }
     if (json.config === undefined) {
-      throw this.#f.invalid(`image manifest ${desc.digest} has no config`, "an image manifest needs a config descriptor; re-export the image", location);
+      throw this.#f.invalid(
+        `image manifest ${desc.digest} has no config`,
+        "an image manifest needs a config descriptor; re-export the image",
+        location,
+      );
     }
     const config = parseDescriptor(this.#f, json.config, `image manifest ${desc.digest} config`);
-    if (!Array.isArray(json.layers)) throw this.#f.invalid(`image manifest ${desc.digest} has no layers list`, undefined, location);
-    const layers = json.layers.map((d, i) => parseDescriptor(this.#f, d, `image manifest ${desc.digest} layers[${i}]`));
+    if (!Array.isArray(json.layers))
+      throw this.#f.invalid(`image manifest ${desc.digest} has no layers list`, undefined, location);
+    const layers = json.layers.map((d, i) =>
+      parseDescriptor(this.#f, d, `image manifest ${desc.digest} layers[${i}]`),
+    );
     return { kind: "image", descriptor: desc, config, layers, json, bytes };
   }
 
@@ -574,7 +649,8 @@ class LayoutReader implements OciLayoutReader {
     const out: OciImageEntry[] = [];
     const seen = new Set<string>();
     const walk = async (list: readonly Descriptor[], depth: number) => {
-      if (depth > MAX_INDEX_DEPTH) throw this.#f.invalid("image indexes are nested too deeply", "re-export the image");
+      if (depth > MAX_INDEX_DEPTH)
+        throw this.#f.invalid("image indexes are nested too deeply", "re-export the image");
       for (const d of list) {
         if (d.mediaType === OCI_MEDIA_TYPES.index || d.mediaType === OCI_MEDIA_TYPES.dockerList) {
           // An index that lists itself (directly or not) would otherwise loop until the depth cap.
@@ -582,7 +658,10 @@ class LayoutReader implements OciLayoutReader {
           seen.add(d.digest);
           const m = await this.readManifest(d);
           if (m.kind === "index") await walk(m.manifests, depth + 1);
-        } else if (d.mediaType === OCI_MEDIA_TYPES.manifest || d.mediaType === OCI_MEDIA_TYPES.dockerManifest) {
+        } else if (
+          d.mediaType === OCI_MEDIA_TYPES.manifest ||
+          d.mediaType === OCI_MEDIA_TYPES.dockerManifest
+        ) {
           // Build attestations ride along in indexes as "unknown/unknown" manifests.
           if (d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest") continue;
           if (d.platform?.os === "unknown") continue;
@@ -607,7 +686,8 @@ class LayoutReader implements OciLayoutReader {
     }
     const load = async (c: OciImageEntry) => {
       const m = await this.readManifest(c.descriptor);
-      if (m.kind !== "image") throw this.#f.invalid(`manifest ${c.descriptor.digest} is an index, listed as an image`);
+      if (m.kind !== "image")
+        throw this.#f.invalid(`manifest ${c.descriptor.digest} is an index, listed as an image`);
       return m;
     };
     if (want === undefined && candidates.length === 1) return load(candidates[0]!);
@@ -634,14 +714,20 @@ async function openStore(store: BlobStore, f: Faults): Promise<OciLayoutReader> 
   if (!layoutBytes) throw f.invalid("oci-layout file is missing", "this is not an OCI image layout");
   const layout = parseJson(f, layoutBytes, "oci-layout", store.location("oci-layout"));
   if (typeof layout.imageLayoutVersion !== "string") {
-    throw f.invalid("oci-layout has no imageLayoutVersion", "this is not an OCI image layout", store.location("oci-layout"));
+    throw f.invalid(
+      "oci-layout has no imageLayoutVersion",
+      "this is not an OCI image layout",
+      store.location("oci-layout"),
+    );
   }
   const indexBytes = await store.file("index.json", MAX_OCI_JSON);
   if (!indexBytes) throw f.invalid("index.json is missing", "this is not an OCI image layout");
   const indexFile = store.location("index.json");
   const index = parseJson(f, indexBytes, "index.json", indexFile);
-  if (!Array.isArray(index.manifests)) throw f.invalid("index.json has no manifests list", "re-export the image", indexFile);
-  if (index.manifests.length > MAX_INDEX_ENTRIES) throw f.invalid("index.json lists too many manifests", "re-export the image", indexFile);
+  if (!Array.isArray(index.manifests))
+    throw f.invalid("index.json has no manifests list", "re-export the image", indexFile);
+  if (index.manifests.length > MAX_INDEX_ENTRIES)
+    throw f.invalid("index.json lists too many manifests", "re-export the image", indexFile);
   const manifests = index.manifests.map((d, i) => parseDescriptor(f, d, `index.json manifests[${i}]`));
   return new LayoutReader(store, f, manifests);
 }

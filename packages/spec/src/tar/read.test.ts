@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { TalosExtError } from "../errors.ts";
 import { header, writeTar } from "../../test/support/tar-writer.ts";
+import { TalosExtError } from "../errors.ts";
 import { normalizeArchivePath } from "./paths.ts";
 import { readTar, type TarEntry } from "./read.ts";
 

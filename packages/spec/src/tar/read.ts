@@ -299,7 +299,10 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
         cause,
       }),
     (kind) =>
-      f.unsupported(`${kind}-compressed archives are not supported`, "use a plain, gzip or zstd compressed tar"),
+      f.unsupported(
+        `${kind}-compressed archives are not supported`,
+        "use a plain, gzip or zstd compressed tar",
+      ),
   );
   options.onCompression?.(compression);
   const state = new PathState();
@@ -450,8 +453,14 @@ export async function* readTar(input: ByteSource, options: ReadTarOptions = {}):
         rawPath: name,
         type,
         mode: f.numeric(block.subarray(100, 108), "mode", at) & 0o7777,
-        uid: pax.uid !== undefined ? f.paxNumber(pax.uid, "uid", at) : f.numeric(block.subarray(108, 116), "uid", at),
-        gid: pax.gid !== undefined ? f.paxNumber(pax.gid, "gid", at) : f.numeric(block.subarray(116, 124), "gid", at),
+        uid:
+          pax.uid !== undefined
+            ? f.paxNumber(pax.uid, "uid", at)
+            : f.numeric(block.subarray(108, 116), "uid", at),
+        gid:
+          pax.gid !== undefined
+            ? f.paxNumber(pax.gid, "gid", at)
+            : f.numeric(block.subarray(116, 124), "gid", at),
         uname: pax.uname ?? (ustar || gnu ? cString(block.subarray(265, 297)) : ""),
         gname: pax.gname ?? (ustar || gnu ? cString(block.subarray(297, 329)) : ""),
         mtime:
@@ -503,7 +512,11 @@ function checkMember(
   const quoted = JSON.stringify(name);
   if ("problem" in split) {
     if (split.problem === "nul") {
-      fault({ fault: "entry", path: name, yielded: false }, `archive entry ${quoted} has a NUL byte in its name`, "rename the file");
+      fault(
+        { fault: "entry", path: name, yielded: false },
+        `archive entry ${quoted} has a NUL byte in its name`,
+        "rename the file",
+      );
     } else {
       fault(
         { fault: "traversal", path: name, yielded: false },
@@ -522,7 +535,11 @@ function checkMember(
   const path = split.path;
   if (path === "") {
     if (type !== "dir") {
-      fault({ fault: "entry", path: name, yielded: false }, `archive entry ${quoted} has no name`, "rebuild the archive");
+      fault(
+        { fault: "entry", path: name, yielded: false },
+        `archive entry ${quoted} has no name`,
+        "rebuild the archive",
+      );
     }
     return { path };
   }
