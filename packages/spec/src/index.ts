@@ -35,6 +35,33 @@ export { type GraphJson, toGraphJson } from "./graph/json.ts";
 export * from "./lint/index.ts";
 // Loading a bldr tree exactly as bldr does.
 export * from "./loader/index.ts";
+export {
+  openRegularFile,
+  RegularFileError,
+  type RegularFileProblem,
+  readRegularFile,
+  regularFileChunks,
+} from "./oci/files.ts";
+// OCI image layouts: the one reader (directory or tar), verified blobs, capped JSON.
+export {
+  type Descriptor,
+  formatPlatform,
+  looksLikeOciLayout,
+  MAX_OCI_JSON,
+  OCI_LAYOUT_CODES,
+  OCI_MEDIA_TYPES,
+  type OciImageConfig,
+  type OciImageEntry,
+  type OciLayoutCodes,
+  type OciLayoutOptions,
+  type OciLayoutReader,
+  type OciManifest,
+  type OciPlatform,
+  openOciArchive,
+  openOciLayout,
+  parsePlatform,
+  platformMatches,
+} from "./oci/layout.ts";
 // Schemas: Pkgfile, pkg.yaml, vars.yaml, manifest, service spec, ExtensionServiceConfig; JSON Schemas.
 export {
   configFileStorageName,
@@ -84,6 +111,45 @@ export {
   type Variant,
   varsSchema,
 } from "./schema/index.ts";
+// Tar: the one reader (streaming, path policy) and the one writer (header encoding).
+export { EXT_TAR_CODES, OCI_TAR_CODES, type TarErrorCodes } from "./tar/codes.ts";
+export {
+  type ArchiveNameProblem,
+  normalizeArchivePath,
+  parentsOf,
+  splitArchiveName,
+  symlinkEscapes,
+} from "./tar/paths.ts";
+export {
+  type ReadTarOptions,
+  readTar,
+  type TarEntry,
+  type TarEntryType,
+  type TarFinding,
+  type TarPathPolicy,
+} from "./tar/read.ts";
+export {
+  ByteReader,
+  type ByteSource,
+  type Compression,
+  type ErrorMapper,
+  fileChunks,
+  openDecompressed,
+  sniffCompression,
+} from "./tar/stream.ts";
+export {
+  END_OF_ARCHIVE,
+  entryHeader,
+  entryHeaderInto,
+  padding,
+  paddingSize,
+  paxRecord,
+  TAR_BLOCK,
+  type TarHeaderEntry,
+  type TarHeaderFields,
+  type TarWriteType,
+  tarHeader,
+} from "./tar/write.ts";
 // Go text/template with sprig's hermetic functions.
 export * from "./template/index.ts";
 // YAML decoding with source positions, the way Go decodes into string-typed structs.

@@ -2,8 +2,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { posix } from "node:path";
-import { ConfinedRoot, TalosExtError } from "@talos-ext/spec";
-import { readTarEntries } from "../oci/index.ts";
+import { ConfinedRoot, OCI_TAR_CODES, readTar, TalosExtError } from "@talos-ext/spec";
 import { confined } from "./fs-root.ts";
 
 /** Extracts `tarFile` into `dest` (created); every write resolves inside `dest`, as in the image. */
@@ -11,7 +10,11 @@ export async function extractTar(tarFile: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   const root = new ConfinedRoot(dest);
   await confined(async () => {
-    for await (const e of readTarEntries(createReadStream(tarFile))) {
+    for await (const e of readTar(createReadStream(tarFile), {
+      source: tarFile,
+      policy: "extract",
+      codes: OCI_TAR_CODES,
+    })) {
       const rel = posix.normalize(e.path);
       if (rel.startsWith("../") || rel === ".." || posix.isAbsolute(e.path)) {
         throw new TalosExtError({
@@ -26,7 +29,7 @@ export async function extractTar(tarFile: string, dest: string): Promise<void> {
         await root.chmod(rel, e.mode & 0o7777);
       } else if (e.type === "symlink") await root.symlink(rel, e.linkTarget ?? "");
       else if (e.type === "hardlink") await root.link(rel, e.linkTarget ?? "");
-      else if (e.type === "file") await root.writeFile(rel, await e.buffer(), { mode: e.mode & 0o7777 });
+      else if (e.type === "file") await root.writeFile(rel, await e.bytes(), { mode: e.mode & 0o7777 });
       else {
         throw new TalosExtError({
           code: "BUILD_SPECIAL_FILE",

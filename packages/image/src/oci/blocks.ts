@@ -1,6 +1,6 @@
 import { readSync } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { entryHeader, entryHeaderInto } from "./tar.ts";
+import { entryHeader, entryHeaderInto } from "@talos-ext/spec";
 
 /**
  * Longest stretch of synchronous work (file reads, header encoding) before the writer lets the

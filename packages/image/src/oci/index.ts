@@ -23,8 +23,6 @@ export {
   MEDIA_TYPE_MANIFEST,
   writeOciLayout,
 } from "./layout.ts";
-export type { ReadTarOptions, TarEntry, TarInput } from "./tar-reader.ts";
-export { readTarEntries } from "./tar-reader.ts";
 export type { CollectTreeOptions } from "./tree.ts";
 export { collectTree } from "./tree.ts";
 export type { Compression, FsEntry, ImageInput, LayerDescriptor, LayerOptions, Platform } from "./types.ts";

@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { END_OF_ARCHIVE, paddingSize } from "@talos-ext/spec";
 import { BlockWriter } from "./blocks.ts";
 import { createCompressor, type OutputSink } from "./compress.ts";
 import { errnoCode, ociError } from "./errors.ts";
 import { FileAppender, syncDir, tempName } from "./fsutil.ts";
 import { checkSymlink, normalizeEntryPath, parentsOf, sortByPathBytes } from "./paths.ts";
 import { sourcePathOf } from "./source.ts";
-import { END_OF_ARCHIVE, paddingSize } from "./tar.ts";
 import { treeEntries } from "./tree.ts";
 import type { Compression, FsEntry, LayerDescriptor, LayerOptions } from "./types.ts";
 

@@ -19,12 +19,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
+import { OCI_TAR_CODES, readTar } from "@talos-ext/spec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compress, writeLayer } from "./layer.ts";
 import { writeOciLayout } from "./layout.ts";
-import { readTarEntries } from "./tar-reader.ts";
 import { collectTree } from "./tree.ts";
 import type { FsEntry } from "./types.ts";
+
+const readTarEntries = (input: Uint8Array) => readTar(input, { codes: OCI_TAR_CODES });
 
 const run = promisify(execFile);
 const EPOCH = 1_700_000_000;
@@ -574,7 +576,7 @@ describe("writeLayer", () => {
         path: e.path,
         type: e.type,
         linkTarget: e.linkTarget,
-        data: (await e.buffer()).toString(),
+        data: Buffer.from(await e.bytes()).toString(),
       });
     }
     expect(entries).toEqual([

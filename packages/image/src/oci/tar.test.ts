@@ -4,9 +4,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync, zstdCompressSync } from "node:zlib";
+import {
+  END_OF_ARCHIVE,
+  entryHeader,
+  entryHeaderInto,
+  OCI_TAR_CODES,
+  padding,
+  paxRecord,
+  readTar,
+  type TarEntry,
+} from "@talos-ext/spec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { END_OF_ARCHIVE, entryHeader, entryHeaderInto, padding, paxRecord } from "./tar.ts";
-import { readTarEntries, type TarEntry } from "./tar-reader.ts";
+
+const readTarEntries = (input: Uint8Array) => readTar(input, { codes: OCI_TAR_CODES });
 
 const run = promisify(execFile);
 
@@ -20,11 +30,11 @@ afterAll(async () => {
 
 async function readAll(
   input: Uint8Array,
-): Promise<(Omit<TarEntry, "body" | "buffer" | "pax"> & { data: string })[]> {
+): Promise<(Omit<TarEntry, "body" | "bytes" | "pax"> & { data: string })[]> {
   const out = [];
   for await (const e of readTarEntries(input)) {
-    const { body: _b, buffer, pax: _p, ...rest } = e;
-    out.push({ ...rest, data: (await buffer()).toString() });
+    const { body: _b, bytes, pax: _p, ...rest } = e;
+    out.push({ ...rest, data: Buffer.from(await bytes()).toString() });
   }
   return out;
 }
@@ -137,7 +147,7 @@ describe("readTarEntries", () => {
     const seen: string[] = [];
     for await (const e of readTarEntries(tar)) {
       seen.push(e.path);
-      if (e.path === "b") expect((await e.buffer()).toString()).toBe("bee");
+      if (e.path === "b") expect(Buffer.from(await e.bytes()).toString()).toBe("bee");
     }
     expect(seen).toEqual(["a", "b"]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
+import { memoryTree } from "../../test/support/fixtures.ts";
 import { findDuplicatePaths } from "./duplicates.ts";
-import { memoryTree } from "./testing/fixtures.ts";
 
 describe("findDuplicatePaths", () => {
   test("warns once per path shipped by several extensions, at the one that wins", () => {

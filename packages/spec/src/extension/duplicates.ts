@@ -4,7 +4,7 @@
  * (extensions-duplicate-finder): non-directories, `modules.*` basenames and `manifest.yaml` ignored.
  */
 import { type Diagnostic, diagnostic } from "../errors.ts";
-import { normalizeArchivePath } from "./tar.ts";
+import { normalizeArchivePath } from "../tar/paths.ts";
 import { type ExtensionTree, entryLocation } from "./tree.ts";
 
 export function findDuplicatePaths(trees: readonly ExtensionTree[]): Diagnostic[] {

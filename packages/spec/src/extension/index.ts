@@ -2,7 +2,7 @@
 export { type ConstraintResult, satisfiesConstraint } from "./constraint.ts";
 export { findDuplicatePaths } from "./duplicates.ts";
 export { readOciArchive, readOciLayout } from "./oci.ts";
-export { readExtensionDir, readExtensionTar } from "./read.ts";
+export { MAX_EXTENSION_DOCUMENT, readExtensionDir, readExtensionTar } from "./read.ts";
 export {
   allowedPathPrefixes,
   isPathAllowed,
@@ -22,13 +22,6 @@ export {
   lintServiceSpec,
   type ServiceLintContext,
 } from "./service-lint.ts";
-export {
-  normalizeArchivePath,
-  type ReadTarOptions,
-  readTar,
-  type TarEntry,
-  type TarEntryType,
-} from "./tar.ts";
 export { type ExtensionEntry, type ExtensionEntryType, type ExtensionTree, entryLocation } from "./tree.ts";
 export {
   DEFAULT_TALOS_VERSION,

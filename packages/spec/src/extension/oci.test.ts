@@ -3,9 +3,9 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { goodExtension, tarSpecs, writeFixtureDir, writeOciLayout } from "../../test/support/fixtures.ts";
 import { TalosExtError } from "../errors.ts";
 import { readOciLayout, validateExtension } from "./index.ts";
-import { goodExtension, tarSpecs, writeFixtureDir, writeOciLayout } from "./testing/fixtures.ts";
 import type { ExtensionTree } from "./tree.ts";
 
 let tmp: string;

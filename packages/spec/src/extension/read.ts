@@ -5,10 +5,11 @@
 import { constants, type Stats } from "node:fs";
 import { lstat, open, readdir, readlink, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { TalosExtError } from "../errors.ts";
-import { type ByteSource, fileChunks, readRange } from "./stream.ts";
-import { readTar, type TarEntry } from "./tar.ts";
-import type { ExtensionEntry, ExtensionEntryType, ExtensionTree } from "./tree.ts";
+import { type Diagnostic, TalosExtError } from "../errors.ts";
+import { RegularFileError, readRegularFile, regularFileChunks } from "../oci/files.ts";
+import { readTar, type TarEntry, type TarFinding } from "../tar/read.ts";
+import { type ByteSource, readRange } from "../tar/stream.ts";
+import { type ExtensionEntry, type ExtensionEntryType, type ExtensionTree, tooLarge } from "./tree.ts";
 
 /** Files up to this size are kept in memory while scanning an archive; larger ones are re-read on demand. */
 const KEEP_MAX_FILE = 64 * 1024;
@@ -34,13 +35,20 @@ function typeOf(st: Stats): ExtensionEntryType {
   return "socket";
 }
 
-async function readNoFollow(file: string): Promise<Uint8Array> {
-  // O_NOFOLLOW: the walk saw a regular file; never read through a symlink swapped in since.
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+async function readNoFollow(file: string, size: number): Promise<Uint8Array> {
+  // The walk saw a regular file of `size` bytes; never read through a symlink or FIFO swapped in
+  // since, nor more than that size.
   try {
-    return new Uint8Array(await handle.readFile());
-  } finally {
-    await handle.close();
+    return await readRegularFile(file, size);
+  } catch (e) {
+    if (!(e instanceof RegularFileError)) throw e;
+    throw inputError(
+      "EXT_INPUT_UNREADABLE",
+      file,
+      `cannot read ${file}: ${e.message}`,
+      "do not change the extension while it is validated",
+      e,
+    );
   }
 }
 
@@ -107,13 +115,66 @@ export async function readExtensionDir(dir: string): Promise<ExtensionTree> {
         entry.linkTarget = await readlink(full);
         entry.size = st.size;
       }
-      if (type === "file") entry.read = () => readNoFollow(full);
+      if (type === "file") entry.read = () => readNoFollow(full, st.size);
       entries.push(entry);
       if (type === "dir") await walk(path);
     }
   };
   await walk("");
   return { source: dir, entries, kind: "dir" };
+}
+
+/** A tar member as kept after the scan: its metadata, and its bytes when it is small. */
+export type TarMember = Omit<TarEntry, "body" | "bytes"> & { data?: Uint8Array };
+
+/** Largest manifest.yaml or service spec read: real ones are a few KiB. */
+export const MAX_EXTENSION_DOCUMENT = 1024 * 1024;
+
+/**
+ * Scans a tar of (a layer of) an extension image under the `validate` path policy. Names that
+ * leave the root are fatal (Talos's extractor refuses them too); the other path and link faults
+ * become diagnostics. Small files are kept in memory; a `manifest.yaml` larger than
+ * `MAX_EXTENSION_DOCUMENT` stops the scan at once (a decompression bomb must not be inflated).
+ */
+export async function membersFromTar(
+  input: ByteSource,
+  source: string,
+  diagnostics: Diagnostic[],
+): Promise<{ members: TarMember[]; plain: boolean }> {
+  let kept = 0;
+  let plain = false;
+  const members: TarMember[] = [];
+  const onFinding = (f: TarFinding) => {
+    if (f.fault === "traversal") throw f.error;
+    const severity = f.fault === "symlinkEscape" ? "warning" : "error";
+    for (const d of f.error.diagnostics) diagnostics.push({ ...d, severity, file: `${source}:${f.path}` });
+  };
+  for await (const m of readTar(input, {
+    source,
+    policy: "validate",
+    onFinding,
+    onCompression: (c) => {
+      plain = c === "none";
+    },
+  })) {
+    if (m.path === "manifest.yaml" && m.size > MAX_EXTENSION_DOCUMENT) {
+      throw tooLarge(`${source}:${m.path}`, m.size, MAX_EXTENSION_DOCUMENT);
+    }
+    const { body: _body, bytes, ...meta } = m;
+    const member: TarMember = meta;
+    if (
+      m.type === "file" &&
+      !m.sparse &&
+      m.size > 0 &&
+      m.size <= KEEP_MAX_FILE &&
+      kept + m.size <= KEEP_MAX_TOTAL
+    ) {
+      kept += m.size;
+      member.data = await bytes();
+    }
+    members.push(member);
+  }
+  return { members, plain };
 }
 
 /**
@@ -126,19 +187,9 @@ export async function entriesFromTar(
   reopen: () => ByteSource,
   /** Random access into the raw input, used instead of `reopen` when it turns out uncompressed. */
   direct?: (offset: number, length: number) => Promise<Uint8Array>,
-): Promise<{ entries: ExtensionEntry[]; members: TarEntry[] }> {
-  let kept = 0;
-  let plain = false;
-  const members: TarEntry[] = [];
-  const keep = (e: TarEntry) => {
-    if (e.size > KEEP_MAX_FILE || kept + e.size > KEEP_MAX_TOTAL) return false;
-    kept += e.size;
-    return true;
-  };
-  const onCompression = (c: string) => {
-    plain = c === "none";
-  };
-  for await (const m of readTar(input, { source, keep, onCompression })) members.push(m);
+): Promise<{ entries: ExtensionEntry[]; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const { members, plain } = await membersFromTar(input, source, diagnostics);
   const byPath = new Map<string, ExtensionEntry>();
   const entries: ExtensionEntry[] = [];
   for (const m of members) {
@@ -146,11 +197,12 @@ export async function entriesFromTar(
     byPath.set(entry.path, entry);
     entries.push(entry);
   }
-  return { entries, members };
+  return { entries, diagnostics };
 }
 
+/** One tree entry for a scanned member; file bytes come from memory, `direct` or `reopen`. */
 export function toEntry(
-  m: TarEntry,
+  m: TarMember,
   source: string,
   reopen: () => ByteSource,
   earlier: ReadonlyMap<string, ExtensionEntry>,
@@ -170,7 +222,7 @@ export function toEntry(
 }
 
 function memberReader(
-  m: TarEntry,
+  m: TarMember,
   source: string,
   reopen: () => ByteSource,
   direct?: (offset: number, length: number) => Promise<Uint8Array>,
@@ -229,13 +281,15 @@ export async function readExtensionTar(file: string): Promise<ExtensionTree> {
       e,
     );
   }
-  const { entries } = await entriesFromTar(
-    fileChunks(file),
+  const { entries, diagnostics } = await entriesFromTar(
+    regularFileChunks(file),
     file,
-    () => fileChunks(file),
+    () => regularFileChunks(file),
     (offset, length) => readFileRange(file, offset, length),
   );
-  return { source: file, entries, kind: "archive" };
+  const tree: ExtensionTree = { source: file, entries, kind: "archive" };
+  if (diagnostics.length > 0) tree.diagnostics = diagnostics;
+  return tree;
 }
 
 /** Exactly `length` bytes at `offset` of `file`. */

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
+import { GOOD_SERVICE } from "../../test/support/fixtures.ts";
 import { decodeServiceSpec } from "../schema/index.ts";
 import { decodeYaml } from "../yaml/decode.ts";
 import { lintServiceSpec, type ServiceLintContext } from "./service-lint.ts";
-import { GOOD_SERVICE } from "./testing/fixtures.ts";
 
 const FILE = "pkg/multipathd.yaml";
 

@@ -3,8 +3,8 @@
  * image yields), and an index over it that behaves like the extracted filesystem: implicit parent
  * directories, last entry wins, symlinks resolved only inside the tree.
  */
-import { TalosExtError } from "../errors.ts";
-import { normalizeArchivePath } from "./tar.ts";
+import { type Diagnostic, TalosExtError } from "../errors.ts";
+import { normalizeArchivePath } from "../tar/paths.ts";
 
 export type ExtensionEntryType =
   | "file"
@@ -37,6 +37,8 @@ export interface ExtensionTree {
    * `source:path` (`dist/x.tar:rootfs/x`). Defaults to `archive`.
    */
   kind?: "dir" | "archive";
+  /** Findings of the reader that made the tree (unsafe paths and links in an archive). */
+  diagnostics?: Diagnostic[];
 }
 
 /** `file` for a diagnostic about `path` inside `tree`. */
@@ -194,9 +196,14 @@ export class TreeIndex {
     return entry as ExtensionEntry & { read: NonNullable<ExtensionEntry["read"]> };
   }
 
-  /** The bytes of the regular file at `path` (see `readable`). */
-  async read(path: string): Promise<Uint8Array> {
+  /**
+   * The bytes of the regular file at `path` (see `readable`); with `max`, a file larger than
+   * that is refused (`EXT_ENTRY_TOO_LARGE`) before a byte is read.
+   */
+  async read(path: string, max?: number): Promise<Uint8Array> {
     const entry = this.readable(path);
+    if (max !== undefined && entry.size > max)
+      throw tooLarge(entryLocation(this.tree, path), entry.size, max);
     try {
       return await entry.read();
     } catch (e) {
@@ -206,8 +213,10 @@ export class TreeIndex {
   }
 
   /** Like `read`, for entries whose `read` is synchronous; a promise is reported as unreadable. */
-  readSync(path: string): Uint8Array {
+  readSync(path: string, max?: number): Uint8Array {
     const entry = this.readable(path);
+    if (max !== undefined && entry.size > max)
+      throw tooLarge(entryLocation(this.tree, path), entry.size, max);
     let out: Uint8Array | Promise<Uint8Array>;
     try {
       out = entry.read();
@@ -234,6 +243,16 @@ function unreadable(file: string, why: string): TalosExtError {
     code: "EXT_ENTRY_UNREADABLE",
     message: `cannot read ${file}: ${why}`,
     hint: "make it a regular, readable file inside the extension",
+    location: { file },
+  });
+}
+
+/** `EXT_ENTRY_TOO_LARGE`: a document (manifest, service spec) above its cap. */
+export function tooLarge(file: string, size: number, max: number): TalosExtError {
+  return new TalosExtError({
+    code: "EXT_ENTRY_TOO_LARGE",
+    message: `${file} has ${size} bytes; extension documents are limited to ${max} bytes`,
+    hint: "a manifest or service spec is a few KiB of YAML; this one is not what it claims to be",
     location: { file },
   });
 }

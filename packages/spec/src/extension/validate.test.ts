@@ -3,6 +3,15 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  type Fixture,
+  GOOD_MANIFEST,
+  GOOD_SERVICE,
+  goodExtension,
+  memoryTree,
+  writeFixtureDir,
+} from "../../test/support/fixtures.ts";
+import { writeTar } from "../../test/support/tar-writer.ts";
 import type { Diagnostic } from "../errors.ts";
 import { TalosExtError } from "../errors.ts";
 import {
@@ -13,15 +22,6 @@ import {
   validateExtensionTree,
   validateExtensionTreeAsync,
 } from "./index.ts";
-import {
-  type Fixture,
-  GOOD_MANIFEST,
-  GOOD_SERVICE,
-  goodExtension,
-  memoryTree,
-  writeFixtureDir,
-} from "./testing/fixtures.ts";
-import { writeTar } from "./testing/tar-writer.ts";
 
 const SPEC = "rootfs/usr/local/etc/containers/multipathd.yaml";
 

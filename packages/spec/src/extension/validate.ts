@@ -6,6 +6,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Diagnostic, diagnostic, hasErrors, TalosExtError } from "../errors.ts";
+import { looksLikeOciLayout } from "../oci/layout.ts";
 import {
   decodeManifest,
   decodeServiceSpec,
@@ -14,8 +15,8 @@ import {
 } from "../schema/index.ts";
 import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
 import { satisfiesConstraint } from "./constraint.ts";
-import { looksLikeOciLayout, readOciArchive, readOciLayout } from "./oci.ts";
-import { readExtensionDir, readExtensionTar } from "./read.ts";
+import { readOciArchive, readOciLayout } from "./oci.ts";
+import { MAX_EXTENSION_DOCUMENT, readExtensionDir, readExtensionTar } from "./read.ts";
 import {
   allowedPathPrefixes,
   atLeast,
@@ -81,7 +82,7 @@ export function validateExtensionTree(
   const contents: Contents = new Map();
   for (const p of filesToRead(index)) {
     try {
-      contents.set(p, index.readSync(p));
+      contents.set(p, index.readSync(p, MAX_EXTENSION_DOCUMENT));
     } catch (e) {
       contents.set(p, asError(e));
     }
@@ -99,7 +100,7 @@ export async function validateExtensionTreeAsync(
   const contents: Contents = new Map();
   for (const p of filesToRead(index)) {
     try {
-      contents.set(p, await index.read(p));
+      contents.set(p, await index.read(p, MAX_EXTENSION_DOCUMENT));
     } catch (e) {
       contents.set(p, asError(e));
     }
@@ -184,7 +185,8 @@ function validateIndexed(
 ): ExtensionReport {
   const tree = index.tree;
   const at = (path: string) => entryLocation(tree, path);
-  const diagnostics: Diagnostic[] = [];
+  // What the reader found in the archive's paths and links (writes through symlinks, bad hard links).
+  const diagnostics: Diagnostic[] = [...(tree.diagnostics ?? [])];
   const report: ExtensionReport = { ok: false, services: [], files: 0, diagnostics };
 
   // S1: only manifest.yaml and rootfs at the top.

@@ -1,25 +1,45 @@
 /**
- * A deterministic tar writer (POSIX ustar, with pax extended headers only when a field does not
- * fit). Every byte is a function of the entry list and the epoch: owner 0:0, empty user/group
- * names, one fixed mtime, no atime/ctime, fixed pax header names.
+ * The project's one tar writer: header encoding for POSIX ustar with pax extended headers only
+ * when a field does not fit. `entryHeader` is deterministic (every byte a function of the entry
+ * and the epoch: owner 0:0, empty user/group names, one fixed mtime, fixed pax header names);
+ * `tarHeader` encodes any header, which tests use to build hostile archives byte by byte.
  */
-import { ociError } from "./errors.ts";
-import type { FsEntry } from "./types.ts";
+import { TalosExtError } from "../errors.ts";
 
-export const BLOCK = 512;
+/** Size of a tar block (headers and data padding come in these). */
+export const TAR_BLOCK = 512;
+const BLOCK = TAR_BLOCK;
 /** Largest value an 11-digit octal field holds: 8 GiB - 1. */
 const MAX_OCTAL_11 = 8 ** 11 - 1;
 const NAME_LEN = 100;
 
-const TYPEFLAG: Record<FsEntry["type"], string> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
+/** The member types the deterministic writer emits. */
+export type TarWriteType = "file" | "dir" | "symlink" | "hardlink";
 
-interface HeaderFields {
+const TYPEFLAG: Record<TarWriteType, string> = { file: "0", hardlink: "1", symlink: "2", dir: "5" };
+
+/** Every field of one header block, for `tarHeader`. */
+export interface TarHeaderFields {
+  /** Stored as is in the 100-byte name field (cut at 100 bytes). */
   name: string;
+  /** Permission bits. */
   mode: number;
+  /** The size field (may lie, for tests). */
   size: number;
-  mtime: number;
+  /** Seconds since the epoch; default 0. */
+  mtime?: number;
+  /** One character: "0" file, "1" hard link, "2" symlink, "5" dir, "x" pax, "L" GNU long name, … */
   typeflag: string;
-  linkname: string;
+  /** The 100-byte link name field. */
+  linkname?: string;
+  /** Owner and group ids; default 0. */
+  uid?: number;
+  /** Group id; default 0. */
+  gid?: number;
+  /** ustar prefix field (155 bytes), joined to the name by readers with a "/". */
+  prefix?: string;
+  /** Write GNU magic (`ustar  \0`) instead of POSIX `ustar\000`. */
+  gnu?: boolean;
 }
 
 function writeString(buf: Buffer, offset: number, length: number, value: string | Buffer): void {
@@ -44,25 +64,35 @@ function truncateUtf8(value: string, max: number): Buffer {
 }
 
 /** Encodes one header block into `buf` at `offset` (512 bytes, overwritten whole). */
-function encodeHeader(h: HeaderFields, buf: Buffer = Buffer.alloc(BLOCK), offset = 0): Buffer {
+function encodeHeader(h: TarHeaderFields, buf: Buffer = Buffer.alloc(BLOCK), offset = 0): Buffer {
   buf.fill(0, offset, offset + BLOCK);
   writeString(buf, offset, NAME_LEN, truncateUtf8(h.name, NAME_LEN));
   writeOctal(buf, offset + 100, 8, h.mode);
-  writeOctal(buf, offset + 108, 8, 0); // uid
-  writeOctal(buf, offset + 116, 8, 0); // gid
+  writeOctal(buf, offset + 108, 8, h.uid ?? 0);
+  writeOctal(buf, offset + 116, 8, h.gid ?? 0);
   writeOctal(buf, offset + 124, 12, h.size);
-  writeOctal(buf, offset + 136, 12, h.mtime);
+  writeOctal(buf, offset + 136, 12, h.mtime ?? 0);
   buf.fill(0x20, offset + 148, offset + 156); // checksum is computed with its own field as spaces
   buf.write(h.typeflag, offset + 156, "latin1");
-  writeString(buf, offset + 157, NAME_LEN, truncateUtf8(h.linkname, NAME_LEN));
-  buf.write("ustar\u000000", offset + 257, "latin1");
+  writeString(buf, offset + 157, NAME_LEN, truncateUtf8(h.linkname ?? "", NAME_LEN));
+  buf.write(h.gnu ? "ustar  \0" : "ustar\u000000", offset + 257, "latin1");
   // uname/gname (265, 297) stay empty; devmajor/devminor are zero.
   writeOctal(buf, offset + 329, 8, 0);
   writeOctal(buf, offset + 337, 8, 0);
+  if (h.prefix) writeString(buf, offset + 345, 155, truncateUtf8(h.prefix, 155));
   let sum = 0;
   for (let i = offset; i < offset + BLOCK; i++) sum += buf[i]!;
   buf.write(`${sum.toString(8).padStart(6, "0")}\0 `, offset + 148, "latin1");
   return buf;
+}
+
+/**
+ * One header block with exactly the given fields (nothing validated, nothing added): for tests
+ * and tools that need archives whose every byte they control. Writers of real archives use
+ * `entryHeader`.
+ */
+export function tarHeader(fields: TarHeaderFields): Buffer {
+  return encodeHeader(fields);
 }
 
 /** One pax record: "<len> <key>=<value>\n", where <len> counts itself. */
@@ -80,6 +110,7 @@ export function paddingSize(size: number): number {
   return rem === 0 ? 0 : BLOCK - rem;
 }
 
+/** The zero bytes themselves (see `paddingSize`). */
 export function padding(size: number): Buffer {
   const rem = size % BLOCK;
   return rem === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rem);
@@ -88,19 +119,29 @@ export function padding(size: number): Buffer {
 /** The two zero blocks that end an archive. */
 export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
 
-type HeaderEntry = { path: string; type: FsEntry["type"]; mode: number; linkTarget?: string | undefined };
+/** What `entryHeader` needs of a member: a normalised path, its type, mode and link target. */
+export interface TarHeaderEntry {
+  /** Relative path without a trailing "/" (one is added for directories). */
+  path: string;
+  /** Member type. */
+  type: TarWriteType;
+  /** Permission bits (file type bits are dropped). */
+  mode: number;
+  /** Symlink target, or the path a hard link points at. */
+  linkTarget?: string | undefined;
+}
 
 function checkMtime(mtime: number): void {
   if (mtime > MAX_OCTAL_11 || mtime < 0 || !Number.isInteger(mtime)) {
-    throw ociError(
-      "OCI_BAD_EPOCH",
-      `SOURCE_DATE_EPOCH ${mtime} cannot be stored in a tar header`,
-      "Use a whole number of seconds between 0 and 8589934591.",
-    );
+    throw new TalosExtError({
+      code: "OCI_BAD_EPOCH",
+      message: `SOURCE_DATE_EPOCH ${mtime} cannot be stored in a tar header`,
+      hint: "Use a whole number of seconds between 0 and 8589934591.",
+    });
   }
 }
 
-function mainHeader(entry: HeaderEntry, name: string, linkname: string, size: number, mtime: number) {
+function mainHeader(entry: TarHeaderEntry, name: string, linkname: string, size: number, mtime: number) {
   return {
     name,
     mode: entry.mode & 0o7777,
@@ -116,7 +157,7 @@ function mainHeader(entry: HeaderEntry, name: string, linkname: string, size: nu
  * the 100-byte ustar fields, or the size is 8 GiB or more. The pax header's own name and fields
  * are fixed so the output stays deterministic.
  */
-export function entryHeader(entry: HeaderEntry, size: number, mtime: number): Buffer[] {
+export function entryHeader(entry: TarHeaderEntry, size: number, mtime: number): Buffer[] {
   const name = entry.type === "dir" ? `${entry.path}/` : entry.path;
   const linkname = entry.linkTarget ?? "";
   const records: Buffer[] = [];
@@ -153,7 +194,7 @@ export function entryHeader(entry: HeaderEntry, size: number, mtime: number): Bu
 export function entryHeaderInto(
   buf: Buffer,
   offset: number,
-  entry: HeaderEntry,
+  entry: TarHeaderEntry,
   size: number,
   mtime: number,
 ): boolean {

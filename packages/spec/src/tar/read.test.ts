@@ -5,13 +5,20 @@ import { join } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { header, writeTar } from "../../test/support/tar-writer.ts";
 import { TalosExtError } from "../errors.ts";
-import { normalizeArchivePath, readTar, type TarEntry } from "./tar.ts";
-import { header, writeTar } from "./testing/tar-writer.ts";
+import { normalizeArchivePath } from "./paths.ts";
+import { readTar, type TarEntry } from "./read.ts";
 
-async function all(input: Parameters<typeof readTar>[0], keep = true): Promise<TarEntry[]> {
-  const out: TarEntry[] = [];
-  for await (const e of readTar(input, { source: "t.tar", keep: () => keep })) out.push(e);
+type Read = TarEntry & { data?: Uint8Array };
+
+async function all(input: Parameters<typeof readTar>[0], keep = true): Promise<Read[]> {
+  const out: Read[] = [];
+  for await (const e of readTar(input, { source: "t.tar" })) {
+    const r: Read = e;
+    if (keep && e.type === "file" && !e.sparse && e.size > 0) r.data = await e.bytes();
+    out.push(r);
+  }
   return out;
 }
 

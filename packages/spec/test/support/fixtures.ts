@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { ExtensionEntry, ExtensionTree } from "../tree.ts";
+import type { ExtensionEntry, ExtensionTree } from "../../src/extension/tree.ts";
 import { type TarSpec, writeTar } from "./tar-writer.ts";
 
 export type FixtureNode =

@@ -1,7 +1,9 @@
 /**
- * A small tar writer for tests: ustar headers, optional pax records and GNU long names, so the
- * reader can be checked against archives whose every byte the test controls.
+ * Fixture archives for tests, built on the project's tar writer (`tarHeader`, `paxRecord`): ustar
+ * headers, optional pax records and GNU long names, lying sizes, so readers can be checked against
+ * archives whose every byte the test controls.
  */
+import { paddingSize, paxRecord, type TarHeaderFields, tarHeader } from "../../src/tar/write.ts";
 
 export interface TarSpec {
   name: string;
@@ -22,15 +24,7 @@ export interface TarSpec {
 
 const enc = new TextEncoder();
 
-function octal(value: number, width: number): string {
-  return `${value.toString(8).padStart(width - 1, "0")}\0`;
-}
-
-function put(block: Uint8Array, offset: number, width: number, text: string | Uint8Array) {
-  const bytes = typeof text === "string" ? enc.encode(text) : text;
-  block.set(bytes.subarray(0, width), offset);
-}
-
+/** One header block (checksum computed), through the project's tar writer. */
 export function header(spec: {
   name: string;
   type: string;
@@ -40,42 +34,21 @@ export function header(spec: {
   gnu?: boolean;
   prefix?: string;
 }): Uint8Array {
-  const block = new Uint8Array(512);
-  put(block, 0, 100, spec.name);
-  put(block, 100, 8, octal(spec.mode, 8));
-  put(block, 108, 8, octal(0, 8));
-  put(block, 116, 8, octal(0, 8));
-  put(block, 124, 12, octal(spec.size, 12));
-  put(block, 136, 12, octal(0, 12));
-  put(block, 156, 1, spec.type);
-  put(block, 157, 100, spec.linkname ?? "");
-  if (spec.gnu) put(block, 257, 8, "ustar  \0");
-  else {
-    put(block, 257, 6, "ustar\0");
-    put(block, 263, 2, "00");
-  }
-  if (spec.prefix) put(block, 345, 155, spec.prefix);
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of block) sum += b;
-  put(block, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
-  return block;
+  const fields: TarHeaderFields = { name: spec.name, typeflag: spec.type, mode: spec.mode, size: spec.size };
+  if (spec.linkname !== undefined) fields.linkname = spec.linkname;
+  if (spec.gnu) fields.gnu = true;
+  if (spec.prefix !== undefined) fields.prefix = spec.prefix;
+  return tarHeader(fields);
 }
 
 function padded(data: Uint8Array): Uint8Array[] {
-  const pad = (512 - (data.length % 512)) % 512;
+  const pad = paddingSize(data.length);
   return pad ? [data, new Uint8Array(pad)] : [data];
 }
 
+/** pax records in the order given. */
 export function paxRecords(records: Record<string, string>): Uint8Array {
-  let text = "";
-  for (const [k, v] of Object.entries(records)) {
-    const body = ` ${k}=${v}\n`;
-    let len = enc.encode(body).length + 1;
-    while (String(len).length + enc.encode(body).length !== len) len++;
-    text += `${len}${body}`;
-  }
-  return enc.encode(text);
+  return Buffer.concat(Object.entries(records).map(([k, v]) => paxRecord(k, v)));
 }
 
 /** An uncompressed tar of `specs`, with the two-zero-block trailer unless `trailer` is false. */

@@ -1,5 +1,5 @@
 /**
- * Byte plumbing shared by the tar reader, the OCI layout reader and the build side: a pull-based
+ * Byte plumbing shared by the tar reader and the OCI layout reader: a pull-based
  * reader over chunked input and transparent gzip/zstd decompression sniffed from magic bytes
  * (media types and file names lie; the first bytes do not).
  */
@@ -87,6 +87,12 @@ export class ByteReader {
   async read(n: number): Promise<Uint8Array> {
     await this.ensure(n);
     return this.#take(Math.min(n, this.#buffered));
+  }
+
+  /** Between 1 and `max` bytes, whatever is buffered first (no copy); empty only at the end of input. */
+  async readSome(max: number): Promise<Uint8Array> {
+    if (max <= 0 || !(await this.ensure(1))) return new Uint8Array(0);
+    return this.#take(Math.min(max, this.#chunks[0]!.length));
   }
 
   /** The next `n` bytes without consuming them (fewer at the end of input). */
