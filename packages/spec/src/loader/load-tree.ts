@@ -6,7 +6,7 @@
  * Unlike bldr, which stops at the first broken file, every file is loaded and every problem becomes
  * a diagnostic, so one run shows them all.
  */
-import { readFile, realpath, stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { posix, resolve } from "node:path";
 import { type Diagnostic, diagnostic, isTalosExtError, sortDiagnostics, TalosExtError } from "../errors.ts";
 import {
@@ -19,7 +19,9 @@ import {
 } from "../schema/index.ts";
 import { renderTemplate } from "../template/index.ts";
 import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
+import { decodeUtf8Faithful } from "../utf8.ts";
 import { compareBytes, type Entry, listDir, symlinkKind } from "./fs-walk.ts";
+import { notRegularFile, readRegularFile } from "./read-file.ts";
 import { assertPlatform, buildArgVariables, builtinVariables } from "./platform.ts";
 import type { LoadedPackage, LoadedTree, LoadMode, LoadTreeOptions, TemplatedFile } from "./types.ts";
 
@@ -115,6 +117,10 @@ class TreeLoader {
       this.report(escapeDiagnostic(PKGFILE));
       return this.missingPkgfile();
     }
+    if (entry && (entry.kind === "other" || entry.kind === "symlink-dir")) {
+      this.report(notRegularFile(PKGFILE, entry.what ?? "not a regular file").toDiagnostic());
+      return false;
+    }
     if (entry?.kind !== "file") return this.missingPkgfile();
     this.files.pkgfile = PKGFILE;
     const text = await this.read(abs, PKGFILE);
@@ -197,10 +203,18 @@ class TreeLoader {
     for (const file of tmpls) if (!this.underBroken(dirOf(file))) await this.attachCli(file);
   }
 
-  /** Regular files (or in-root symlinks to them) are usable; escaping symlinks are reported. */
+  /**
+   * Regular files (or in-root symlinks to them) are usable. Escaping symlinks, FIFOs, devices,
+   * sockets, dangling symlinks and symlinks to directories are reported: bldr would fail to read
+   * them (or block on a FIFO), so skipping them quietly would hide a package.
+   */
   private usable(e: Entry, dir: string): boolean {
     if (e.kind === "escape") {
       this.report(escapeDiagnostic(join(dir, e.name)));
+      return false;
+    }
+    if (e.kind === "other" || e.kind === "symlink-dir") {
+      this.report(notRegularFile(join(dir, e.name), e.what ?? "not a regular file").toDiagnostic());
       return false;
     }
     return e.kind === "file";
@@ -403,10 +417,19 @@ class TreeLoader {
     return rel === "" ? this.root : resolve(this.root, rel);
   }
 
+  /**
+   * Reads a tree file: regular files only, size-capped, never hanging on a FIFO swapped in after
+   * the walk. Invalid UTF-8 is kept (as escapes) so templates copy it through as Go does; the YAML
+   * decoder rejects it with its position.
+   */
   private async read(abs: string, file: string): Promise<string | undefined> {
     try {
-      return await readFile(abs, "utf8");
+      return decodeUtf8Faithful(await readRegularFile(abs, { file, rootReal: this.rootReal }));
     } catch (cause) {
+      if (isTalosExtError(cause)) {
+        this.diagnostics.push(...cause.diagnostics);
+        return undefined;
+      }
       // A symlink swapped after listing must still not lead out of the tree.
       if ((await symlinkKind(this.rootReal, abs)) === "escape") {
         this.report(escapeDiagnostic(file));
