@@ -18,11 +18,11 @@ import {
   type Platform,
 } from "../schema/index.ts";
 import { renderTemplate } from "../template/index.ts";
-import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
 import { decodeUtf8Faithful } from "../utf8.ts";
+import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
 import { compareBytes, type Entry, listDir, symlinkKind } from "./fs-walk.ts";
-import { notRegularFile, readRegularFile } from "./read-file.ts";
 import { assertPlatform, buildArgVariables, builtinVariables } from "./platform.ts";
+import { notRegularFile, readRegularFile } from "./read-file.ts";
 import type { LoadedPackage, LoadedTree, LoadMode, LoadTreeOptions, TemplatedFile } from "./types.ts";
 
 const PKGFILE = "Pkgfile";
@@ -167,6 +167,7 @@ class TreeLoader {
     let entries = await this.list(dir);
     if (dir === "") entries = entries.filter((e) => e.name !== "_out");
     const vars = entries.find((e) => e.name === VARS_YAML);
+    if (vars && this.unreadableVars(vars, dir)) return;
     if (vars && this.usable(vars, dir) && !(await this.loadVars(dir))) return;
     const pkgEntry = entries.find((e) => e.name === PKG_YAML);
     if (pkgEntry && this.usable(pkgEntry, dir)) await this.loadPkg(dir);
@@ -190,6 +191,7 @@ class TreeLoader {
           if (!e.name.startsWith(".")) await visit(join(dir, e.name));
           continue;
         }
+        if (e.name === VARS_YAML && this.unreadableVars(e, dir)) continue;
         if (e.name === VARS_YAML && this.usable(e, dir)) vars.push(dir);
         else if (e.name === PKG_YAML && this.usable(e, dir)) pkgs.push(dir);
         else if (e.name.endsWith(TMPL) && this.usable(e, dir)) tmpls.push(join(dir, e.name));
@@ -218,6 +220,15 @@ class TreeLoader {
       return false;
     }
     return e.kind === "file";
+  }
+
+  /** A vars.yaml that is a FIFO, device, … is reported and breaks its subtree, like a broken one. */
+  private unreadableVars(e: Entry, dir: string): boolean {
+    if (e.kind !== "other" && e.kind !== "symlink-dir") return false;
+    this.usable(e, dir);
+    this.files.vars.push(join(dir, e.name));
+    this.brokenDirs.add(dir);
+    return true;
   }
 
   private underBroken(dir: string): boolean {

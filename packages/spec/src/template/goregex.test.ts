@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { TalosExtError } from "../errors.ts";
 import { compileGoRegex, expandGoReplacement, goRegexReplaceAll } from "./index.ts";
-import { render, renderError } from "./test-helpers.ts";
+import { render, renderError } from "../../test/template-helpers.ts";
 
 describe("goRegexReplaceAll (cases from the extensions tree)", () => {
   it.each([

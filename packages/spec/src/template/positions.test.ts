@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TalosExtError } from "../errors.ts";
 import { decodeYaml } from "../yaml/decode.ts";
 import { renderTemplate } from "./index.ts";
-import { DATA } from "./test-helpers.ts";
+import { DATA } from "../../test/template-helpers.ts";
 
 /** 1-based line/column of an offset in `text`. */
 function lineCol(text: string, offset: number) {

@@ -18,7 +18,6 @@ import {
   isMap,
   isScalar,
   isSeq,
-  LineCounter,
   type Node,
   parseAllDocuments,
   Scalar,
@@ -93,20 +92,18 @@ export function decodeYamlBytes(bytes: Uint8Array, options: DecodeYamlOptions): 
  * Decodes every document of a multi-document stream (machine config style); `limit` stops after
  * that many documents (later ones are still checked for syntax, as a parser must read them).
  */
-export function decodeYamlDocuments(text: string, options: DecodeYamlOptions, limit = Infinity): DecodedYaml[] {
-  const lineCounter = new LineCounter();
-  const mapPosition: PositionMapper =
-    options.mapPosition ??
-    ((offset) => {
-      const p = lineCounter.linePos(offset);
-      return { line: p.line, column: p.col };
-    });
+export function decodeYamlDocuments(
+  text: string,
+  options: DecodeYamlOptions,
+  limit = Infinity,
+): DecodedYaml[] {
+  const mapPosition: PositionMapper = options.mapPosition ?? textPositions(text);
   const at = (offset: number): SourceLocation => ({ file: options.file, ...mapPosition(offset) });
   checkSize(text, options, at);
   checkUtf8(text, at);
   // uniqueKeys is off because the library checks it with a scan per key (quadratic in the size
   // of a mapping); the converter checks duplicates itself with a set per mapping.
-  const docs = parseAllDocuments(text, { lineCounter, merge: false, uniqueKeys: false, prettyErrors: false });
+  const docs = parseAllDocuments(text, { merge: false, uniqueKeys: false, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
   for (const doc of list) {
     const problem = doc.errors[0];
@@ -167,6 +164,25 @@ function checkUtf8(text: string, at: (offset: number) => SourceLocation): void {
       location: at(i),
     });
   }
+}
+
+/** Offset → 1-based line/column in `text` itself; the line table is built on first use. */
+function textPositions(text: string): PositionMapper {
+  let starts: number[] | undefined;
+  return (offset) => {
+    if (!starts) {
+      starts = [0];
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+    }
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo]! + 1 };
+  };
 }
 
 function firstLine(message: string): string {
@@ -366,7 +382,10 @@ class Converter {
    * A mapping, with Go's rules: a key may appear once (`<<` included); keys written in the mapping
    * win over merged ones; of several merged mappings (`<<: [*a, *b]`) the first one wins.
    */
-  private convertMap(pairs: readonly { key: unknown; value: unknown }[], info: Info): Record<string, unknown> {
+  private convertMap(
+    pairs: readonly { key: unknown; value: unknown }[],
+    info: Info,
+  ): Record<string, unknown> {
     const obj: Record<string, unknown> = {};
     const children = new Map<string, Info>();
     info.children = children;
@@ -398,7 +417,12 @@ class Converter {
   }
 
   /** Go's merge: the value is a mapping, an alias of one, or a sequence of those. */
-  private mergeInto(obj: Record<string, unknown>, children: Map<string, Info>, value: unknown, offset: number): void {
+  private mergeInto(
+    obj: Record<string, unknown>,
+    children: Map<string, Info>,
+    value: unknown,
+    offset: number,
+  ): void {
     const wantMap = (at: number): never =>
       this.fail(
         "YAML_SYNTAX",
