@@ -15,7 +15,7 @@ function thrown(run: () => unknown): TalosExtError {
 }
 
 /** "Billion laughs" in its three shapes: nested sequences, nested mappings, nested merge keys. */
-function bombs(levels = 9): Record<string, string> {
+function bombs(levels = 9): { seq: string; map: string; merge: string } {
   const names = "abcdefghijklmnop";
   let seq = `a: &a [${Array(9).fill('"lol"').join(", ")}]\n`;
   let map = `a: &a {${[..."abcdefghi"].map((k) => `${k}: 1`).join(", ")}}\n`;
