@@ -1,25 +1,31 @@
 /**
- * Go `regexp` (RE2 syntax, Perl flags) on top of JS RegExp. The Go pattern is parsed and
- * re-emitted as a JS pattern with the `u` flag, so that every construct means what it means in
- * Go: `.` excludes only `\n`, `^`/`$` are text anchors unless `(?m)`, `\s` is ASCII, POSIX
- * classes, `\Q…\E`, inline flags anywhere (`(?i)` becomes per-atom `(?i:…)` modifiers), `(?U)`
- * swaps greediness, and capture names are kept on our side (Go allows names JS does not).
- * What RE2 rejects (backreferences, lookaround, `\Z`, nested repetition, counts over 1000) is
- * rejected with Go's error text. Matching loops (find-all, replace-all, split) follow Go's
- * handling of empty matches, and replacement templates are expanded like `Regexp.Expand`.
+ * Go `regexp` (RE2 syntax, Perl flags), matched in linear time. Two parts:
+ *
+ * - our own parser checks the pattern against Go's grammar and reports what Go rejects
+ *   (backreferences, lookaround, `\Z`, nested repetition, counts over 1000) with Go's error text,
+ *   and collects the capture names (Go allows names other engines do not);
+ * - matching runs on `re2js`, a port of RE2/J (itself a port of Go's `regexp`): automata, no
+ *   backtracking, so `(a+)+$` on a long input answers at once instead of never, with Go's
+ *   leftmost-first semantics (`.` excludes only `\n`, `^`/`$` are text anchors unless `(?m)`,
+ *   `\s` is ASCII, POSIX classes, `\Q…\E`, inline flags, `(?U)`).
+ *
+ * Matching loops (find-all, replace-all, split) follow Go's handling of empty matches, and
+ * replacement templates are expanded like `Regexp.Expand`. Offsets are UTF-16 units of the JS
+ * string (Go counts bytes), which is the same thing for slicing the subject.
  */
+import { type Matcher, RE2JS, RE2JSException } from "re2js";
 import { TalosExtError } from "../errors.ts";
 
+/** A compiled Go regular expression (from {@link compileGoRegex}). */
 export interface GoRegexp {
   /** The Go pattern. */
   readonly pattern: string;
-  /** The equivalent JS pattern (flags `gu`). */
-  readonly jsSource: string;
   /** Number of capture groups. */
   readonly numSubexp: number;
   /** Name of each group (index 0 is the whole match, ""), "" for unnamed groups. */
   readonly subexpNames: readonly string[];
-  readonly regexp: RegExp;
+  /** @internal The linear-time matcher. */
+  readonly engine: RE2JS;
 }
 
 /** A Go regexp syntax error; `message` is Go's text ("error parsing regexp: …"). */
@@ -577,16 +583,17 @@ const cache = new Map<string, GoRegexp | GoRegexSyntaxError>();
 const CACHE_LIMIT = 500;
 
 function compileUncached(pattern: string): GoRegexp {
+  // Our parser decides what Go accepts and with which message; re2js only matches.
   const t = new Translator(pattern);
-  const jsSource = t.translate();
-  let regexp: RegExp;
+  t.translate();
+  let engine: RE2JS;
   try {
-    regexp = new RegExp(jsSource, "gu");
+    engine = RE2JS.compile(pattern);
   } catch (e) {
-    // Our translation should always be valid JS; report as Go would for an unsupported construct.
-    throw syntaxError("invalid or unsupported Perl syntax", `${pattern} (${(e as Error).message})`);
+    if (e instanceof RE2JSException) throw new GoRegexSyntaxError(e.message);
+    throw e;
   }
-  return { pattern, jsSource, numSubexp: t.names.length - 1, subexpNames: t.names, regexp };
+  return { pattern, numSubexp: t.names.length - 1, subexpNames: t.names, engine };
 }
 
 /**
@@ -634,35 +641,12 @@ export function compileGoRegex(pattern: string): GoRegexp {
 /** A match: [start, end] of the whole match and every group (-1 when a group did not take part). */
 export type MatchIndex = number[];
 
-function execAt(re: GoRegexp, s: string, pos: number): MatchIndex | null {
-  const rx = re.regexp;
-  rx.lastIndex = pos;
-  const m = rx.exec(s);
-  if (!m) return null;
-  const out: number[] = [m.index, m.index + m[0].length];
-  // Group positions: JS gives substrings only (without the `d` flag); recover offsets lazily.
-  const groups = (m as RegExpExecArray & { indices?: [number, number][] }).indices;
-  for (let g = 1; g <= re.numSubexp; g++) {
-    const span = groups?.[g];
-    if (span) out.push(span[0], span[1]);
-    else out.push(-1, -1);
-  }
+/** The leftmost-first match starting the search at `pos` (context before `pos` counts for `^`, `\b`). */
+function execAt(re: GoRegexp, m: Matcher, pos: number): MatchIndex | null {
+  if (!m.find(pos)) return null;
+  const out: number[] = [m.start(0), m.end(0)];
+  for (let g = 1; g <= re.numSubexp; g++) out.push(m.start(g), m.end(g));
   return out;
-}
-
-function withIndices(re: GoRegexp): GoRegexp {
-  if (re.regexp.hasIndices) return re;
-  return { ...re, regexp: new RegExp(re.jsSource, "dgu") };
-}
-
-const indexCache = new WeakMap<GoRegexp, GoRegexp>();
-function indexed(re: GoRegexp): GoRegexp {
-  let r = indexCache.get(re);
-  if (!r) {
-    r = withIndices(re);
-    indexCache.set(re, r);
-  }
-  return r;
 }
 
 /** Width of the code point at `pos` (Go advances by runes). */
@@ -676,14 +660,14 @@ function runeWidth(s: string, pos: number): number {
 }
 
 /** Go's allMatches: successive non-overlapping matches; an empty match right after a match is skipped. */
-export function findAllIndex(reIn: GoRegexp, s: string, n: number): MatchIndex[] {
-  const re = indexed(reIn);
+export function findAllIndex(re: GoRegexp, s: string, n: number): MatchIndex[] {
+  const matcher = re.engine.matcher(s);
   const limit = n < 0 ? s.length + 1 : n;
   const out: MatchIndex[] = [];
   let pos = 0;
   let prevMatchEnd = -1;
   while (out.length < limit && pos <= s.length) {
-    const m = execAt(re, s, pos);
+    const m = execAt(re, matcher, pos);
     if (!m) break;
     let accept = true;
     if (m[1] === pos) {
@@ -699,20 +683,22 @@ export function findAllIndex(reIn: GoRegexp, s: string, n: number): MatchIndex[]
   return out;
 }
 
+/** Go's Regexp.FindStringSubmatchIndex. */
 export function findIndex(re: GoRegexp, s: string): MatchIndex | null {
-  return execAt(indexed(re), s, 0);
+  return execAt(re, re.engine.matcher(s), 0);
 }
 
-export const matchString = (re: GoRegexp, s: string): boolean => execAt(re, s, 0) !== null;
+/** Go's Regexp.MatchString. */
+export const matchString = (re: GoRegexp, s: string): boolean => re.engine.matcher(s).find(0);
 
 /** Go's Regexp.replaceAll loop; `repl` appends the replacement for one match. */
-export function replaceAllWith(reIn: GoRegexp, src: string, repl: (m: MatchIndex) => string): string {
-  const re = indexed(reIn);
+export function replaceAllWith(re: GoRegexp, src: string, repl: (m: MatchIndex) => string): string {
+  const matcher = re.engine.matcher(src);
   let lastMatchEnd = 0;
   let searchPos = 0;
   let out = "";
   while (searchPos <= src.length) {
-    const a = execAt(re, src, searchPos);
+    const a = execAt(re, matcher, searchPos);
     if (!a) break;
     out += src.slice(lastMatchEnd, a[0]);
     if (a[1]! > lastMatchEnd || a[0] === 0) out += repl(a);
