@@ -74,11 +74,16 @@ export {
 } from "./schema/index.ts";
 // Go text/template with sprig's hermetic functions.
 export * from "./template/index.ts";
+// Byte-faithful UTF-8: invalid bytes of an input survive as escapes (Go keeps bytes).
+export { decodeUtf8Faithful, encodeUtf8Faithful, hasInvalidUtf8 } from "./utf8.ts";
 // YAML decoding with source positions, the way Go decodes into string-typed structs.
 export {
+  DEFAULT_MAX_ALIAS_NODES,
+  DEFAULT_MAX_YAML_BYTES,
   type DecodedYaml,
   type DecodeYamlOptions,
   decodeYaml,
+  decodeYamlBytes,
   decodeYamlDocuments,
   type PositionMapper,
   type YamlPath,
