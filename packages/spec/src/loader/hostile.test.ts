@@ -78,6 +78,13 @@ describe.each<LoadMode>(["frontend", "cli"])("loadTree on hostile input (%s mode
     ]);
   });
 
+  it("a FIFO Pkgfile is a coded error, not a hang and not a missing Pkgfile", async () => {
+    const t = await tree({ "a/pkg.yaml": pkgYaml("a") });
+    await mkfifo(join(t.root, "Pkgfile"));
+    const loaded = await loadTree({ root: t.root, mode });
+    expect(loaded.diagnostics).toMatchObject([{ code: "LOAD_NOT_REGULAR_FILE", file: "Pkgfile" }]);
+  });
+
   it("a dangling symlink pkg.yaml is reported instead of skipped", async () => {
     const t = await tree({ Pkgfile: PKGFILE }, { "a/pkg.yaml": "missing.yaml" });
     const loaded = await loadTree({ root: t.root, mode });
