@@ -76,6 +76,10 @@ class TreeLoader {
   private readonly files: LoadedTree["files"] = { vars: [], pkgs: [], templates: [] };
   /** Variables contributed by each directory's own vars.yaml (only those that loaded). */
   private readonly varsByDir = new Map<string, Record<string, string>>();
+  /** CLI mode: pkg.yaml attempts by directory, for attaching templates. */
+  private attemptsByDir: Map<string, PkgAttempt> | undefined;
+  /** Merged variables per directory (see contextFor). */
+  private readonly contexts = new Map<string, Record<string, string>>();
   /** Directories whose vars.yaml is broken: nothing at or below them is loaded. */
   private readonly brokenDirs = new Set<string>();
   private readonly attempts: PkgAttempt[] = [];
@@ -238,14 +242,21 @@ class TreeLoader {
 
   // ---------------------------------------------------------------- variables
 
-  /** Base layers plus the vars.yaml of every ancestor of `dir`, and of `dir` itself if `inclusive`. */
+  /**
+   * Base layers plus the vars.yaml of every ancestor of `dir`, and of `dir` itself if `inclusive`.
+   * Merged maps are cached per directory and shared (read-only) by everything below that adds no
+   * vars.yaml of its own, so a huge root vars.yaml is copied once per vars.yaml, not per package.
+   * A directory is cached only once its own vars.yaml has been loaded (both walks load a
+   * directory's vars.yaml before anything at or below it asks).
+   */
   private contextFor(dir: string, inclusive: boolean): Record<string, string> {
-    const ctx = { ...this.base };
-    for (const d of ancestors(dir)) {
-      if (!inclusive && d === dir) break;
-      const own = this.varsByDir.get(d);
-      if (own) Object.assign(ctx, own);
-    }
+    if (!inclusive) return dir === "" ? this.base : this.contextFor(dirOf(dir), true);
+    const hit = this.contexts.get(dir);
+    if (hit) return hit;
+    const parent = dir === "" ? this.base : this.contextFor(dirOf(dir), true);
+    const own = this.varsByDir.get(dir);
+    const ctx = own ? { ...parent, ...own } : parent;
+    this.contexts.set(dir, ctx);
     return ctx;
   }
 
@@ -362,7 +373,9 @@ class TreeLoader {
   /** CLI: the nearest ancestor directory holding a pkg.yaml owns the template. */
   private async attachCli(file: string): Promise<void> {
     this.files.templates.push(file);
-    const dirs = new Map(this.attempts.map((a) => [a.dir, a]));
+    // Built once: every pkg.yaml is loaded before the first template in CLI mode.
+    this.attemptsByDir ??= new Map(this.attempts.map((a) => [a.dir, a]));
+    const dirs = this.attemptsByDir;
     const owner = [...ancestors(dirOf(file))].reverse().find((d) => dirs.has(d));
     if (owner === undefined) {
       this.report(
