@@ -37,7 +37,7 @@ function syntaxError(code: string, expr: string): GoRegexSyntaxError {
 
 const MAX_DEPTH = 500;
 /** `{n}`, `{n,}`, `{n,m}` without leading zeros; anything else makes `{` a literal. */
-const REPEAT = /^\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}/;
+const REPEAT = /\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}/y;
 const MAX_REPEAT = 1000;
 
 interface Flags {
@@ -150,6 +150,7 @@ class Translator {
   private i = 0;
   private depth = 0;
   readonly names: string[] = [""];
+  private readonly nameSet = new Set<string>();
 
   private readonly src: string;
 
@@ -164,6 +165,26 @@ class Translator {
       throw syntaxError("unexpected )", this.src);
     }
     return out;
+  }
+
+  /**
+   * Views of the pattern relative to this.i, without copying the rest of it (a slice per atom
+   * would make parsing quadratic in the pattern's length).
+   */
+  private window() {
+    const at = this.i;
+    const src = this.src;
+    return {
+      ch: (k: number): string | undefined => src[at + k],
+      starts: (prefix: string) => src.startsWith(prefix, at),
+      find: (needle: string, from = 0) => {
+        const k = src.indexOf(needle, at + from);
+        return k < 0 ? -1 : k - at;
+      },
+      from: (a: number, b?: number) => src.slice(at + a, b === undefined ? undefined : at + b),
+      code: (k: number) => src.charCodeAt(at + k),
+      point: (k: number) => src.codePointAt(at + k),
+    };
   }
 
   private peek(off = 0): string | undefined {
@@ -238,7 +259,8 @@ class Translator {
   }
 
   private repeatAhead(): boolean {
-    return REPEAT.test(this.src.slice(this.i, this.i + 64));
+    REPEAT.lastIndex = this.i;
+    return REPEAT.test(this.src);
   }
 
   private parseRepeatOp(): { min: number; max: number } {
@@ -255,7 +277,8 @@ class Translator {
       this.i++;
       return { min: 0, max: 1 };
     }
-    const m = REPEAT.exec(this.src.slice(this.i))!;
+    REPEAT.lastIndex = this.i;
+    const m = REPEAT.exec(this.src)!;
     const text = m[0];
     this.i += text.length;
     const min = Number(m[1]);
@@ -300,30 +323,31 @@ class Translator {
   }
 
   private group(flags: Flags): string | null {
-    const rest = this.src.slice(this.i);
-    if (rest.startsWith("(?")) {
+    const { ch, starts, find, from } = this.window();
+    if (starts("(?")) {
       // Named capture: (?P<name>re) or (?<name>re).
-      if (rest.startsWith("(?P<") || (rest.startsWith("(?<") && rest[3] !== "=" && rest[3] !== "!")) {
-        const begin = rest.startsWith("(?P<") ? 4 : 3;
-        const end = rest.indexOf(">");
-        if (end < 0) throw syntaxError("invalid named capture", rest);
-        const name = rest.slice(begin, end);
+      if (starts("(?P<") || (starts("(?<") && ch(3) !== "=" && ch(3) !== "!")) {
+        const begin = starts("(?P<") ? 4 : 3;
+        const end = find(">");
+        if (end < 0) throw syntaxError("invalid named capture", from(0));
+        const name = from(begin, end);
         if (name === "" || ![...name].every(isWordChar)) {
-          throw syntaxError("invalid named capture", rest.slice(0, end + 1));
+          throw syntaxError("invalid named capture", from(0, end + 1));
         }
-        if (this.names.includes(name)) throw syntaxError("duplicate capture group name", name);
+        if (this.nameSet.has(name)) throw syntaxError("duplicate capture group name", name);
         this.i += end + 1;
         this.names.push(name);
+        this.nameSet.add(name);
         return `(${this.groupBody(flags)})`;
       }
-      if (rest.startsWith("(?<")) throw syntaxError("invalid named capture", rest);
+      if (starts("(?<")) throw syntaxError("invalid named capture", from(0));
       // Flags: (?flags) or (?flags:re).
       let j = 2;
       const next = { ...flags };
       let sign = 1;
       let sawFlag = false;
       for (;;) {
-        const f = rest[j];
+        const f = ch(j);
         if (f === undefined) throw syntaxError("missing closing )", this.src);
         j++;
         if (f === "i" || f === "m" || f === "s" || f === "U") {
@@ -344,7 +368,7 @@ class Translator {
           }
           return `(?:${this.groupBody(next)})`;
         }
-        throw syntaxError("invalid or unsupported Perl syntax", rest.slice(0, j));
+        throw syntaxError("invalid or unsupported Perl syntax", from(0, j));
       }
     }
     this.i++;
@@ -407,7 +431,7 @@ class Translator {
         return this.wrapFold(`[${text}]`, flags);
       }
     }
-    const r = this.escapeRune(this.src.slice(this.i));
+    const r = this.escapeRune();
     return this.wrapFold(emitLiteral(r), flags);
   }
 
@@ -449,9 +473,10 @@ class Translator {
     return { text };
   }
 
-  /** A single escaped rune (\n, \x41, \x{263a}, \101, \.); errors like Go on anything else. */
-  private escapeRune(rest: string): number {
-    const e = rest[1]!;
+  /** A single escaped rune at this.i (\\n, \\x41, \\x{263a}, \\101, \\.); errors like Go on anything else. */
+  private escapeRune(): number {
+    const { ch, find, from, code: codeAt, point } = this.window();
+    const e = ch(1)!;
     const code = e.charCodeAt(0);
     switch (e) {
       case "a":
@@ -473,44 +498,43 @@ class Translator {
         this.i += 2;
         return 11;
       case "x": {
-        if (rest[2] === "{") {
-          const end = rest.indexOf("}", 3);
-          const hex = end < 0 ? "" : rest.slice(3, end);
+        if (ch(2) === "{") {
+          const end = find("}", 3);
+          const hex = end < 0 ? "" : from(3, end);
           if (end < 0 || hex === "" || !/^[0-9A-Fa-f]+$/.test(hex) || Number.parseInt(hex, 16) > MAX_RUNE) {
-            throw syntaxError("invalid escape sequence", end < 0 ? rest : rest.slice(0, end + 1));
+            throw syntaxError("invalid escape sequence", end < 0 ? from(0) : from(0, end + 1));
           }
           this.i += end + 1;
           return Number.parseInt(hex, 16);
         }
-        const hex = rest.slice(2, 4);
-        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw syntaxError("invalid escape sequence", rest.slice(0, 4));
+        const hex = from(2, 4);
+        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw syntaxError("invalid escape sequence", from(0, 4));
         this.i += 4;
         return Number.parseInt(hex, 16);
       }
     }
     if (code >= 0x31 && code <= 0x37) {
       // A single non-zero digit would be a backreference, which RE2 does not support.
-      const n = rest[2];
-      if (n === undefined || n < "0" || n > "7")
-        throw syntaxError("invalid escape sequence", rest.slice(0, 2));
+      const n = ch(2);
+      if (n === undefined || n < "0" || n > "7") throw syntaxError("invalid escape sequence", from(0, 2));
     }
     if (code >= 0x30 && code <= 0x37) {
       let v = code - 0x30;
       let len = 2;
       for (; len < 4; len++) {
-        const d = rest.charCodeAt(len) - 0x30;
+        const d = codeAt(len) - 0x30;
         if (!(d >= 0 && d <= 7)) break;
         v = v * 8 + d;
       }
       this.i += len;
       return v;
     }
-    const r = rest.codePointAt(1)!;
+    const r = point(1)!;
     if (r < 0x80 && !/[A-Za-z0-9]/.test(e)) {
       this.i += 2;
       return r;
     }
-    throw syntaxError("invalid escape sequence", rest.slice(0, 1 + String.fromCodePoint(r).length));
+    throw syntaxError("invalid escape sequence", from(0, 1 + String.fromCodePoint(r).length));
   }
 
   private charClass(): string {
@@ -529,27 +553,28 @@ class Translator {
       const c = this.src[this.i]!;
       if (c === "]" && !first) break;
       first = false;
-      const rest = this.src.slice(this.i);
-      if (rest.startsWith("[:")) {
-        const end = rest.indexOf(":]", 2);
+      const { ch, starts, find, from } = this.window();
+      if (starts("[:")) {
+        const end = find(":]", 2);
         if (end >= 0) {
-          const name = rest.slice(2, end);
+          const name = from(2, end);
           const neg = name.startsWith("^");
           const key = neg ? name.slice(1) : name;
           const ranges = Object.hasOwn(POSIX_CLASSES, key) ? POSIX_CLASSES[key] : undefined;
-          if (!ranges) throw syntaxError("invalid character class range", rest.slice(0, end + 2));
+          if (!ranges) throw syntaxError("invalid character class range", from(0, end + 2));
           parts.push(emitRanges(neg ? complement(ranges) : ranges));
           this.i += end + 2;
           continue;
         }
       }
-      if (c === "\\" && (rest[1] === "p" || rest[1] === "P")) {
+      if (c === "\\" && (ch(1) === "p" || ch(1) === "P")) {
         parts.push(this.unicodeClass().text);
         continue;
       }
-      if (c === "\\" && rest[1] !== undefined && "dswDSW".includes(rest[1])) {
-        const ranges = PERL_CLASSES[rest[1].toLowerCase()]!;
-        parts.push(emitRanges(rest[1] === rest[1].toLowerCase() ? ranges : complement(ranges)));
+      const next = ch(1);
+      if (c === "\\" && next !== undefined && "dswDSW".includes(next)) {
+        const ranges = PERL_CLASSES[next.toLowerCase()]!;
+        parts.push(emitRanges(next === next.toLowerCase() ? ranges : complement(ranges)));
         this.i += 2;
         continue;
       }
@@ -573,7 +598,7 @@ class Translator {
     if (this.i >= this.src.length) throw missing();
     if (this.src[this.i] === "\\") {
       if (this.i + 1 >= this.src.length) throw syntaxError("trailing backslash at end of expression", "");
-      return this.escapeRune(this.src.slice(this.i));
+      return this.escapeRune();
     }
     return this.nextRune();
   }
