@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTree, PKGFILE, pkgYaml, type TempTree } from "../../test/test-tree.ts";
+import { lintTree } from "../lint/index.ts";
 import { encodeUtf8Faithful } from "../utf8.ts";
 import { loadTree } from "./load-tree.ts";
 import { readRegularFile } from "./read-file.ts";
@@ -158,6 +159,18 @@ describe("loadTree: large and odd input", () => {
         message: "invalid UTF-8 in YAML (byte 0xff)",
       },
     ]);
+  });
+});
+
+describe("lintTree on hostile files next to a package", () => {
+  it("a FIFO manifest.yaml or service spec does not hang lint", async () => {
+    const t = await tree({ Pkgfile: PKGFILE, "a/pkg.yaml": pkgYaml("a") });
+    await mkfifo(join(t.root, "a/manifest.yaml"));
+    await mkfifo(join(t.root, "a/service.yaml"));
+    const loaded = await loadTree({ root: t.root });
+    expect(loaded.packages.has("a")).toBe(true);
+    const findings = await lintTree(loaded);
+    expect(Array.isArray(findings)).toBe(true);
   });
 });
 
