@@ -22,7 +22,23 @@ export { type GraphJson, toGraphJson } from "./graph/json.ts";
 // Lints over a whole tree.
 export * from "./lint/index.ts";
 // Loading a bldr tree exactly as bldr does.
-export * from "./loader/index.ts";
+export {
+  assertPlatform,
+  buildArgVariables,
+  builtinVariables,
+  compareBytes,
+  DEFAULT_MAX_INPUT_BYTES,
+  isPlatform,
+  type LoadedPackage,
+  type LoadedTree,
+  type LoadMode,
+  type LoadTreeOptions,
+  loadTree,
+  PLATFORMS,
+  type ReadRegularFileOptions,
+  readRegularFile,
+  type TemplatedFile,
+} from "./loader/index.ts";
 // Schemas: Pkgfile, pkg.yaml, vars.yaml, manifest, service spec, ExtensionServiceConfig; JSON Schemas.
 export {
   configFileStorageName,
@@ -73,7 +89,20 @@ export {
   varsSchema,
 } from "./schema/index.ts";
 // Go text/template with sprig's hermetic functions.
-export * from "./template/index.ts";
+export {
+  compileGoRegex,
+  executeTemplate,
+  expandGoReplacement,
+  type FunctionSet,
+  type GoRegexp,
+  goRegexReplaceAll,
+  type ParsedTemplate,
+  parseTemplate,
+  type RenderOptions,
+  type RenderResult,
+  renderTemplate,
+  type TemplateData,
+} from "./template/index.ts";
 // Byte-faithful UTF-8: invalid bytes of an input survive as escapes (Go keeps bytes).
 export { decodeUtf8Faithful, encodeUtf8Faithful, hasInvalidUtf8 } from "./utf8.ts";
 // YAML decoding with source positions, the way Go decodes into string-typed structs.
