@@ -348,7 +348,8 @@ class Translator {
       let sawFlag = false;
       for (;;) {
         const f = ch(j);
-        if (f === undefined) throw syntaxError("missing closing )", this.src);
+        // Go: a flag group cut off by the end of the pattern is a bad Perl op, not a missing ")".
+        if (f === undefined) throw syntaxError("invalid or unsupported Perl syntax", from(0));
         j++;
         if (f === "i" || f === "m" || f === "s" || f === "U") {
           next[f] = sign > 0;
