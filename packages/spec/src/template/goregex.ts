@@ -150,6 +150,11 @@ class Translator {
   private i = 0;
   private depth = 0;
   readonly names: string[] = [""];
+  /**
+   * Offsets of unescaped `[` taken literally inside a class (`[[:]` is `[` and `:` in Go). re2js
+   * reads `[:` there as the start of a POSIX class and rejects it, so the matcher gets `\[`.
+   */
+  readonly literalBrackets: number[] = [];
   private readonly nameSet = new Set<string>();
 
   private readonly src: string;
@@ -476,7 +481,7 @@ class Translator {
 
   /** A single escaped rune at this.i (\\n, \\x41, \\x{263a}, \\101, \\.); errors like Go on anything else. */
   private escapeRune(): number {
-    const { ch, find, from, code: codeAt, point } = this.window();
+    const { ch, from, code: codeAt, point } = this.window();
     const e = ch(1)!;
     const code = e.charCodeAt(0);
     switch (e) {
@@ -500,13 +505,19 @@ class Translator {
         return 11;
       case "x": {
         if (ch(2) === "{") {
-          const end = find("}", 3);
-          const hex = end < 0 ? "" : from(3, end);
-          if (end < 0 || hex === "" || !/^[0-9A-Fa-f]+$/.test(hex) || Number.parseInt(hex, 16) > MAX_RUNE) {
-            throw syntaxError("invalid escape sequence", end < 0 ? from(0) : from(0, end + 1));
+          // As Go: the error shows the escape up to the first character that makes it wrong.
+          let value = 0;
+          for (let k = 3; ; k++) {
+            const d = ch(k);
+            if (d === undefined) throw syntaxError("invalid escape sequence", from(0));
+            if (d === "}" && k > 3) {
+              this.i += k + 1;
+              return value;
+            }
+            if (!/^[0-9A-Fa-f]$/.test(d)) throw syntaxError("invalid escape sequence", from(0, k + 1));
+            value = value * 16 + Number.parseInt(d, 16);
+            if (value > MAX_RUNE) throw syntaxError("invalid escape sequence", from(0, k + 1));
           }
-          this.i += end + 1;
-          return Number.parseInt(hex, 16);
         }
         const hex = from(2, 4);
         if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw syntaxError("invalid escape sequence", from(0, 4));
@@ -597,6 +608,7 @@ class Translator {
 
   private classChar(missing: () => GoRegexSyntaxError): number {
     if (this.i >= this.src.length) throw missing();
+    if (this.src[this.i] === "[") this.literalBrackets.push(this.i);
     if (this.src[this.i] === "\\") {
       if (this.i + 1 >= this.src.length) throw syntaxError("trailing backslash at end of expression", "");
       return this.escapeRune();
@@ -612,9 +624,17 @@ function compileUncached(pattern: string): GoRegexp {
   // Our parser decides what Go accepts and with which message; re2js only matches.
   const t = new Translator(pattern);
   t.translate();
+  const parts: string[] = [];
+  let last = 0;
+  for (const at of t.literalBrackets) {
+    parts.push(pattern.slice(last, at), "\\");
+    last = at;
+  }
+  parts.push(pattern.slice(last));
+  const source = parts.join("");
   let engine: RE2JS;
   try {
-    engine = RE2JS.compile(pattern);
+    engine = RE2JS.compile(source);
   } catch (e) {
     if (e instanceof RE2JSException) throw new GoRegexSyntaxError(e.message);
     throw e;
