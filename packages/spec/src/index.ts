@@ -28,20 +28,40 @@ export {
   type ResolveOptions,
   type SymlinkPolicy,
 } from "./fs/confine.ts";
+// Reading someone else's files: regular files only, capped, optionally confined to a root.
+export {
+  describeFileType,
+  isInsideDir,
+  openRegularFile,
+  RegularFileError,
+  type RegularFileOptions,
+  type RegularFileProblem,
+  readRegularFile,
+  regularFileChunks,
+} from "./fs/regular-file.ts";
 // The package graph: resolution, merge lists, DOT and dump output.
 export * from "./graph/index.ts";
 export { type GraphJson, toGraphJson } from "./graph/json.ts";
 // Lints over a whole tree.
 export * from "./lint/index.ts";
 // Loading a bldr tree exactly as bldr does.
-export * from "./loader/index.ts";
 export {
-  openRegularFile,
-  RegularFileError,
-  type RegularFileProblem,
-  readRegularFile,
-  regularFileChunks,
-} from "./oci/files.ts";
+  assertPlatform,
+  buildArgVariables,
+  builtinVariables,
+  compareBytes,
+  DEFAULT_MAX_INPUT_BYTES,
+  isPlatform,
+  type LoadedPackage,
+  type LoadedTree,
+  type LoadMode,
+  type LoadTreeOptions,
+  loadTree,
+  PLATFORMS,
+  type ReadTreeFileOptions,
+  readTreeFile,
+  type TemplatedFile,
+} from "./loader/index.ts";
 // OCI image layouts: the one reader (directory or tar), verified blobs, capped JSON.
 export {
   type Descriptor,
@@ -151,12 +171,30 @@ export {
   tarHeader,
 } from "./tar/write.ts";
 // Go text/template with sprig's hermetic functions.
-export * from "./template/index.ts";
+export {
+  compileGoRegex,
+  executeTemplate,
+  expandGoReplacement,
+  type FunctionSet,
+  type GoRegexp,
+  goRegexReplaceAll,
+  type ParsedTemplate,
+  parseTemplate,
+  type RenderOptions,
+  type RenderResult,
+  renderTemplate,
+  type TemplateData,
+} from "./template/index.ts";
+// Byte-faithful UTF-8: invalid bytes of an input survive as escapes (Go keeps bytes).
+export { decodeUtf8Faithful, encodeUtf8Faithful, hasInvalidUtf8 } from "./utf8.ts";
 // YAML decoding with source positions, the way Go decodes into string-typed structs.
 export {
+  DEFAULT_MAX_ALIAS_NODES,
+  DEFAULT_MAX_YAML_BYTES,
   type DecodedYaml,
   type DecodeYamlOptions,
   decodeYaml,
+  decodeYamlBytes,
   decodeYamlDocuments,
   type PositionMapper,
   type YamlPath,

@@ -83,11 +83,13 @@ describe("satisfiesConstraint", () => {
 
   test("an invalid Talos version is refused with a stable code", () => {
     expect(() => satisfiesConstraint(">=1.0.0", "latest")).toThrow(TalosExtError);
-    try {
-      parseTalosVersion("1.x");
-    } catch (e) {
-      expect((e as TalosExtError).code).toBe("EXT_TALOS_VERSION_INVALID");
-    }
+    expect(() => satisfiesConstraint(">=1.0.0", "latest")).toThrow(
+      expect.objectContaining({ code: "EXT_TALOS_VERSION_INVALID" }),
+    );
+    expect(() => parseTalosVersion("1.x")).toThrow(TalosExtError);
+    expect(() => parseTalosVersion("1.x")).toThrow(
+      expect.objectContaining({ code: "EXT_TALOS_VERSION_INVALID" }),
+    );
   });
 
   test("property: '>= V' holds exactly when the core version is not below V", () => {
@@ -104,14 +106,29 @@ describe("satisfiesConstraint", () => {
     );
   });
 
-  test("property: parsing arbitrary text never throws anything but Error", () => {
+  test("property: arbitrary text either parses or fails with Go's message, never with a bug", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), (s) => {
+        let range: ReturnType<typeof parseRange> | undefined;
+        let error: unknown;
         try {
-          parseRange(s)(parseSemver("1.14.0"));
+          range = parseRange(s);
         } catch (e) {
-          expect(e).toBeInstanceOf(Error);
+          error = e;
         }
+        if (range) {
+          expect(typeof range(parseSemver("1.14.0"))).toBe("boolean");
+          return;
+        }
+        // A plain Error with a message, not a TypeError/RangeError from a bug in the parser.
+        expect(error).toBeInstanceOf(Error);
+        expect((error as Error).constructor).toBe(Error);
+        expect((error as Error).message).not.toBe("");
+        // And the public entry point turns it into a result, never an exception.
+        expect(satisfiesConstraint(s === "" ? "x" : s, "v1.14.0")).toMatchObject({
+          ok: false,
+          reason: "invalid",
+        });
       }),
     );
   });

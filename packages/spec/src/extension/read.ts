@@ -6,7 +6,7 @@ import { constants, type Stats } from "node:fs";
 import { lstat, open, readdir, readlink, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Diagnostic, TalosExtError } from "../errors.ts";
-import { RegularFileError, readRegularFile, regularFileChunks } from "../oci/files.ts";
+import { RegularFileError, readRegularFile, regularFileChunks } from "../fs/regular-file.ts";
 import { readTar, type TarEntry, type TarFinding } from "../tar/read.ts";
 import { type ByteSource, readRange } from "../tar/stream.ts";
 import { type ExtensionEntry, type ExtensionEntryType, type ExtensionTree, tooLarge } from "./tree.ts";

@@ -13,7 +13,7 @@ import {
   type ExtensionManifest,
   type ServiceSpec,
 } from "../schema/index.ts";
-import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
+import { type DecodedYaml, decodeYamlBytes } from "../yaml/decode.ts";
 import { satisfiesConstraint } from "./constraint.ts";
 import { readOciArchive, readOciLayout } from "./oci.ts";
 import { MAX_EXTENSION_DOCUMENT, readExtensionDir, readExtensionTar } from "./read.ts";
@@ -55,7 +55,6 @@ export interface ExtensionReport {
 
 const MANIFEST = "manifest.yaml";
 const ROOTFS = "rootfs";
-const utf8 = new TextDecoder("utf-8");
 
 /** Tree paths whose bytes validation needs: the manifest and the service specs. */
 function filesToRead(index: TreeIndex): string[] {
@@ -166,7 +165,7 @@ function decodeFile(
     return undefined;
   }
   try {
-    return decodeYaml(utf8.decode(bytes), { file });
+    return decodeYamlBytes(bytes, { file });
   } catch (e) {
     diagnostics.push(...asError(e).diagnostics);
     return undefined;

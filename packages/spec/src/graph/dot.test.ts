@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { makeTree, PKGFILE, type TempTree } from "../../test/test-tree.ts";
 import { loadTree } from "../loader/load-tree.ts";
-import { makeTree, PKGFILE, type TempTree } from "../loader/test-tree.ts";
 import type { LoadedTree } from "../loader/types.ts";
 import { goQuote, toDot } from "./dot.ts";
 import { toDump } from "./dump.ts";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { makeTree, PKGFILE, type TempTree } from "../../test/test-tree.ts";
 import { loadTree } from "../loader/load-tree.ts";
-import { makeTree, PKGFILE, type TempTree } from "../loader/test-tree.ts";
 import type { LoadedTree, LoadTreeOptions } from "../loader/types.ts";
 import { dependencyId, mergeList } from "./merge.ts";
 import { resolveAll, resolveGraph, subgraph } from "./resolve.ts";

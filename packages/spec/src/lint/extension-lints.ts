@@ -3,14 +3,16 @@
  * compatibility, that it is finalized at `/manifest.yaml`) and the service specs in its directory,
  * checked before anything is built.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { posix } from "node:path";
 import { type Diagnostic, diagnostic } from "../errors.ts";
 import { satisfiesConstraint } from "../extension/constraint.ts";
 import { matchVersionFormat } from "../extension/rules.ts";
 import { lintServiceSpec } from "../extension/service-lint.ts";
 import type { LoadedPackage, LoadedTree } from "../loader/index.ts";
+import { readTreeFile } from "../loader/read-file.ts";
 import { decodeManifest, decodeServiceSpec } from "../schema/index.ts";
+import { decodeUtf8Faithful } from "../utf8.ts";
 import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
 import { finalizedPkgFile, scriptText } from "./tree-lints.ts";
 
@@ -23,7 +25,10 @@ async function manifestOf(tree: LoadedTree, p: LoadedPackage): Promise<ManifestS
   const templated = p.templatedFiles.find((t) => t.path === "manifest.yaml");
   if (templated) return { file: templated.source, content: templated.content };
   const file = posix.join(p.dir, "manifest.yaml");
-  const content = await readFile(posix.join(tree.root, file), "utf8").catch(() => undefined);
+  const content = await readTreeFile(posix.join(tree.root, file), { file }).then(
+    decodeUtf8Faithful,
+    () => undefined,
+  );
   return content === undefined ? undefined : { file, content };
 }
 
@@ -140,7 +145,7 @@ async function serviceSpecFiles(
   for (const name of names.sort()) {
     if (!name.endsWith(".yaml") || name === "pkg.yaml" || name === "vars.yaml" || name === "manifest.yaml")
       continue;
-    const text = await readFile(posix.join(dir, name), "utf8").catch(() => "");
+    const text = await readTreeFile(posix.join(dir, name), { file: name }).then(decodeUtf8Faithful, () => "");
     if (/^container:/m.test(text) && /^name:/m.test(text)) out.push({ file: posix.join(p.dir, name), text });
   }
   return out;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "vitest";
+import { makeTree, PKGFILE, type TempTree } from "../../test/test-tree.ts";
 import type { Diagnostic } from "../errors.ts";
 import { loadTree } from "../loader/index.ts";
-import { makeTree, PKGFILE, type TempTree } from "../loader/test-tree.ts";
 import { lintTree } from "./index.ts";
 
 const H64 = "a".repeat(64);

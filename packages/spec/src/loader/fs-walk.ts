@@ -5,7 +5,8 @@
  */
 import type { Dirent } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
-import { join, sep } from "node:path";
+import { join } from "node:path";
+import { describeFileType, isInsideDir } from "../fs/regular-file.ts";
 
 export type EntryKind =
   /** A regular file, or a symlink to one inside the root. */
@@ -16,7 +17,7 @@ export type EntryKind =
   | "symlink-dir"
   /** A symlink that resolves outside the root. */
   | "escape"
-  /** A dangling symlink, a socket, a device... */
+  /** A FIFO, a socket, a device, a dangling symlink, a symlink to one of those. */
   | "other";
 
 export interface Entry {
@@ -24,15 +25,13 @@ export interface Entry {
   kind: EntryKind;
   /** Absolute path of the entry itself (not of a symlink's target). */
   abs: string;
+  /** For kind "other": what it is ("a FIFO (named pipe)", "a dangling symlink", …). */
+  what?: string;
 }
 
 /** Go orders strings by their UTF-8 bytes; JS `<` compares UTF-16 units, which differs past U+FFFF. */
 export function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-export function isInside(rootReal: string, target: string): boolean {
-  return target === rootReal || target.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
 }
 
 /** Lists `absDir` sorted by name; `undefined` when it cannot be read. */
@@ -46,31 +45,46 @@ export async function listDir(rootReal: string, absDir: string): Promise<Entry[]
   const out: Entry[] = [];
   for (const d of dirents) {
     const abs = join(absDir, d.name);
-    out.push({ name: d.name, abs, kind: await kindOf(rootReal, d, abs) });
+    out.push({ name: d.name, abs, ...(await kindOf(rootReal, d, abs)) });
   }
   return out.sort((a, b) => compareBytes(a.name, b.name));
 }
 
-async function kindOf(rootReal: string, d: Dirent, abs: string): Promise<EntryKind> {
-  if (d.isDirectory()) return "dir";
-  if (d.isFile()) return "file";
-  if (!d.isSymbolicLink()) return "other";
-  return symlinkKind(rootReal, abs);
+type Kind = { kind: EntryKind; what?: string };
+
+async function kindOf(rootReal: string, d: Dirent, abs: string): Promise<Kind> {
+  if (d.isDirectory()) return { kind: "dir" };
+  if (d.isFile()) return { kind: "file" };
+  if (!d.isSymbolicLink()) return { kind: "other", what: direntType(d) };
+  return describeSymlink(rootReal, abs);
 }
 
-export async function symlinkKind(rootReal: string, abs: string): Promise<EntryKind> {
+function direntType(d: Dirent): string {
+  if (d.isFIFO()) return "a FIFO (named pipe)";
+  if (d.isCharacterDevice()) return "a character device";
+  if (d.isBlockDevice()) return "a block device";
+  if (d.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+/** What a symlink resolves to, from the walk's point of view (the target is never opened). */
+export async function describeSymlink(rootReal: string, abs: string): Promise<Kind> {
   let target: string;
   try {
     target = await realpath(abs);
   } catch {
-    return "other";
+    return { kind: "other", what: "a dangling symlink" };
   }
-  if (!isInside(rootReal, target)) return "escape";
+  if (!isInsideDir(rootReal, target)) return { kind: "escape" };
   try {
     const s = await stat(target);
-    if (s.isDirectory()) return "symlink-dir";
-    return s.isFile() ? "file" : "other";
+    if (s.isDirectory()) return { kind: "symlink-dir", what: "a symlink to a directory" };
+    return s.isFile() ? { kind: "file" } : { kind: "other", what: `a symlink to ${describeFileType(s)}` };
   } catch {
-    return "other";
+    return { kind: "other", what: "a dangling symlink" };
   }
+}
+
+export async function symlinkKind(rootReal: string, abs: string): Promise<EntryKind> {
+  return (await describeSymlink(rootReal, abs)).kind;
 }

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { makeTree, PKGFILE } from "../../test/test-tree.ts";
 import { isTalosExtError } from "../errors.ts";
 import { loadTree } from "./load-tree.ts";
-import { makeTree, PKGFILE } from "./test-tree.ts";
 
 /** Fragments that push the renderer, the YAML parser and the schema into their error paths. */
 const fragment = fc.constantFrom(

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { makeTree, PKGFILE, pkgYaml, type TempTree } from "../../test/test-tree.ts";
 import type { Diagnostic } from "../errors.ts";
 import { loadTree } from "./load-tree.ts";
-import { makeTree, PKGFILE, pkgYaml, type TempTree } from "./test-tree.ts";
 import type { LoadedTree, LoadTreeOptions } from "./types.ts";
 
 const trees: TempTree[] = [];

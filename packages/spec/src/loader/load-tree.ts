@@ -6,7 +6,7 @@
  * Unlike bldr, which stops at the first broken file, every file is loaded and every problem becomes
  * a diagnostic, so one run shows them all.
  */
-import { readFile, realpath, stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { posix, resolve } from "node:path";
 import { type Diagnostic, diagnostic, isTalosExtError, sortDiagnostics, TalosExtError } from "../errors.ts";
 import {
@@ -18,9 +18,11 @@ import {
   type Platform,
 } from "../schema/index.ts";
 import { renderTemplate } from "../template/index.ts";
+import { decodeUtf8Faithful } from "../utf8.ts";
 import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
 import { compareBytes, type Entry, listDir, symlinkKind } from "./fs-walk.ts";
 import { assertPlatform, buildArgVariables, builtinVariables } from "./platform.ts";
+import { notRegularFile, readTreeFile } from "./read-file.ts";
 import type { LoadedPackage, LoadedTree, LoadMode, LoadTreeOptions, TemplatedFile } from "./types.ts";
 
 const PKGFILE = "Pkgfile";
@@ -74,6 +76,10 @@ class TreeLoader {
   private readonly files: LoadedTree["files"] = { vars: [], pkgs: [], templates: [] };
   /** Variables contributed by each directory's own vars.yaml (only those that loaded). */
   private readonly varsByDir = new Map<string, Record<string, string>>();
+  /** CLI mode: pkg.yaml attempts by directory, for attaching templates. */
+  private attemptsByDir: Map<string, PkgAttempt> | undefined;
+  /** Merged variables per directory (see contextFor). */
+  private readonly contexts = new Map<string, Record<string, string>>();
   /** Directories whose vars.yaml is broken: nothing at or below them is loaded. */
   private readonly brokenDirs = new Set<string>();
   private readonly attempts: PkgAttempt[] = [];
@@ -114,6 +120,10 @@ class TreeLoader {
     if (entry?.kind === "escape") {
       this.report(escapeDiagnostic(PKGFILE));
       return this.missingPkgfile();
+    }
+    if (entry && (entry.kind === "other" || entry.kind === "symlink-dir")) {
+      this.report(notRegularFile(PKGFILE, entry.what ?? "not a regular file").toDiagnostic());
+      return false;
     }
     if (entry?.kind !== "file") return this.missingPkgfile();
     this.files.pkgfile = PKGFILE;
@@ -161,6 +171,7 @@ class TreeLoader {
     let entries = await this.list(dir);
     if (dir === "") entries = entries.filter((e) => e.name !== "_out");
     const vars = entries.find((e) => e.name === VARS_YAML);
+    if (vars && this.unreadableVars(vars, dir)) return;
     if (vars && this.usable(vars, dir) && !(await this.loadVars(dir))) return;
     const pkgEntry = entries.find((e) => e.name === PKG_YAML);
     if (pkgEntry && this.usable(pkgEntry, dir)) await this.loadPkg(dir);
@@ -184,6 +195,7 @@ class TreeLoader {
           if (!e.name.startsWith(".")) await visit(join(dir, e.name));
           continue;
         }
+        if (e.name === VARS_YAML && this.unreadableVars(e, dir)) continue;
         if (e.name === VARS_YAML && this.usable(e, dir)) vars.push(dir);
         else if (e.name === PKG_YAML && this.usable(e, dir)) pkgs.push(dir);
         else if (e.name.endsWith(TMPL) && this.usable(e, dir)) tmpls.push(join(dir, e.name));
@@ -197,13 +209,30 @@ class TreeLoader {
     for (const file of tmpls) if (!this.underBroken(dirOf(file))) await this.attachCli(file);
   }
 
-  /** Regular files (or in-root symlinks to them) are usable; escaping symlinks are reported. */
+  /**
+   * Regular files (or in-root symlinks to them) are usable. Escaping symlinks, FIFOs, devices,
+   * sockets, dangling symlinks and symlinks to directories are reported: bldr would fail to read
+   * them (or block on a FIFO), so skipping them quietly would hide a package.
+   */
   private usable(e: Entry, dir: string): boolean {
     if (e.kind === "escape") {
       this.report(escapeDiagnostic(join(dir, e.name)));
       return false;
     }
+    if (e.kind === "other" || e.kind === "symlink-dir") {
+      this.report(notRegularFile(join(dir, e.name), e.what ?? "not a regular file").toDiagnostic());
+      return false;
+    }
     return e.kind === "file";
+  }
+
+  /** A vars.yaml that is a FIFO, device, … is reported and breaks its subtree, like a broken one. */
+  private unreadableVars(e: Entry, dir: string): boolean {
+    if (e.kind !== "other" && e.kind !== "symlink-dir") return false;
+    this.usable(e, dir);
+    this.files.vars.push(join(dir, e.name));
+    this.brokenDirs.add(dir);
+    return true;
   }
 
   private underBroken(dir: string): boolean {
@@ -213,14 +242,21 @@ class TreeLoader {
 
   // ---------------------------------------------------------------- variables
 
-  /** Base layers plus the vars.yaml of every ancestor of `dir`, and of `dir` itself if `inclusive`. */
+  /**
+   * Base layers plus the vars.yaml of every ancestor of `dir`, and of `dir` itself if `inclusive`.
+   * Merged maps are cached per directory and shared (read-only) by everything below that adds no
+   * vars.yaml of its own, so a huge root vars.yaml is copied once per vars.yaml, not per package.
+   * A directory is cached only once its own vars.yaml has been loaded (both walks load a
+   * directory's vars.yaml before anything at or below it asks).
+   */
   private contextFor(dir: string, inclusive: boolean): Record<string, string> {
-    const ctx = { ...this.base };
-    for (const d of ancestors(dir)) {
-      if (!inclusive && d === dir) break;
-      const own = this.varsByDir.get(d);
-      if (own) Object.assign(ctx, own);
-    }
+    if (!inclusive) return dir === "" ? this.base : this.contextFor(dirOf(dir), true);
+    const hit = this.contexts.get(dir);
+    if (hit) return hit;
+    const parent = dir === "" ? this.base : this.contextFor(dirOf(dir), true);
+    const own = this.varsByDir.get(dir);
+    const ctx = own ? { ...parent, ...own } : parent;
+    this.contexts.set(dir, ctx);
     return ctx;
   }
 
@@ -337,7 +373,9 @@ class TreeLoader {
   /** CLI: the nearest ancestor directory holding a pkg.yaml owns the template. */
   private async attachCli(file: string): Promise<void> {
     this.files.templates.push(file);
-    const dirs = new Map(this.attempts.map((a) => [a.dir, a]));
+    // Built once: every pkg.yaml is loaded before the first template in CLI mode.
+    this.attemptsByDir ??= new Map(this.attempts.map((a) => [a.dir, a]));
+    const dirs = this.attemptsByDir;
     const owner = [...ancestors(dirOf(file))].reverse().find((d) => dirs.has(d));
     if (owner === undefined) {
       this.report(
@@ -403,10 +441,19 @@ class TreeLoader {
     return rel === "" ? this.root : resolve(this.root, rel);
   }
 
+  /**
+   * Reads a tree file: regular files only, size-capped, never hanging on a FIFO swapped in after
+   * the walk. Invalid UTF-8 is kept (as escapes) so templates copy it through as Go does; the YAML
+   * decoder rejects it with its position.
+   */
   private async read(abs: string, file: string): Promise<string | undefined> {
     try {
-      return await readFile(abs, "utf8");
+      return decodeUtf8Faithful(await readTreeFile(abs, { file, rootReal: this.rootReal }));
     } catch (cause) {
+      if (isTalosExtError(cause)) {
+        this.diagnostics.push(...cause.diagnostics);
+        return undefined;
+      }
       // A symlink swapped after listing must still not lead out of the tree.
       if ((await symlinkKind(this.rootReal, abs)) === "escape") {
         this.report(escapeDiagnostic(file));

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { TalosExtError } from "../errors.ts";
+import { openRegularFile, RegularFileError, readRegularFile, regularFileChunks } from "../fs/regular-file.ts";
 import { readTar, type TarEntry } from "../tar/read.ts";
 import { type ByteSource, openDecompressed } from "../tar/stream.ts";
-import { openRegularFile, RegularFileError, readRegularFile, regularFileChunks } from "./files.ts";
 
 /** OCI and Docker media types the reader tells apart. */
 export const OCI_MEDIA_TYPES = {

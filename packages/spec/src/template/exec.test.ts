@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { DATA, render, renderError } from "../../test/template-helpers.ts";
 import { executeTemplate, parseTemplate } from "./index.ts";
-import { DATA, render, renderError } from "./test-helpers.ts";
 
 describe("text and actions", () => {
   it.each([

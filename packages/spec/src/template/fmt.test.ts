@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { render } from "../../test/template-helpers.ts";
 import { formatFloat, sprintf } from "./fmt.ts";
-import { render } from "./test-helpers.ts";
 import { float, int, list, str } from "./values.ts";
 
 describe("formatFloat (strconv.FormatFloat)", () => {

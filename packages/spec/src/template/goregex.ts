@@ -1,25 +1,31 @@
 /**
- * Go `regexp` (RE2 syntax, Perl flags) on top of JS RegExp. The Go pattern is parsed and
- * re-emitted as a JS pattern with the `u` flag, so that every construct means what it means in
- * Go: `.` excludes only `\n`, `^`/`$` are text anchors unless `(?m)`, `\s` is ASCII, POSIX
- * classes, `\Q…\E`, inline flags anywhere (`(?i)` becomes per-atom `(?i:…)` modifiers), `(?U)`
- * swaps greediness, and capture names are kept on our side (Go allows names JS does not).
- * What RE2 rejects (backreferences, lookaround, `\Z`, nested repetition, counts over 1000) is
- * rejected with Go's error text. Matching loops (find-all, replace-all, split) follow Go's
- * handling of empty matches, and replacement templates are expanded like `Regexp.Expand`.
+ * Go `regexp` (RE2 syntax, Perl flags), matched in linear time. Two parts:
+ *
+ * - our own parser checks the pattern against Go's grammar and reports what Go rejects
+ *   (backreferences, lookaround, `\Z`, nested repetition, counts over 1000) with Go's error text,
+ *   and collects the capture names (Go allows names other engines do not);
+ * - matching runs on `re2js`, a port of RE2/J (itself a port of Go's `regexp`): automata, no
+ *   backtracking, so `(a+)+$` on a long input answers at once instead of never, with Go's
+ *   leftmost-first semantics (`.` excludes only `\n`, `^`/`$` are text anchors unless `(?m)`,
+ *   `\s` is ASCII, POSIX classes, `\Q…\E`, inline flags, `(?U)`).
+ *
+ * Matching loops (find-all, replace-all, split) follow Go's handling of empty matches, and
+ * replacement templates are expanded like `Regexp.Expand`. Offsets are UTF-16 units of the JS
+ * string (Go counts bytes), which is the same thing for slicing the subject.
  */
+import { type Matcher, RE2JS, RE2JSException } from "re2js";
 import { TalosExtError } from "../errors.ts";
 
+/** A compiled Go regular expression (from {@link compileGoRegex}). */
 export interface GoRegexp {
   /** The Go pattern. */
   readonly pattern: string;
-  /** The equivalent JS pattern (flags `gu`). */
-  readonly jsSource: string;
   /** Number of capture groups. */
   readonly numSubexp: number;
   /** Name of each group (index 0 is the whole match, ""), "" for unnamed groups. */
   readonly subexpNames: readonly string[];
-  readonly regexp: RegExp;
+  /** @internal The linear-time matcher. */
+  readonly engine: RE2JS;
 }
 
 /** A Go regexp syntax error; `message` is Go's text ("error parsing regexp: …"). */
@@ -31,7 +37,7 @@ function syntaxError(code: string, expr: string): GoRegexSyntaxError {
 
 const MAX_DEPTH = 500;
 /** `{n}`, `{n,}`, `{n,m}` without leading zeros; anything else makes `{` a literal. */
-const REPEAT = /^\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}/;
+const REPEAT = /\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}/y;
 const MAX_REPEAT = 1000;
 
 interface Flags {
@@ -144,6 +150,12 @@ class Translator {
   private i = 0;
   private depth = 0;
   readonly names: string[] = [""];
+  /**
+   * Offsets of unescaped `[` taken literally inside a class (`[[:]` is `[` and `:` in Go). re2js
+   * reads `[:` there as the start of a POSIX class and rejects it, so the matcher gets `\[`.
+   */
+  readonly literalBrackets: number[] = [];
+  private readonly nameSet = new Set<string>();
 
   private readonly src: string;
 
@@ -158,6 +170,26 @@ class Translator {
       throw syntaxError("unexpected )", this.src);
     }
     return out;
+  }
+
+  /**
+   * Views of the pattern relative to this.i, without copying the rest of it (a slice per atom
+   * would make parsing quadratic in the pattern's length).
+   */
+  private window() {
+    const at = this.i;
+    const src = this.src;
+    return {
+      ch: (k: number): string | undefined => src[at + k],
+      starts: (prefix: string) => src.startsWith(prefix, at),
+      find: (needle: string, from = 0) => {
+        const k = src.indexOf(needle, at + from);
+        return k < 0 ? -1 : k - at;
+      },
+      from: (a: number, b?: number) => src.slice(at + a, b === undefined ? undefined : at + b),
+      code: (k: number) => src.charCodeAt(at + k),
+      point: (k: number) => src.codePointAt(at + k),
+    };
   }
 
   private peek(off = 0): string | undefined {
@@ -232,7 +264,8 @@ class Translator {
   }
 
   private repeatAhead(): boolean {
-    return REPEAT.test(this.src.slice(this.i, this.i + 64));
+    REPEAT.lastIndex = this.i;
+    return REPEAT.test(this.src);
   }
 
   private parseRepeatOp(): { min: number; max: number } {
@@ -249,7 +282,8 @@ class Translator {
       this.i++;
       return { min: 0, max: 1 };
     }
-    const m = REPEAT.exec(this.src.slice(this.i))!;
+    REPEAT.lastIndex = this.i;
+    const m = REPEAT.exec(this.src)!;
     const text = m[0];
     this.i += text.length;
     const min = Number(m[1]);
@@ -294,31 +328,33 @@ class Translator {
   }
 
   private group(flags: Flags): string | null {
-    const rest = this.src.slice(this.i);
-    if (rest.startsWith("(?")) {
+    const { ch, starts, find, from } = this.window();
+    if (starts("(?")) {
       // Named capture: (?P<name>re) or (?<name>re).
-      if (rest.startsWith("(?P<") || (rest.startsWith("(?<") && rest[3] !== "=" && rest[3] !== "!")) {
-        const begin = rest.startsWith("(?P<") ? 4 : 3;
-        const end = rest.indexOf(">");
-        if (end < 0) throw syntaxError("invalid named capture", rest);
-        const name = rest.slice(begin, end);
+      if (starts("(?P<") || (starts("(?<") && ch(3) !== "=" && ch(3) !== "!")) {
+        const begin = starts("(?P<") ? 4 : 3;
+        const end = find(">");
+        if (end < 0) throw syntaxError("invalid named capture", from(0));
+        const name = from(begin, end);
         if (name === "" || ![...name].every(isWordChar)) {
-          throw syntaxError("invalid named capture", rest.slice(0, end + 1));
+          throw syntaxError("invalid named capture", from(0, end + 1));
         }
-        if (this.names.includes(name)) throw syntaxError("duplicate capture group name", name);
+        if (this.nameSet.has(name)) throw syntaxError("duplicate capture group name", name);
         this.i += end + 1;
         this.names.push(name);
+        this.nameSet.add(name);
         return `(${this.groupBody(flags)})`;
       }
-      if (rest.startsWith("(?<")) throw syntaxError("invalid named capture", rest);
+      if (starts("(?<")) throw syntaxError("invalid named capture", from(0));
       // Flags: (?flags) or (?flags:re).
       let j = 2;
       const next = { ...flags };
       let sign = 1;
       let sawFlag = false;
       for (;;) {
-        const f = rest[j];
-        if (f === undefined) throw syntaxError("missing closing )", this.src);
+        const f = ch(j);
+        // Go: a flag group cut off by the end of the pattern is a bad Perl op, not a missing ")".
+        if (f === undefined) throw syntaxError("invalid or unsupported Perl syntax", from(0));
         j++;
         if (f === "i" || f === "m" || f === "s" || f === "U") {
           next[f] = sign > 0;
@@ -338,7 +374,7 @@ class Translator {
           }
           return `(?:${this.groupBody(next)})`;
         }
-        throw syntaxError("invalid or unsupported Perl syntax", rest.slice(0, j));
+        throw syntaxError("invalid or unsupported Perl syntax", from(0, j));
       }
     }
     this.i++;
@@ -401,7 +437,7 @@ class Translator {
         return this.wrapFold(`[${text}]`, flags);
       }
     }
-    const r = this.escapeRune(this.src.slice(this.i));
+    const r = this.escapeRune();
     return this.wrapFold(emitLiteral(r), flags);
   }
 
@@ -443,9 +479,10 @@ class Translator {
     return { text };
   }
 
-  /** A single escaped rune (\n, \x41, \x{263a}, \101, \.); errors like Go on anything else. */
-  private escapeRune(rest: string): number {
-    const e = rest[1]!;
+  /** A single escaped rune at this.i (\\n, \\x41, \\x{263a}, \\101, \\.); errors like Go on anything else. */
+  private escapeRune(): number {
+    const { ch, from, code: codeAt, point } = this.window();
+    const e = ch(1)!;
     const code = e.charCodeAt(0);
     switch (e) {
       case "a":
@@ -467,44 +504,49 @@ class Translator {
         this.i += 2;
         return 11;
       case "x": {
-        if (rest[2] === "{") {
-          const end = rest.indexOf("}", 3);
-          const hex = end < 0 ? "" : rest.slice(3, end);
-          if (end < 0 || hex === "" || !/^[0-9A-Fa-f]+$/.test(hex) || Number.parseInt(hex, 16) > MAX_RUNE) {
-            throw syntaxError("invalid escape sequence", end < 0 ? rest : rest.slice(0, end + 1));
+        if (ch(2) === "{") {
+          // As Go: the error shows the escape up to the first character that makes it wrong.
+          let value = 0;
+          for (let k = 3; ; k++) {
+            const d = ch(k);
+            if (d === undefined) throw syntaxError("invalid escape sequence", from(0));
+            if (d === "}" && k > 3) {
+              this.i += k + 1;
+              return value;
+            }
+            if (!/^[0-9A-Fa-f]$/.test(d)) throw syntaxError("invalid escape sequence", from(0, k + 1));
+            value = value * 16 + Number.parseInt(d, 16);
+            if (value > MAX_RUNE) throw syntaxError("invalid escape sequence", from(0, k + 1));
           }
-          this.i += end + 1;
-          return Number.parseInt(hex, 16);
         }
-        const hex = rest.slice(2, 4);
-        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw syntaxError("invalid escape sequence", rest.slice(0, 4));
+        const hex = from(2, 4);
+        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw syntaxError("invalid escape sequence", from(0, 4));
         this.i += 4;
         return Number.parseInt(hex, 16);
       }
     }
     if (code >= 0x31 && code <= 0x37) {
       // A single non-zero digit would be a backreference, which RE2 does not support.
-      const n = rest[2];
-      if (n === undefined || n < "0" || n > "7")
-        throw syntaxError("invalid escape sequence", rest.slice(0, 2));
+      const n = ch(2);
+      if (n === undefined || n < "0" || n > "7") throw syntaxError("invalid escape sequence", from(0, 2));
     }
     if (code >= 0x30 && code <= 0x37) {
       let v = code - 0x30;
       let len = 2;
       for (; len < 4; len++) {
-        const d = rest.charCodeAt(len) - 0x30;
+        const d = codeAt(len) - 0x30;
         if (!(d >= 0 && d <= 7)) break;
         v = v * 8 + d;
       }
       this.i += len;
       return v;
     }
-    const r = rest.codePointAt(1)!;
+    const r = point(1)!;
     if (r < 0x80 && !/[A-Za-z0-9]/.test(e)) {
       this.i += 2;
       return r;
     }
-    throw syntaxError("invalid escape sequence", rest.slice(0, 1 + String.fromCodePoint(r).length));
+    throw syntaxError("invalid escape sequence", from(0, 1 + String.fromCodePoint(r).length));
   }
 
   private charClass(): string {
@@ -523,27 +565,28 @@ class Translator {
       const c = this.src[this.i]!;
       if (c === "]" && !first) break;
       first = false;
-      const rest = this.src.slice(this.i);
-      if (rest.startsWith("[:")) {
-        const end = rest.indexOf(":]", 2);
+      const { ch, starts, find, from } = this.window();
+      if (starts("[:")) {
+        const end = find(":]", 2);
         if (end >= 0) {
-          const name = rest.slice(2, end);
+          const name = from(2, end);
           const neg = name.startsWith("^");
           const key = neg ? name.slice(1) : name;
           const ranges = Object.hasOwn(POSIX_CLASSES, key) ? POSIX_CLASSES[key] : undefined;
-          if (!ranges) throw syntaxError("invalid character class range", rest.slice(0, end + 2));
+          if (!ranges) throw syntaxError("invalid character class range", from(0, end + 2));
           parts.push(emitRanges(neg ? complement(ranges) : ranges));
           this.i += end + 2;
           continue;
         }
       }
-      if (c === "\\" && (rest[1] === "p" || rest[1] === "P")) {
+      if (c === "\\" && (ch(1) === "p" || ch(1) === "P")) {
         parts.push(this.unicodeClass().text);
         continue;
       }
-      if (c === "\\" && rest[1] !== undefined && "dswDSW".includes(rest[1])) {
-        const ranges = PERL_CLASSES[rest[1].toLowerCase()]!;
-        parts.push(emitRanges(rest[1] === rest[1].toLowerCase() ? ranges : complement(ranges)));
+      const next = ch(1);
+      if (c === "\\" && next !== undefined && "dswDSW".includes(next)) {
+        const ranges = PERL_CLASSES[next.toLowerCase()]!;
+        parts.push(emitRanges(next === next.toLowerCase() ? ranges : complement(ranges)));
         this.i += 2;
         continue;
       }
@@ -565,9 +608,10 @@ class Translator {
 
   private classChar(missing: () => GoRegexSyntaxError): number {
     if (this.i >= this.src.length) throw missing();
+    if (this.src[this.i] === "[") this.literalBrackets.push(this.i);
     if (this.src[this.i] === "\\") {
       if (this.i + 1 >= this.src.length) throw syntaxError("trailing backslash at end of expression", "");
-      return this.escapeRune(this.src.slice(this.i));
+      return this.escapeRune();
     }
     return this.nextRune();
   }
@@ -577,16 +621,25 @@ const cache = new Map<string, GoRegexp | GoRegexSyntaxError>();
 const CACHE_LIMIT = 500;
 
 function compileUncached(pattern: string): GoRegexp {
+  // Our parser decides what Go accepts and with which message; re2js only matches.
   const t = new Translator(pattern);
-  const jsSource = t.translate();
-  let regexp: RegExp;
-  try {
-    regexp = new RegExp(jsSource, "gu");
-  } catch (e) {
-    // Our translation should always be valid JS; report as Go would for an unsupported construct.
-    throw syntaxError("invalid or unsupported Perl syntax", `${pattern} (${(e as Error).message})`);
+  t.translate();
+  const parts: string[] = [];
+  let last = 0;
+  for (const at of t.literalBrackets) {
+    parts.push(pattern.slice(last, at), "\\");
+    last = at;
   }
-  return { pattern, jsSource, numSubexp: t.names.length - 1, subexpNames: t.names, regexp };
+  parts.push(pattern.slice(last));
+  const source = parts.join("");
+  let engine: RE2JS;
+  try {
+    engine = RE2JS.compile(source);
+  } catch (e) {
+    if (e instanceof RE2JSException) throw new GoRegexSyntaxError(e.message);
+    throw e;
+  }
+  return { pattern, numSubexp: t.names.length - 1, subexpNames: t.names, engine };
 }
 
 /**
@@ -634,35 +687,12 @@ export function compileGoRegex(pattern: string): GoRegexp {
 /** A match: [start, end] of the whole match and every group (-1 when a group did not take part). */
 export type MatchIndex = number[];
 
-function execAt(re: GoRegexp, s: string, pos: number): MatchIndex | null {
-  const rx = re.regexp;
-  rx.lastIndex = pos;
-  const m = rx.exec(s);
-  if (!m) return null;
-  const out: number[] = [m.index, m.index + m[0].length];
-  // Group positions: JS gives substrings only (without the `d` flag); recover offsets lazily.
-  const groups = (m as RegExpExecArray & { indices?: [number, number][] }).indices;
-  for (let g = 1; g <= re.numSubexp; g++) {
-    const span = groups?.[g];
-    if (span) out.push(span[0], span[1]);
-    else out.push(-1, -1);
-  }
+/** The leftmost-first match starting the search at `pos` (context before `pos` counts for `^`, `\b`). */
+function execAt(re: GoRegexp, m: Matcher, pos: number): MatchIndex | null {
+  if (!m.find(pos)) return null;
+  const out: number[] = [m.start(0), m.end(0)];
+  for (let g = 1; g <= re.numSubexp; g++) out.push(m.start(g), m.end(g));
   return out;
-}
-
-function withIndices(re: GoRegexp): GoRegexp {
-  if (re.regexp.hasIndices) return re;
-  return { ...re, regexp: new RegExp(re.jsSource, "dgu") };
-}
-
-const indexCache = new WeakMap<GoRegexp, GoRegexp>();
-function indexed(re: GoRegexp): GoRegexp {
-  let r = indexCache.get(re);
-  if (!r) {
-    r = withIndices(re);
-    indexCache.set(re, r);
-  }
-  return r;
 }
 
 /** Width of the code point at `pos` (Go advances by runes). */
@@ -676,14 +706,14 @@ function runeWidth(s: string, pos: number): number {
 }
 
 /** Go's allMatches: successive non-overlapping matches; an empty match right after a match is skipped. */
-export function findAllIndex(reIn: GoRegexp, s: string, n: number): MatchIndex[] {
-  const re = indexed(reIn);
+export function findAllIndex(re: GoRegexp, s: string, n: number): MatchIndex[] {
+  const matcher = re.engine.matcher(s);
   const limit = n < 0 ? s.length + 1 : n;
   const out: MatchIndex[] = [];
   let pos = 0;
   let prevMatchEnd = -1;
   while (out.length < limit && pos <= s.length) {
-    const m = execAt(re, s, pos);
+    const m = execAt(re, matcher, pos);
     if (!m) break;
     let accept = true;
     if (m[1] === pos) {
@@ -699,20 +729,22 @@ export function findAllIndex(reIn: GoRegexp, s: string, n: number): MatchIndex[]
   return out;
 }
 
+/** Go's Regexp.FindStringSubmatchIndex. */
 export function findIndex(re: GoRegexp, s: string): MatchIndex | null {
-  return execAt(indexed(re), s, 0);
+  return execAt(re, re.engine.matcher(s), 0);
 }
 
-export const matchString = (re: GoRegexp, s: string): boolean => execAt(re, s, 0) !== null;
+/** Go's Regexp.MatchString. */
+export const matchString = (re: GoRegexp, s: string): boolean => re.engine.matcher(s).find(0);
 
 /** Go's Regexp.replaceAll loop; `repl` appends the replacement for one match. */
-export function replaceAllWith(reIn: GoRegexp, src: string, repl: (m: MatchIndex) => string): string {
-  const re = indexed(reIn);
+export function replaceAllWith(re: GoRegexp, src: string, repl: (m: MatchIndex) => string): string {
+  const matcher = re.engine.matcher(src);
   let lastMatchEnd = 0;
   let searchPos = 0;
   let out = "";
   while (searchPos <= src.length) {
-    const a = execAt(re, src, searchPos);
+    const a = execAt(re, matcher, searchPos);
     if (!a) break;
     out += src.slice(lastMatchEnd, a[0]);
     if (a[1]! > lastMatchEnd || a[0] === 0) out += repl(a);

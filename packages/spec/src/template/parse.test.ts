@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { render, renderError } from "../../test/template-helpers.ts";
 import { parseTemplate } from "./index.ts";
 import { lex } from "./lexer.ts";
-import { render, renderError } from "./test-helpers.ts";
 
 const tokens = (src: string) => lex(src).map((t) => `${t.type}:${t.val}`);
 

@@ -4,7 +4,7 @@
  * 2 and 19), rendered for both architectures.
  */
 import { describe, expect, it } from "vitest";
-import { render } from "./test-helpers.ts";
+import { render } from "../../test/template-helpers.ts";
 
 const amd64 = { ARCH: "x86_64", TARGET: "x86_64-talos-linux-musl" };
 const arm64 = { ARCH: "aarch64", TARGET: "aarch64-talos-linux-musl" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { render, renderError } from "./test-helpers.ts";
+import { render, renderError } from "../../test/template-helpers.ts";
 
 describe("sprig strings", () => {
   it.each([

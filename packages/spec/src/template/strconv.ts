@@ -3,6 +3,7 @@
  * sprig need. Go strings are UTF-8 byte strings; ours are JS strings, so byte-oriented
  * operations go through UTF-8 buffers explicitly.
  */
+import { decodeUtf8Faithful, encodeUtf8Faithful } from "../utf8.ts";
 
 export class StrconvError extends Error {
   readonly kind: "syntax" | "range";
@@ -15,18 +16,18 @@ export class StrconvError extends Error {
 // ---------------------------------------------------------------- UTF-8 and runes
 
 export function utf8(s: string): Buffer {
-  return Buffer.from(s, "utf8");
+  return Buffer.from(encodeUtf8Faithful(s));
 }
 
-/** Go's len(s): the length in UTF-8 bytes. */
+/** Go's len(s): the length in UTF-8 bytes (an invalid byte kept from the input counts as one). */
 export function byteLength(s: string): number {
-  return Buffer.byteLength(s, "utf8");
+  return s.isWellFormed() ? Buffer.byteLength(s, "utf8") : encodeUtf8Faithful(s).length;
 }
 
-/** Go's s[i:j] on bytes; a cut through a multi-byte character decodes to U+FFFD. */
+/** Go's s[i:j] on bytes; a cut through a multi-byte character keeps the cut bytes, as Go does. */
 export function byteSlice(s: string, start: number, end?: number): string {
   if (isAscii(s)) return s.slice(start, end);
-  return utf8(s).subarray(start, end).toString("utf8");
+  return decodeUtf8Faithful(utf8(s).subarray(start, end));
 }
 
 export function isAscii(s: string): boolean {

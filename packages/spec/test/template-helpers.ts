@@ -1,6 +1,6 @@
-/** Helpers shared by the template tests. */
-import { TalosExtError } from "../errors.ts";
-import { type RenderOptions, renderTemplate, type TemplateData } from "./index.ts";
+/** Test support: helpers shared by the template tests (never imported by library code). */
+import { TalosExtError } from "../src/errors.ts";
+import { type RenderOptions, renderTemplate, type TemplateData } from "../src/template/index.ts";
 
 export const DATA: TemplateData = {
   ARCH: "aarch64",
