@@ -125,7 +125,10 @@ class FileSink extends Writable {
     super();
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null) => void): void {
-    if (this.failure) return done();
+    if (this.failure) {
+      done();
+      return;
+    }
     this.fh.write(chunk).then(
       () => done(),
       (e: Error) => {
@@ -297,10 +300,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         if (isTalosExtError(e) || e instanceof RetryableError) throw e;
         // A body that failed or closed early is the connection's fault (worth a retry); a
         // failing sink (full disk, closed stream) is not.
-        if (bodyError !== undefined || !opened.body.complete) {
-          if (bodyError !== undefined || isPrematureClose(e)) {
-            raise(socketFault(shown, bodyError ?? e, opened.timedOut(), timeoutMs), options.errors);
-          }
+        if (bodyError !== undefined || isPrematureClose(e)) {
+          raise(socketFault(shown, bodyError ?? e, opened.timedOut(), timeoutMs), options.errors);
         }
         throw e;
       }
