@@ -8,9 +8,18 @@ import { open as openFile } from "node:fs/promises";
 import { type Readable, Transform, type TransformCallback, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { TalosExtError } from "@talos-ext/spec";
+import {
+  ChecksumStream,
+  download,
+  isRetryableStatus,
+  RetryableError,
+  type RetryPolicy,
+  retryAfterMs,
+  withRetries,
+} from "../net/index.ts";
 import { RegistryAuth, Scopes } from "./auth.ts";
 import { type CredentialInput, CredentialResolver } from "./credentials.ts";
-import { DigestVerifier, digestOf, mismatch, parseDigest } from "./digest.ts";
+import { digestOf, mismatch, parseDigest } from "./digest.ts";
 import { displayUrl, registryError } from "./errors.ts";
 import {
   type BodySink,
@@ -19,18 +28,14 @@ import {
   type HttpResponse,
   header,
   isNetworkError,
-  isRetryableStatus,
   networkFailure,
-  type RetryPolicy,
   readBody,
-  retryAfterMs,
-  TransientError,
   Transport,
   toReadable,
-  withRetries,
 } from "./http.ts";
 import { MANIFEST_ACCEPT, sniffManifestMediaType } from "./media-types.ts";
 import { DOCKER_HUB, DOCKER_HUB_API, type ImageReference, parseReference, toReference } from "./reference.ts";
+import { blobFault, statusError } from "./status-errors.ts";
 
 export type ProgressEvent =
   | { type: "blob-skipped"; repository: string; digest: string; size: number }
@@ -151,49 +156,21 @@ export class RegistryClient {
     if (from) scopes.add(`repository:${from}`, ["pull"]);
     const uploads = this.#uploadsUrl(r);
 
-    return withRetries(this.#policy, async () => {
-      if (await this.#headBlob(r, desc.digest, "push")) {
+    const retry = <T>(fn: () => Promise<T>) => withRetries(this.#policy, fn);
+    // The retry budget is per request: the HEAD, the session POST and the upload each get their
+    // own `retries`. A failed upload starts over with a fresh session (a cut body may have left
+    // bytes in the old one), without spending the budget of the requests that succeeded.
+    return retry(async () => {
+      if (await retry(() => this.#headBlob(r, desc.digest, "push"))) {
         this.#emit({ type: "blob-skipped", repository: r.repository, digest: desc.digest, size: desc.size });
         return "exists";
       }
-      let location: URL;
-      if (from) {
-        const url = new URL(uploads);
-        url.searchParams.set("mount", desc.digest);
-        url.searchParams.set("from", from);
-        const res = await this.#sendOnce(r, scopes, {
-          method: "POST",
-          url,
-          headers: { "content-length": "0" },
-        });
-        if (res.status === 201) {
-          await discard(res);
-          this.#emit({
-            type: "blob-mounted",
-            repository: r.repository,
-            digest: desc.digest,
-            size: desc.size,
-            from,
-          });
-          return "mounted";
-        }
-        if (res.status !== 202) throw await this.#statusError(res, "POST", "mounting blob");
-        await discard(res);
-        location = this.#location(res);
-      } else {
-        const res = await this.#sendOnce(r, scopes, {
-          method: "POST",
-          url: uploads,
-          headers: { "content-length": "0" },
-        });
-        if (res.status !== 202) throw await this.#statusError(res, "POST", "starting blob upload");
-        await discard(res);
-        location = this.#location(res);
-      }
+      const started = await retry(() => this.#startUpload(r, scopes, desc, uploads, from));
+      if (started === "mounted") return "mounted";
       const chunk = this.#options.chunkSize;
       if (chunk && chunk > 0 && desc.size > chunk)
-        await this.#uploadChunked(r, scopes, desc, open, location, chunk);
-      else await this.#uploadMonolithic(r, scopes, desc, open, location);
+        await this.#uploadChunked(r, scopes, desc, open, started, chunk);
+      else await this.#uploadMonolithic(r, scopes, desc, open, started);
       return "uploaded";
     });
   }
@@ -202,17 +179,17 @@ export class RegistryClient {
   async fetchBlob(ref: ImageReference | string, digest: string, size?: number): Promise<Uint8Array> {
     const r = toReference(ref);
     parseDigest(digest);
-    return withRetries(this.#policy, async () => {
-      const chunks: Buffer[] = [];
-      const sink = new Writable({
+    let chunks: Buffer[] = [];
+    await this.#download(r, digest, size, () => {
+      chunks = [];
+      return new Writable({
         write(c: Buffer, _e, done) {
           chunks.push(c);
           done();
         },
       });
-      await this.#download(r, digest, size, sink);
-      return Buffer.concat(chunks);
     });
+    return Buffer.concat(chunks);
   }
 
   /**
@@ -223,7 +200,13 @@ export class RegistryClient {
     const r = toReference(ref);
     parseDigest(digest);
     const res = await withRetries(this.#policy, () => this.#openBlob(r, digest));
-    const verifier = new DigestVerifier(digest, `blob ${digest} from ${r.registry}/${r.repository}`, size);
+    const { algorithm, hex } = parseDigest(digest);
+    const verifier = new ChecksumStream({
+      expect: { [algorithm]: hex },
+      size,
+      url: displayUrl(res.url),
+      errors: blobFault(`blob ${digest} from ${r.registry}/${r.repository}`),
+    });
     res.body.on("error", (e) => verifier.destroy(toFinal(networkFailure(e, "GET", res.url))));
     return res.body.pipe(verifier);
   }
@@ -237,7 +220,7 @@ export class RegistryClient {
   ): Promise<void> {
     const r = toReference(ref);
     parseDigest(digest);
-    await withRetries(this.#policy, () => this.#download(r, digest, size, sink()));
+    await this.#download(r, digest, size, sink);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -266,7 +249,7 @@ export class RegistryClient {
         body,
       });
       if (res.status !== 201 && res.status !== 200 && res.status !== 204) {
-        throw await this.#statusError(res, "PUT", `pushing manifest ${reference}`);
+        throw await statusError(res, "PUT", `pushing manifest ${reference}`);
       }
       await discard(res);
       const said = header(res, "docker-content-digest");
@@ -300,7 +283,7 @@ export class RegistryClient {
           "check the repository and tag (or digest)",
         );
       }
-      if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching manifest ${reference}`);
+      if (res.status !== 200) throw await statusError(res, "GET", `fetching manifest ${reference}`);
       let body: Buffer;
       try {
         body = await readBody(res, 16 * 1024 * 1024);
@@ -348,7 +331,7 @@ export class RegistryClient {
       });
       await discard(res);
       if (res.status === 404) return undefined;
-      if (res.status !== 200) throw await this.#statusError(res, "HEAD", `checking manifest ${reference}`);
+      if (res.status !== 200) throw await statusError(res, "HEAD", `checking manifest ${reference}`);
       const digest = header(res, "docker-content-digest");
       return digest ? { digest } : {};
     });
@@ -363,7 +346,39 @@ export class RegistryClient {
     await discard(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
-    throw await this.#statusError(res, "HEAD", `checking blob ${digest}`);
+    throw await statusError(res, "HEAD", `checking blob ${digest}`);
+  }
+
+  /** Opens an upload session (or mounts the blob from `from`): "mounted" or the session's URL. */
+  async #startUpload(
+    r: ImageReference,
+    scopes: Scopes,
+    desc: BlobDescriptor,
+    uploads: URL,
+    from: string | undefined,
+  ): Promise<URL | "mounted"> {
+    const url = new URL(uploads);
+    if (from) {
+      url.searchParams.set("mount", desc.digest);
+      url.searchParams.set("from", from);
+    }
+    const res = await this.#sendOnce(r, scopes, { method: "POST", url, headers: { "content-length": "0" } });
+    if (from && res.status === 201) {
+      await discard(res);
+      this.#emit({
+        type: "blob-mounted",
+        repository: r.repository,
+        digest: desc.digest,
+        size: desc.size,
+        from,
+      });
+      return "mounted";
+    }
+    if (res.status !== 202) {
+      throw await statusError(res, "POST", from ? "mounting blob" : "starting blob upload");
+    }
+    await discard(res);
+    return this.#location(res);
   }
 
   async #uploadMonolithic(
@@ -416,14 +431,14 @@ export class RegistryClient {
         },
         body: chunk,
       });
-      if (res.status !== 202) throw await this.#statusError(res, "PATCH", `uploading blob ${desc.digest}`);
+      if (res.status !== 202) throw await statusError(res, "PATCH", `uploading blob ${desc.digest}`);
       await discard(res);
       location = this.#location(res);
       offset += chunk.length;
       // The registry says how much it holds; anything else means the session is off track.
       const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res, "range") ?? "");
       if (range && Number(range[1]) !== offset - 1) {
-        throw new TransientError(
+        throw new RetryableError(
           `registry holds ${Number(range[1]) + 1} of ${offset} bytes of ${desc.digest}`,
           registryError(
             "REGISTRY_HTTP",
@@ -482,7 +497,7 @@ export class RegistryClient {
 
   async #finishUpload(res: HttpResponse, desc: BlobDescriptor): Promise<void> {
     if (res.status !== 201 && res.status !== 204) {
-      throw await this.#statusError(res, "PUT", `completing upload of ${desc.digest}`);
+      throw await statusError(res, "PUT", `completing upload of ${desc.digest}`);
     }
     await discard(res);
     const said = header(res, "docker-content-digest");
@@ -525,39 +540,46 @@ export class RegistryClient {
         "push the image again",
       );
     }
-    if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching blob ${digest}`);
+    if (res.status !== 200) throw await statusError(res, "GET", `fetching blob ${digest}`);
     return res;
   }
 
+  /** Downloads a verified blob through the package's download primitive, retried as a whole. */
   async #download(
     r: ImageReference,
     digest: string,
     size: number | undefined,
-    sink: NodeJS.WritableStream,
+    sink: () => NodeJS.WritableStream,
   ): Promise<void> {
-    const res = await this.#openBlob(r, digest);
-    const total = size ?? Number(header(res, "content-length") ?? "0");
-    const verifier = new DigestVerifier(digest, `blob ${digest} from ${r.registry}/${r.repository}`, size);
-    let bytes = 0;
-    let last = 0;
-    const emit = () => this.#emit({ type: "blob-download", repository: r.repository, digest, bytes, total });
-    const counter = new Transform({
-      transform(chunk: Buffer, _e, done: TransformCallback) {
-        bytes += chunk.length;
-        if (bytes - last >= PROGRESS_STEP) {
-          last = bytes;
-          emit();
-        }
-        done(null, chunk);
+    const { algorithm, hex } = parseDigest(digest);
+    let total = size ?? 0;
+    await download({
+      open: async () => {
+        const res = await this.#openBlob(r, digest);
+        total = size ?? Number(header(res, "content-length") ?? "0");
+        let failure: NodeJS.ErrnoException | undefined;
+        res.body.once("error", (e: NodeJS.ErrnoException) => {
+          failure ??= e;
+        });
+        return {
+          body: res.body,
+          url: res.url,
+          headers: res.headers,
+          timedOut: () => failure?.code === "REGISTRY_CLIENT_TIMEOUT",
+          abort: () => res.body.destroy(),
+        };
       },
+      errors: blobFault(`blob ${digest} from ${r.registry}/${r.repository}`),
+      expect: { [algorithm]: hex },
+      ...(size !== undefined ? { size } : {}),
+      to: { sink },
+      retries: this.#policy.retries,
+      retryDelayMs: this.#policy.baseDelayMs,
+      ...(this.#policy.onRetry ? { onRetry: this.#policy.onRetry } : {}),
+      progressStep: PROGRESS_STEP,
+      onProgress: (e) =>
+        this.#emit({ type: "blob-download", repository: r.repository, digest, bytes: e.bytes, total }),
     });
-    try {
-      await pipeline(res.body, counter, verifier, sink);
-    } catch (e) {
-      // A cut connection is worth a retry; a full disk or a digest mismatch is not.
-      throw isNetworkError(e) ? networkFailure(e as NodeJS.ErrnoException, "GET", res.url) : e;
-    }
-    emit();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -630,7 +652,7 @@ export class RegistryClient {
         }
         await discard(res);
         if (isRetryableStatus(res.status)) {
-          throw new TransientError(
+          throw new RetryableError(
             `${res.status} on GET ${displayUrl(url)}`,
             registryError(
               "REGISTRY_HTTP",
@@ -650,7 +672,7 @@ export class RegistryClient {
 
   /**
    * One request with authentication: a 401 teaches the challenge (or that a token expired) and
-   * the request is sent again, once or twice. Transient failures throw TransientError.
+   * the request is sent again, once or twice. Transient failures throw RetryableError.
    */
   async #sendOnce(r: ImageReference, scopes: Scopes, req: SendRequest): Promise<HttpResponse> {
     await this.#ping(r.registry);
@@ -674,7 +696,7 @@ export class RegistryClient {
         const streamed = req.body !== undefined && !(req.body instanceof Uint8Array);
         // A streamed body is spent; the caller's retry loop starts the upload again.
         if (streamed)
-          throw new TransientError(
+          throw new RetryableError(
             `401 on ${req.method} ${displayUrl(req.url)}`,
             toFinal(await auth.rejected()),
           );
@@ -689,8 +711,8 @@ export class RegistryClient {
         );
       }
       if (isRetryableStatus(res.status)) {
-        const final = await this.#statusError(res, req.method, "registry failure");
-        throw new TransientError(
+        const final = await statusError(res, req.method, "registry failure");
+        throw new RetryableError(
           `${res.status} on ${req.method} ${displayUrl(req.url)}`,
           final,
           retryAfterMs(header(res, "retry-after")),
@@ -713,8 +735,8 @@ export class RegistryClient {
       const url = new URL(loc, res.url);
       res = await this.#transport.send({ method: req.method, url, headers: req.headers ?? {} });
       if (isRetryableStatus(res.status)) {
-        const final = await this.#statusError(res, req.method, `following a redirect to ${displayUrl(url)}`);
-        throw new TransientError(
+        const final = await statusError(res, req.method, `following a redirect to ${displayUrl(url)}`);
+        throw new RetryableError(
           `${res.status} on ${req.method} ${displayUrl(url)}`,
           final,
           retryAfterMs(header(res, "retry-after")),
@@ -726,49 +748,6 @@ export class RegistryClient {
       "REGISTRY_HTTP",
       `too many redirects from ${displayUrl(first.url)}`,
       "the registry's storage redirects are misconfigured",
-    );
-  }
-
-  /** The error for an unexpected status, with the registry's error codes (never our headers). */
-  async #statusError(res: HttpResponse, method: string, doing: string): Promise<TalosExtError> {
-    let detail = "";
-    let codes: string[] = [];
-    try {
-      const text = (await readBody(res, 64 * 1024)).toString("utf8");
-      const json = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
-      codes = (json.errors ?? []).map((e) => String(e.code ?? ""));
-      detail = (json.errors ?? [])
-        .map((e) => `${e.code ?? "ERROR"}: ${e.message ?? ""}`)
-        .join("; ")
-        .slice(0, 300);
-    } catch {
-      // Not a registry error body; the status says enough.
-    }
-    const where = `${method} ${displayUrl(res.url)}`;
-    const msg = `${doing}: ${where} answered ${res.status}${detail ? ` (${detail})` : ""}`;
-    if (codes.includes("DIGEST_INVALID")) {
-      return registryError(
-        "REGISTRY_DIGEST_MISMATCH",
-        msg,
-        "the uploaded bytes do not match their digest; the source is corrupt",
-      );
-    }
-    if (res.status === 404 || codes.includes("NAME_UNKNOWN") || codes.includes("MANIFEST_UNKNOWN")) {
-      return registryError("REGISTRY_NOT_FOUND", msg, "check the repository name and reference");
-    }
-    if (codes.includes("MANIFEST_BLOB_UNKNOWN") || codes.includes("BLOB_UNKNOWN")) {
-      return registryError(
-        "REGISTRY_HTTP",
-        msg,
-        "push the manifest's blobs (config, layers, children) before the manifest",
-      );
-    }
-    return registryError(
-      "REGISTRY_HTTP",
-      msg,
-      isRetryableStatus(res.status)
-        ? "the registry is failing or throttling; retry later"
-        : "see the registry's message",
     );
   }
 }
@@ -789,7 +768,7 @@ function mountSource(from: string, target: ImageReference): string | undefined {
 }
 
 function toFinal(e: Error): TalosExtError {
-  return (e instanceof TransientError ? e.final : e) as TalosExtError;
+  return (e instanceof RetryableError ? e.final : e) as TalosExtError;
 }
 
 function isFileSource(source: ReturnType<BlobSource>): source is { path: string } {
