@@ -160,11 +160,11 @@ export class RegistryClient {
     // The retry budget is per request: the HEAD, the session POST and the upload each get their
     // own `retries`. A failed upload starts over with a fresh session (a cut body may have left
     // bytes in the old one), without spending the budget of the requests that succeeded.
+    if (await retry(() => this.#headBlob(r, desc.digest, "push"))) {
+      this.#emit({ type: "blob-skipped", repository: r.repository, digest: desc.digest, size: desc.size });
+      return "exists";
+    }
     return retry(async () => {
-      if (await retry(() => this.#headBlob(r, desc.digest, "push"))) {
-        this.#emit({ type: "blob-skipped", repository: r.repository, digest: desc.digest, size: desc.size });
-        return "exists";
-      }
       const started = await retry(() => this.#startUpload(r, scopes, desc, uploads, from));
       if (started === "mounted") return "mounted";
       const chunk = this.#options.chunkSize;
