@@ -8,8 +8,8 @@ import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
 import { rootCertificates } from "node:tls";
-import { isTalosExtError, type TalosExtError } from "@talos-ext/spec";
-import { isRetryableStatus, RetryableError, retryAfterMs } from "../net/index.ts";
+import { isTalosExtError } from "@talos-ext/spec";
+import { RetryableError } from "../net/index.ts";
 import { displayUrl, registryError } from "./errors.ts";
 
 export interface HttpRequest {

@@ -78,7 +78,7 @@ export function parseReference(input: string): ImageReference {
     (before.includes(":") || after.includes("/"))
   ) {
     throw registryError(
-      "REGISTRY_CREDENTIALS_IN_REFERENCE",
+      "REGISTRY_BAD_REFERENCE",
       "the image reference carries credentials (user:password@ before the registry); it is not repeated here",
       "remove the user info from the reference and log in instead (`docker login <registry>`, or the credentials option); rotate the password if it was shared",
     );
