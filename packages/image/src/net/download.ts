@@ -180,7 +180,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         errors: options.errors,
         show,
       }));
-  let attempts = 0;
   try {
     return await withRetries(
       {
@@ -190,7 +189,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         onRetry: options.onRetry,
       },
       async (attempt) => {
-        attempts = attempt + 1;
         bytesNow = 0;
         const opened = await opener(signal);
         urlNow = show(opened.url);

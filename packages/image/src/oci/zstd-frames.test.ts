@@ -34,7 +34,11 @@ describe(`Node ${process.version} zstd decoder and concatenated frames`, () => {
   });
 
   it.skipIf(!hasZstdCli())("while the zstd CLI reads both frames: the input is valid", () => {
-    const out = execaSync("zstd", ["-dc"], { input: concatenated, encoding: "buffer", stripFinalNewline: false }).stdout;
+    const out = execaSync("zstd", ["-dc"], {
+      input: concatenated,
+      encoding: "buffer",
+      stripFinalNewline: false,
+    }).stdout;
     expect(Buffer.from(out).toString()).toBe(`${first}${second}`);
   });
 });

@@ -1,12 +1,4 @@
-/**
- * An OCI distribution client: blobs (HEAD, cross-repo mount, monolithic or chunked upload,
- * verified download) and manifests (PUT, verified GET), with auth and retries.
- */
-import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open as openFile } from "node:fs/promises";
-import { type Readable, Transform, type TransformCallback, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { type Readable, Writable } from "node:stream";
 import type { TalosExtError } from "@talos-ext/spec";
 import {
   ChecksumStream,
@@ -22,7 +14,6 @@ import { type CredentialInput, CredentialResolver } from "./credentials.ts";
 import { digestOf, mismatch, parseDigest } from "./digest.ts";
 import { displayUrl, registryError } from "./errors.ts";
 import {
-  type BodySink,
   type BodyWriter,
   discard,
   type HttpResponse,
@@ -31,7 +22,6 @@ import {
   networkFailure,
   readBody,
   Transport,
-  toReadable,
 } from "./http.ts";
 import { MANIFEST_ACCEPT, sniffManifestMediaType } from "./media-types.ts";
 import { DOCKER_HUB, DOCKER_HUB_API, type ImageReference, parseReference, toReference } from "./reference.ts";
