@@ -21,6 +21,29 @@ export {
   inspectLayout,
   inspectReference,
 } from "./inspect/inspect.ts";
+// The one download primitive (sources, update, registry blobs), its retry loop and checksums.
+export {
+  backoffMs,
+  type ChecksumAlgorithm,
+  ChecksumStream,
+  type ChecksumStreamOptions,
+  type Checksums,
+  type DownloadErrorMap,
+  type DownloadFault,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  type DownloadTarget,
+  displayUrl,
+  download,
+  type GetOptions,
+  isRetryableStatus,
+  type OpenedBody,
+  openUrl,
+  RetryableError,
+  type RetryPolicy,
+  withRetries,
+} from "./net/index.ts";
 // Deterministic OCI image layouts.
 export * from "./oci/index.ts";
 export { applyMirrors, type ImageMirror, normalizeImageName, parseMirror } from "./plan/mirrors.ts";

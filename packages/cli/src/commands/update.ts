@@ -114,10 +114,19 @@ export const updateCommand: Command = {
       throw usageError("update: missing argument <VAR>", "or pass --diff");
     if (diffMode && ctx.values.file !== undefined) throw usageError("update: --file does not go with --diff");
     const cacheDir = stringOption(ctx.values["cache-dir"]);
+    const shown = new Map<string, number>();
     const onEvent = (e: UpdateEvent) => {
       if (ctx.json) return;
       if (e.kind === "download") ctx.io.stderr(`downloading ${e.url}\n`);
       else if (e.kind === "downloaded") ctx.io.stderr(`downloaded ${e.url} (${e.size} bytes)\n`);
+      else if (e.kind === "progress") {
+        // A slow download shows it is alive, one line per URL every 5 s at most.
+        const last = shown.get(e.url) ?? 0;
+        if (e.elapsedMs - last >= 5000) {
+          shown.set(e.url, e.elapsedMs);
+          ctx.io.stderr(`  ${e.url}: ${e.bytes}${e.total !== undefined ? ` of ${e.total}` : ""} bytes\n`);
+        }
+      }
     };
     const common = {
       root,

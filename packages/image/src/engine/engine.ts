@@ -3,8 +3,8 @@
  * than 23 such as Debian's 20.10), and buildctl against a BuildKit daemon (BUILDKIT_HOST).
  * Every engine gets the same Dockerfile and context and exports the final stage as a tar.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { TalosExtError } from "@talos-ext/spec";
+import { isTalosExtError, TalosExtError } from "@talos-ext/spec";
+import { execa, execaSync } from "execa";
 import { ProgressLog } from "./progress.ts";
 
 export type EngineKind = "buildx" | "docker" | "buildctl";
@@ -31,6 +31,10 @@ export interface EngineBuildRequest {
   noCache?: boolean;
   env?: NodeJS.ProcessEnv;
   onEvent?: (text: string) => void;
+  /** Stops the build (SIGTERM, then SIGKILL after 10 s); the signal's reason is thrown. */
+  signal?: AbortSignal;
+  /** Stops a build that runs longer than this (BUILD_ENGINE_FAILED). Default: no limit. */
+  timeoutMs?: number;
 }
 
 interface Probe {
@@ -38,9 +42,20 @@ interface Probe {
   out: string;
 }
 
+/** Detection runs small version commands; one that hangs (a dead daemon socket) is stopped. */
+const PROBE_TIMEOUT_MS = 15_000;
+
 function probe(cmd: string, args: string[], env: NodeJS.ProcessEnv): Probe {
-  const r = spawnSync(cmd, args, { env, encoding: "utf8", timeout: 15_000 });
-  return { ok: r.status === 0, out: `${r.stdout ?? ""}`.trim() };
+  const r = execaSync(cmd, args, {
+    env,
+    extendEnv: false,
+    reject: false,
+    timeout: PROBE_TIMEOUT_MS,
+    stdin: "ignore",
+    stderr: "ignore",
+    maxBuffer: 1024 * 1024,
+  });
+  return { ok: r.exitCode === 0, out: typeof r.stdout === "string" ? r.stdout.trim() : "" };
 }
 
 function major(version: string): number {
@@ -191,10 +206,20 @@ export async function runEngineBuild(
 ): Promise<void> {
   const { args, env } = buildArgs(engine, req);
   const log = new ProgressLog();
-  const child = spawn(engine.cli, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = execa(engine.cli, args, {
+    env,
+    extendEnv: false,
+    stdin: "ignore",
+    all: true,
+    buffer: false,
+    reject: false,
+    forceKillAfterDelay: 10_000,
+    ...(req.signal ? { cancelSignal: req.signal } : {}),
+    ...(req.timeoutMs !== undefined ? { timeout: req.timeoutMs } : {}),
+  });
   let buffer = "";
-  const onData = (chunk: Buffer) => {
-    buffer += chunk.toString("utf8");
+  const onData = (chunk: Buffer | string) => {
+    buffer += chunk.toString();
     let nl = buffer.indexOf("\n");
     while (nl >= 0) {
       const event = log.push(buffer.slice(0, nl).replace(/\r$/, ""));
@@ -203,12 +228,28 @@ export async function runEngineBuild(
       nl = buffer.indexOf("\n");
     }
   };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (c) => resolve(c ?? 1));
-  });
+  child.all?.on("data", onData);
+  const result = await child;
+  if (result.isCanceled && req.signal) {
+    const reason: unknown = req.signal.reason;
+    throw isTalosExtError(reason) || reason instanceof Error ? reason : new Error("build canceled");
+  }
+  const spawnCode = (result as { code?: unknown }).code;
+  if (result.exitCode === undefined && !result.isTerminated && !result.timedOut) {
+    throw new TalosExtError({
+      code: "BUILD_ENGINE_FAILED",
+      message: `${engine.description} could not be started (${typeof spawnCode === "string" ? spawnCode : "error"})`,
+      hint: `check that ${engine.cli} is installed and runnable`,
+    });
+  }
+  if (result.timedOut) {
+    throw new TalosExtError({
+      code: "BUILD_ENGINE_FAILED",
+      message: `${engine.description} did not finish within ${req.timeoutMs} ms and was stopped`,
+      hint: "raise the build timeout, or look at the step that hangs (`talos-ext build --plan` prints the Dockerfile)",
+    });
+  }
+  const code = result.exitCode ?? 1;
   if (buffer) log.push(buffer);
   if (code === 0) return;
   const failed = log.failed();

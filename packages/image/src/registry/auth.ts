@@ -2,20 +2,17 @@
  * Registry authentication: learn the challenge (`WWW-Authenticate`) from a 401, then send
  * Basic credentials or fetch and cache Bearer tokens per scope.
  */
+
+import {
+  isRetryableStatus,
+  RetryableError,
+  type RetryPolicy,
+  retryAfterMs,
+  withRetries,
+} from "../net/index.ts";
 import type { Credential, CredentialResolver } from "./credentials.ts";
 import { displayUrl, registryError } from "./errors.ts";
-import {
-  discard,
-  type HttpResponse,
-  header,
-  isRetryableStatus,
-  type RetryPolicy,
-  readBody,
-  retryAfterMs,
-  TransientError,
-  type Transport,
-  withRetries,
-} from "./http.ts";
+import { discard, type HttpResponse, header, readBody, type Transport } from "./http.ts";
 
 export interface Challenge {
   scheme: string;
@@ -238,7 +235,7 @@ export class RegistryAuth {
           : await this.#getToken(realm, cred, service, wire);
       if (isRetryableStatus(r.status)) {
         await discard(r);
-        throw new TransientError(
+        throw new RetryableError(
           `token server answered ${r.status} (${displayUrl(realm)})`,
           registryError(
             "REGISTRY_AUTH",

@@ -1,36 +1,32 @@
-/**
- * An OCI distribution client: blobs (HEAD, cross-repo mount, monolithic or chunked upload,
- * verified download) and manifests (PUT, verified GET), with auth and retries.
- */
-import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open as openFile } from "node:fs/promises";
-import { type Readable, Transform, type TransformCallback, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { type Readable, Writable } from "node:stream";
 import type { TalosExtError } from "@talos-ext/spec";
+import {
+  ChecksumStream,
+  download,
+  isRetryableStatus,
+  RetryableError,
+  type RetryPolicy,
+  retryAfterMs,
+  withRetries,
+} from "../net/index.ts";
 import { RegistryAuth, Scopes } from "./auth.ts";
 import { type CredentialInput, CredentialResolver } from "./credentials.ts";
-import { DigestVerifier, digestOf, mismatch, parseDigest } from "./digest.ts";
+import { digestOf, mismatch, parseDigest } from "./digest.ts";
 import { displayUrl, registryError } from "./errors.ts";
 import {
-  type BodySink,
   type BodyWriter,
   discard,
   type HttpResponse,
   header,
   isNetworkError,
-  isRetryableStatus,
   networkFailure,
-  type RetryPolicy,
   readBody,
-  retryAfterMs,
-  TransientError,
   Transport,
-  toReadable,
-  withRetries,
 } from "./http.ts";
 import { MANIFEST_ACCEPT, sniffManifestMediaType } from "./media-types.ts";
 import { DOCKER_HUB, DOCKER_HUB_API, type ImageReference, parseReference, toReference } from "./reference.ts";
+import { blobFault, statusError } from "./status-errors.ts";
+import { locationOf, type UploadContext, uploadChunked, uploadMonolithic } from "./upload.ts";
 
 export type ProgressEvent =
   | { type: "blob-skipped"; repository: string; digest: string; size: number }
@@ -84,14 +80,8 @@ interface SendRequest {
   follow?: boolean;
 }
 
+/** Bytes between blob download progress events. */
 const PROGRESS_STEP = 1024 * 1024;
-/**
- * Local files are read in blocks this large into a few reused buffers: fewer reads, socket writes
- * and callbacks than a 64 KiB stream, and no garbage (a fresh buffer per chunk costs GC and page
- * faults, which on a loaded machine take CPU from the registry we are feeding).
- */
-const FILE_BLOCK = 2 * 1024 * 1024;
-const FILE_BUFFERS = 3;
 
 export class RegistryClient {
   readonly #options: RegistryClientOptions;
@@ -151,49 +141,21 @@ export class RegistryClient {
     if (from) scopes.add(`repository:${from}`, ["pull"]);
     const uploads = this.#uploadsUrl(r);
 
-    return withRetries(this.#policy, async () => {
-      if (await this.#headBlob(r, desc.digest, "push")) {
-        this.#emit({ type: "blob-skipped", repository: r.repository, digest: desc.digest, size: desc.size });
-        return "exists";
-      }
-      let location: URL;
-      if (from) {
-        const url = new URL(uploads);
-        url.searchParams.set("mount", desc.digest);
-        url.searchParams.set("from", from);
-        const res = await this.#sendOnce(r, scopes, {
-          method: "POST",
-          url,
-          headers: { "content-length": "0" },
-        });
-        if (res.status === 201) {
-          await discard(res);
-          this.#emit({
-            type: "blob-mounted",
-            repository: r.repository,
-            digest: desc.digest,
-            size: desc.size,
-            from,
-          });
-          return "mounted";
-        }
-        if (res.status !== 202) throw await this.#statusError(res, "POST", "mounting blob");
-        await discard(res);
-        location = this.#location(res);
-      } else {
-        const res = await this.#sendOnce(r, scopes, {
-          method: "POST",
-          url: uploads,
-          headers: { "content-length": "0" },
-        });
-        if (res.status !== 202) throw await this.#statusError(res, "POST", "starting blob upload");
-        await discard(res);
-        location = this.#location(res);
-      }
+    const retry = <T>(fn: () => Promise<T>) => withRetries(this.#policy, fn);
+    // The retry budget is per request: the HEAD, the session POST and the upload each get their
+    // own `retries`. A failed upload starts over with a fresh session (a cut body may have left
+    // bytes in the old one), without spending the budget of the requests that succeeded.
+    if (await retry(() => this.#headBlob(r, desc.digest, "push"))) {
+      this.#emit({ type: "blob-skipped", repository: r.repository, digest: desc.digest, size: desc.size });
+      return "exists";
+    }
+    return retry(async () => {
+      const started = await retry(() => this.#startUpload(r, scopes, desc, uploads, from));
+      if (started === "mounted") return "mounted";
       const chunk = this.#options.chunkSize;
       if (chunk && chunk > 0 && desc.size > chunk)
-        await this.#uploadChunked(r, scopes, desc, open, location, chunk);
-      else await this.#uploadMonolithic(r, scopes, desc, open, location);
+        await uploadChunked(this.#uploadContext(r, scopes), desc, open, started, chunk);
+      else await uploadMonolithic(this.#uploadContext(r, scopes), desc, open, started);
       return "uploaded";
     });
   }
@@ -202,17 +164,17 @@ export class RegistryClient {
   async fetchBlob(ref: ImageReference | string, digest: string, size?: number): Promise<Uint8Array> {
     const r = toReference(ref);
     parseDigest(digest);
-    return withRetries(this.#policy, async () => {
-      const chunks: Buffer[] = [];
-      const sink = new Writable({
+    let chunks: Buffer[] = [];
+    await this.#download(r, digest, size, () => {
+      chunks = [];
+      return new Writable({
         write(c: Buffer, _e, done) {
           chunks.push(c);
           done();
         },
       });
-      await this.#download(r, digest, size, sink);
-      return Buffer.concat(chunks);
     });
+    return Buffer.concat(chunks);
   }
 
   /**
@@ -223,7 +185,13 @@ export class RegistryClient {
     const r = toReference(ref);
     parseDigest(digest);
     const res = await withRetries(this.#policy, () => this.#openBlob(r, digest));
-    const verifier = new DigestVerifier(digest, `blob ${digest} from ${r.registry}/${r.repository}`, size);
+    const { algorithm, hex } = parseDigest(digest);
+    const verifier = new ChecksumStream({
+      expect: { [algorithm]: hex },
+      size,
+      url: displayUrl(res.url),
+      errors: blobFault(`blob ${digest} from ${r.registry}/${r.repository}`),
+    });
     res.body.on("error", (e) => verifier.destroy(toFinal(networkFailure(e, "GET", res.url))));
     return res.body.pipe(verifier);
   }
@@ -237,7 +205,7 @@ export class RegistryClient {
   ): Promise<void> {
     const r = toReference(ref);
     parseDigest(digest);
-    await withRetries(this.#policy, () => this.#download(r, digest, size, sink()));
+    await this.#download(r, digest, size, sink);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -266,7 +234,7 @@ export class RegistryClient {
         body,
       });
       if (res.status !== 201 && res.status !== 200 && res.status !== 204) {
-        throw await this.#statusError(res, "PUT", `pushing manifest ${reference}`);
+        throw await statusError(res, "PUT", `pushing manifest ${reference}`);
       }
       await discard(res);
       const said = header(res, "docker-content-digest");
@@ -300,7 +268,7 @@ export class RegistryClient {
           "check the repository and tag (or digest)",
         );
       }
-      if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching manifest ${reference}`);
+      if (res.status !== 200) throw await statusError(res, "GET", `fetching manifest ${reference}`);
       let body: Buffer;
       try {
         body = await readBody(res, 16 * 1024 * 1024);
@@ -348,7 +316,7 @@ export class RegistryClient {
       });
       await discard(res);
       if (res.status === 404) return undefined;
-      if (res.status !== 200) throw await this.#statusError(res, "HEAD", `checking manifest ${reference}`);
+      if (res.status !== 200) throw await statusError(res, "HEAD", `checking manifest ${reference}`);
       const digest = header(res, "docker-content-digest");
       return digest ? { digest } : {};
     });
@@ -363,152 +331,39 @@ export class RegistryClient {
     await discard(res);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
-    throw await this.#statusError(res, "HEAD", `checking blob ${digest}`);
+    throw await statusError(res, "HEAD", `checking blob ${digest}`);
   }
 
-  async #uploadMonolithic(
+  /** Opens an upload session (or mounts the blob from `from`): "mounted" or the session's URL. */
+  async #startUpload(
     r: ImageReference,
     scopes: Scopes,
     desc: BlobDescriptor,
-    open: BlobSource,
-    location: URL,
-  ): Promise<void> {
-    const progress = this.#uploadProgress(r, desc);
-    const res = await this.#sendOnce(r, scopes, {
-      method: "PUT",
-      url: withDigestParam(location, desc.digest),
-      headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
-      // Opened only once the request is under way, so nothing is left open if it never starts.
-      body: async (sink) => {
-        const source = open();
-        if (isFileSource(source)) await sendFile(sink, source.path, desc, progress);
-        else await sendStream(sink, toReadable(source), desc, progress);
-      },
-    });
-    await this.#finishUpload(res, desc);
-    progress(desc.size, true);
-  }
-
-  async #uploadChunked(
-    r: ImageReference,
-    scopes: Scopes,
-    desc: BlobDescriptor,
-    open: BlobSource,
-    start: URL,
-    chunkSize: number,
-  ): Promise<void> {
-    const hash = createHash(parseDigest(desc.digest).algorithm);
-    let location = start;
-    let offset = 0;
-    let pending: Buffer[] = [];
-    let pendingSize = 0;
-    const flush = async () => {
-      if (pendingSize === 0) return;
-      const chunk = Buffer.concat(pending, pendingSize);
-      pending = [];
-      pendingSize = 0;
-      const res = await this.#sendOnce(r, scopes, {
-        method: "PATCH",
-        url: location,
-        headers: {
-          "content-type": "application/octet-stream",
-          "content-range": `${offset}-${offset + chunk.length - 1}`,
-        },
-        body: chunk,
-      });
-      if (res.status !== 202) throw await this.#statusError(res, "PATCH", `uploading blob ${desc.digest}`);
+    uploads: URL,
+    from: string | undefined,
+  ): Promise<URL | "mounted"> {
+    const url = new URL(uploads);
+    if (from) {
+      url.searchParams.set("mount", desc.digest);
+      url.searchParams.set("from", from);
+    }
+    const res = await this.#sendOnce(r, scopes, { method: "POST", url, headers: { "content-length": "0" } });
+    if (from && res.status === 201) {
       await discard(res);
-      location = this.#location(res);
-      offset += chunk.length;
-      // The registry says how much it holds; anything else means the session is off track.
-      const range = /^(?:bytes=)?0-(\d+)$/.exec(header(res, "range") ?? "");
-      if (range && Number(range[1]) !== offset - 1) {
-        throw new TransientError(
-          `registry holds ${Number(range[1]) + 1} of ${offset} bytes of ${desc.digest}`,
-          registryError(
-            "REGISTRY_HTTP",
-            `chunked upload of ${desc.digest} to ${r.registry} lost data (registry range ${range[0]}, sent ${offset} bytes)`,
-            "retry; if it persists, upload without chunkSize",
-          ),
-        );
-      }
       this.#emit({
-        type: "blob-upload",
+        type: "blob-mounted",
         repository: r.repository,
         digest: desc.digest,
-        bytes: offset,
-        total: desc.size,
+        size: desc.size,
+        from,
       });
-    };
-    this.#emit({
-      type: "blob-upload",
-      repository: r.repository,
-      digest: desc.digest,
-      bytes: 0,
-      total: desc.size,
-    });
-    let seen = 0;
-    const source = open();
-    const file = isFileSource(source) ? source.path : undefined;
-    const stream = isFileSource(source)
-      ? createReadStream(source.path, { highWaterMark: FILE_BLOCK })
-      : toReadable(source);
-    for await (const piece of stream as AsyncIterable<Buffer | string>) {
-      let buf = typeof piece === "string" ? Buffer.from(piece) : piece;
-      seen += buf.length;
-      if (seen > desc.size)
-        throw localMismatch(desc, "is larger than its descriptor", `${desc.size} bytes`, "more", file);
-      hash.update(buf);
-      while (buf.length > 0) {
-        const take = Math.min(buf.length, chunkSize - pendingSize);
-        pending.push(buf.subarray(0, take));
-        pendingSize += take;
-        buf = buf.subarray(take);
-        if (pendingSize === chunkSize) await flush();
-      }
+      return "mounted";
     }
-    if (seen !== desc.size) throw localMismatch(desc, "size", `${desc.size} bytes`, `${seen} bytes`, file);
-    // Earlier chunks may already be with the registry, but nothing is committed before the PUT.
-    checkDigest(hash, desc, file);
-    await flush();
-    const res = await this.#sendOnce(r, scopes, {
-      method: "PUT",
-      url: withDigestParam(location, desc.digest),
-      headers: { "content-type": "application/octet-stream" },
-      body: new Uint8Array(0),
-    });
-    await this.#finishUpload(res, desc);
-  }
-
-  async #finishUpload(res: HttpResponse, desc: BlobDescriptor): Promise<void> {
-    if (res.status !== 201 && res.status !== 204) {
-      throw await this.#statusError(res, "PUT", `completing upload of ${desc.digest}`);
+    if (res.status !== 202) {
+      throw await statusError(res, "POST", from ? "mounting blob" : "starting blob upload");
     }
     await discard(res);
-    const said = header(res, "docker-content-digest");
-    if (said && said !== desc.digest && said.split(":")[0] === desc.digest.split(":")[0]) {
-      throw mismatch(`blob digest reported by the registry`, desc.digest, said);
-    }
-  }
-
-  /** Reports upload progress: at 0, then every PROGRESS_STEP bytes, and once at the end (`last`). */
-  #uploadProgress(r: ImageReference, desc: BlobDescriptor): (bytes: number, last?: boolean) => void {
-    let reported = 0;
-    const emit = (bytes: number) =>
-      this.#emit({
-        type: "blob-upload",
-        repository: r.repository,
-        digest: desc.digest,
-        bytes,
-        total: desc.size,
-      });
-    emit(0);
-    return (bytes, last = false) => {
-      if (last ? bytes !== reported || bytes === 0 : bytes - reported >= PROGRESS_STEP) {
-        reported = bytes;
-        emit(bytes);
-      }
-    };
+    return locationOf(res);
   }
 
   async #openBlob(r: ImageReference, digest: string): Promise<HttpResponse> {
@@ -525,39 +380,46 @@ export class RegistryClient {
         "push the image again",
       );
     }
-    if (res.status !== 200) throw await this.#statusError(res, "GET", `fetching blob ${digest}`);
+    if (res.status !== 200) throw await statusError(res, "GET", `fetching blob ${digest}`);
     return res;
   }
 
+  /** Downloads a verified blob through the package's download primitive, retried as a whole. */
   async #download(
     r: ImageReference,
     digest: string,
     size: number | undefined,
-    sink: NodeJS.WritableStream,
+    sink: () => NodeJS.WritableStream,
   ): Promise<void> {
-    const res = await this.#openBlob(r, digest);
-    const total = size ?? Number(header(res, "content-length") ?? "0");
-    const verifier = new DigestVerifier(digest, `blob ${digest} from ${r.registry}/${r.repository}`, size);
-    let bytes = 0;
-    let last = 0;
-    const emit = () => this.#emit({ type: "blob-download", repository: r.repository, digest, bytes, total });
-    const counter = new Transform({
-      transform(chunk: Buffer, _e, done: TransformCallback) {
-        bytes += chunk.length;
-        if (bytes - last >= PROGRESS_STEP) {
-          last = bytes;
-          emit();
-        }
-        done(null, chunk);
+    const { algorithm, hex } = parseDigest(digest);
+    let total = size ?? 0;
+    await download({
+      open: async () => {
+        const res = await this.#openBlob(r, digest);
+        total = size ?? Number(header(res, "content-length") ?? "0");
+        let failure: NodeJS.ErrnoException | undefined;
+        res.body.once("error", (e: NodeJS.ErrnoException) => {
+          failure ??= e;
+        });
+        return {
+          body: res.body,
+          url: res.url,
+          headers: res.headers,
+          timedOut: () => failure?.code === "REGISTRY_CLIENT_TIMEOUT",
+          abort: () => res.body.destroy(),
+        };
       },
+      errors: blobFault(`blob ${digest} from ${r.registry}/${r.repository}`),
+      expect: { [algorithm]: hex },
+      ...(size !== undefined ? { size } : {}),
+      to: { sink },
+      retries: this.#policy.retries,
+      retryDelayMs: this.#policy.baseDelayMs,
+      ...(this.#policy.onRetry ? { onRetry: this.#policy.onRetry } : {}),
+      progressStep: PROGRESS_STEP,
+      onProgress: (e) =>
+        this.#emit({ type: "blob-download", repository: r.repository, digest, bytes: e.bytes, total }),
     });
-    try {
-      await pipeline(res.body, counter, verifier, sink);
-    } catch (e) {
-      // A cut connection is worth a retry; a full disk or a digest mismatch is not.
-      throw isNetworkError(e) ? networkFailure(e as NodeJS.ErrnoException, "GET", res.url) : e;
-    }
-    emit();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -569,6 +431,15 @@ export class RegistryClient {
     } catch {
       // A failing progress listener must not break a push.
     }
+  }
+
+  #uploadContext(r: ImageReference, scopes: Scopes): UploadContext {
+    return {
+      registry: r.registry,
+      repository: r.repository,
+      send: (req) => this.#sendOnce(r, scopes, req),
+      emit: (e) => this.#emit(e),
+    };
   }
 
   #insecure(registry: string): boolean {
@@ -587,18 +458,6 @@ export class RegistryClient {
 
   #uploadsUrl(r: ImageReference): URL {
     return this.#url(r, "blobs/uploads/");
-  }
-
-  #location(res: HttpResponse): URL {
-    const loc = header(res, "location");
-    if (!loc) {
-      throw registryError(
-        "REGISTRY_HTTP",
-        `${displayUrl(res.url)} answered ${res.status} without a Location header`,
-        "the registry does not follow the OCI distribution spec",
-      );
-    }
-    return new URL(loc, res.url);
   }
 
   #authFor(registry: string): RegistryAuth {
@@ -630,7 +489,7 @@ export class RegistryClient {
         }
         await discard(res);
         if (isRetryableStatus(res.status)) {
-          throw new TransientError(
+          throw new RetryableError(
             `${res.status} on GET ${displayUrl(url)}`,
             registryError(
               "REGISTRY_HTTP",
@@ -650,7 +509,7 @@ export class RegistryClient {
 
   /**
    * One request with authentication: a 401 teaches the challenge (or that a token expired) and
-   * the request is sent again, once or twice. Transient failures throw TransientError.
+   * the request is sent again, once or twice. Transient failures throw RetryableError.
    */
   async #sendOnce(r: ImageReference, scopes: Scopes, req: SendRequest): Promise<HttpResponse> {
     await this.#ping(r.registry);
@@ -674,7 +533,7 @@ export class RegistryClient {
         const streamed = req.body !== undefined && !(req.body instanceof Uint8Array);
         // A streamed body is spent; the caller's retry loop starts the upload again.
         if (streamed)
-          throw new TransientError(
+          throw new RetryableError(
             `401 on ${req.method} ${displayUrl(req.url)}`,
             toFinal(await auth.rejected()),
           );
@@ -689,8 +548,8 @@ export class RegistryClient {
         );
       }
       if (isRetryableStatus(res.status)) {
-        const final = await this.#statusError(res, req.method, "registry failure");
-        throw new TransientError(
+        const final = await statusError(res, req.method, "registry failure");
+        throw new RetryableError(
           `${res.status} on ${req.method} ${displayUrl(req.url)}`,
           final,
           retryAfterMs(header(res, "retry-after")),
@@ -711,10 +570,21 @@ export class RegistryClient {
       await discard(res);
       // Storage URLs carry their own signature; registry credentials never go there.
       const url = new URL(loc, res.url);
+      // The download primitive's redirect rules: http(s) only, never https -> http.
+      if (
+        (url.protocol !== "http:" && url.protocol !== "https:") ||
+        (first.url.protocol === "https:" && url.protocol === "http:")
+      ) {
+        throw registryError(
+          "REGISTRY_HTTP",
+          `${displayUrl(res.url)} redirects to ${url.protocol === "http:" ? "plain http" : url.protocol}; refused`,
+          "the registry's storage must be served over https (or be marked insecure as a whole)",
+        );
+      }
       res = await this.#transport.send({ method: req.method, url, headers: req.headers ?? {} });
       if (isRetryableStatus(res.status)) {
-        const final = await this.#statusError(res, req.method, `following a redirect to ${displayUrl(url)}`);
-        throw new TransientError(
+        const final = await statusError(res, req.method, `following a redirect to ${displayUrl(url)}`);
+        throw new RetryableError(
           `${res.status} on ${req.method} ${displayUrl(url)}`,
           final,
           retryAfterMs(header(res, "retry-after")),
@@ -728,56 +598,6 @@ export class RegistryClient {
       "the registry's storage redirects are misconfigured",
     );
   }
-
-  /** The error for an unexpected status, with the registry's error codes (never our headers). */
-  async #statusError(res: HttpResponse, method: string, doing: string): Promise<TalosExtError> {
-    let detail = "";
-    let codes: string[] = [];
-    try {
-      const text = (await readBody(res, 64 * 1024)).toString("utf8");
-      const json = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
-      codes = (json.errors ?? []).map((e) => String(e.code ?? ""));
-      detail = (json.errors ?? [])
-        .map((e) => `${e.code ?? "ERROR"}: ${e.message ?? ""}`)
-        .join("; ")
-        .slice(0, 300);
-    } catch {
-      // Not a registry error body; the status says enough.
-    }
-    const where = `${method} ${displayUrl(res.url)}`;
-    const msg = `${doing}: ${where} answered ${res.status}${detail ? ` (${detail})` : ""}`;
-    if (codes.includes("DIGEST_INVALID")) {
-      return registryError(
-        "REGISTRY_DIGEST_MISMATCH",
-        msg,
-        "the uploaded bytes do not match their digest; the source is corrupt",
-      );
-    }
-    if (res.status === 404 || codes.includes("NAME_UNKNOWN") || codes.includes("MANIFEST_UNKNOWN")) {
-      return registryError("REGISTRY_NOT_FOUND", msg, "check the repository name and reference");
-    }
-    if (codes.includes("MANIFEST_BLOB_UNKNOWN") || codes.includes("BLOB_UNKNOWN")) {
-      return registryError(
-        "REGISTRY_HTTP",
-        msg,
-        "push the manifest's blobs (config, layers, children) before the manifest",
-      );
-    }
-    return registryError(
-      "REGISTRY_HTTP",
-      msg,
-      isRetryableStatus(res.status)
-        ? "the registry is failing or throttling; retry later"
-        : "see the registry's message",
-    );
-  }
-}
-
-function withDigestParam(location: URL, digest: string): URL {
-  const url = new URL(location);
-  // Appended by hand: re-serialising the registry's opaque `_state` could change its encoding.
-  url.search = `${url.search ? `${url.search}&` : "?"}digest=${encodeURIComponent(digest)}`;
-  return url;
 }
 
 /** `mountFrom` is a repository on the target registry, or a full reference (used only on the same registry). */
@@ -789,114 +609,5 @@ function mountSource(from: string, target: ImageReference): string | undefined {
 }
 
 function toFinal(e: Error): TalosExtError {
-  return (e instanceof TransientError ? e.final : e) as TalosExtError;
-}
-
-function isFileSource(source: ReturnType<BlobSource>): source is { path: string } {
-  return (
-    !(source instanceof Uint8Array) &&
-    typeof (source as { path?: unknown }).path === "string" &&
-    typeof (source as { pipe?: unknown }).pipe !== "function" &&
-    typeof (source as { getReader?: unknown }).getReader !== "function"
-  );
-}
-
-function localMismatch(desc: BlobDescriptor, what: string, expected: string, actual: string, file?: string) {
-  const e = mismatch(
-    `blob ${desc.digest} (local source${file ? ` ${file}` : ""}) ${what}`,
-    expected,
-    actual,
-    "the local copy is corrupt (it does not match its descriptor); rewrite it with its producer",
-  );
-  return file ? registryError(e.code as "REGISTRY_DIGEST_MISMATCH", e.message, e.hint ?? "", { file }) : e;
-}
-
-function checkDigest(hash: Hash, desc: BlobDescriptor, file?: string): void {
-  const actual = `${parseDigest(desc.digest).algorithm}:${hash.digest("hex")}`;
-  if (actual !== desc.digest) throw localMismatch(desc, "digest", desc.digest, actual, file);
-}
-
-/**
- * Sends a stream of exactly `desc.size` bytes, hashing it on the way. The latest chunk is held
- * back until the next one arrives, and the last one until the stream ended with the right size
- * and digest: a corrupt source never reaches the registry as a complete body, so the upload
- * cannot be committed.
- */
-async function sendStream(
-  sink: BodySink,
-  source: Readable,
-  desc: BlobDescriptor,
-  progress: (bytes: number) => void,
-): Promise<void> {
-  const hash = createHash(parseDigest(desc.digest).algorithm);
-  let seen = 0;
-  let sent = 0;
-  let held: Buffer | undefined;
-  try {
-    for await (const piece of source as AsyncIterable<Buffer | string | Uint8Array>) {
-      const buf = typeof piece === "string" ? Buffer.from(piece) : piece;
-      if (buf.length === 0) continue;
-      seen += buf.length;
-      if (seen > desc.size)
-        throw localMismatch(desc, "is larger than its descriptor", `${desc.size} bytes`, "more");
-      hash.update(buf);
-      if (held) {
-        await sink.write(held);
-        sent += held.length;
-        progress(sent);
-      }
-      held = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-  } finally {
-    source.destroy();
-  }
-  if (seen !== desc.size) throw localMismatch(desc, "size", `${desc.size} bytes`, `${seen} bytes`);
-  checkDigest(hash, desc);
-  if (held) await sink.write(held);
-}
-
-/**
- * Sends a local file of exactly `desc.size` bytes: positional reads into FILE_BUFFERS reused
- * buffers, each refilled once the socket has taken its previous block, so reading, hashing and
- * sending overlap without allocating. The last block is sent only after the digest matched.
- */
-async function sendFile(
-  sink: BodySink,
-  path: string,
-  desc: BlobDescriptor,
-  progress: (bytes: number) => void,
-): Promise<void> {
-  const fh = await openFile(path, "r");
-  const writes: Array<Promise<void> | undefined> = [];
-  try {
-    const { size } = await fh.stat();
-    if (size !== desc.size) throw localMismatch(desc, "size", `${desc.size} bytes`, `${size} bytes`, path);
-    const hash = createHash(parseDigest(desc.digest).algorithm);
-    const block = Math.max(1, Math.min(FILE_BLOCK, desc.size));
-    const buffers: Buffer[] = [];
-    let pos = 0;
-    for (let i = 0; pos < desc.size; i++) {
-      const slot = i % FILE_BUFFERS;
-      // The block that last used this buffer must be on its way before the buffer is refilled.
-      await writes[slot];
-      const buf = (buffers[slot] ??= Buffer.allocUnsafeSlow(block));
-      const { bytesRead } = await fh.read(buf, 0, Math.min(block, desc.size - pos), pos);
-      if (bytesRead === 0) throw localMismatch(desc, "size", `${desc.size} bytes`, `${pos} bytes`, path);
-      const chunk = buf.subarray(0, bytesRead);
-      hash.update(chunk);
-      pos += bytesRead;
-      if (pos === desc.size) checkDigest(hash, desc, path);
-      const sent = pos;
-      const w = sink.write(chunk).then(() => progress(sent));
-      // Awaited when the slot is reused or at the end; a failure must not go unhandled meanwhile.
-      w.catch(() => {});
-      writes[slot] = w;
-    }
-    if (desc.size === 0) checkDigest(hash, desc, path);
-    await Promise.all(writes);
-  } finally {
-    // Nothing may still be writing from our buffers when the file is closed and they are dropped.
-    await Promise.allSettled(writes);
-    await fh.close();
-  }
+  return (e instanceof RetryableError ? e.final : e) as TalosExtError;
 }

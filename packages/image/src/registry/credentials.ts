@@ -3,10 +3,10 @@
  * config.json as docker reads it: `credHelpers[host]`, else `credsStore` when set, else `auths`.
  * Nothing here ever puts a secret into a message.
  */
-import { spawn } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { registryError } from "./errors.ts";
 import { DOCKER_HUB } from "./reference.ts";
 
@@ -150,6 +150,11 @@ export class CredentialResolver {
   }
 }
 
+/** A credential helper that takes longer than this is stopped (it may be waiting for a prompt). */
+const HELPER_TIMEOUT_MS = 30_000;
+/** A helper's answer is a small JSON object. */
+const HELPER_MAX_OUTPUT = 1024 * 1024;
+
 /** `docker-credential-<name> get` with the server URL on stdin; JSON {Username, Secret} on stdout. */
 async function runHelper(
   name: string,
@@ -158,43 +163,47 @@ async function runHelper(
 ): Promise<Credential | undefined> {
   const program = `docker-credential-${name}`;
   const source = `${program} (configured in ${configFile})`;
-  const result = await new Promise<{ code: number | null; stdout: string; error?: NodeJS.ErrnoException }>(
-    (resolve) => {
-      const child = spawn(program, ["get"], { stdio: ["pipe", "pipe", "ignore"], timeout: 30_000 });
-      let stdout = "";
-      child.stdout.setEncoding("utf8");
-      child.stdout.on("data", (d: string) => {
-        stdout += d;
-      });
-      child.on("error", (error: NodeJS.ErrnoException) => resolve({ code: null, stdout, error }));
-      child.on("close", (code) => resolve({ code, stdout }));
-      child.stdin.on("error", () => {});
-      child.stdin.end(helperServerUrl(registry));
-    },
-  );
-  if (result.error) {
+  // Through execa with a timeout and a bounded buffer; stderr is dropped and no error carries
+  // the helper's output (it is a secret), not even as a cause.
+  const result = await execa(program, ["get"], {
+    input: helperServerUrl(registry),
+    stdout: "pipe",
+    stderr: "ignore",
+    reject: false,
+    timeout: HELPER_TIMEOUT_MS,
+    maxBuffer: HELPER_MAX_OUTPUT,
+    stripFinalNewline: false,
+  });
+  const stdout = typeof result.stdout === "string" ? result.stdout : "";
+  const spawnCode = (result as { code?: unknown }).code;
+  if (result.timedOut || result.isMaxBuffer || (result.exitCode === undefined && !result.isTerminated)) {
+    const why = result.timedOut
+      ? `did not answer within ${HELPER_TIMEOUT_MS / 1000} s`
+      : result.isMaxBuffer
+        ? `printed more than ${HELPER_MAX_OUTPUT} bytes`
+        : spawnCode === "ENOENT"
+          ? "is not on PATH"
+          : `could not be run (${typeof spawnCode === "string" ? spawnCode : "error"})`;
     throw registryError(
       "REGISTRY_AUTH",
-      result.error.code === "ENOENT"
-        ? `credential helper ${program} is not on PATH`
-        : `credential helper ${program} could not be run (${result.error.code ?? "error"})`,
+      `credential helper ${program} ${why}`,
       `install ${program}, or remove "${name}" from credsStore/credHelpers in ${configFile}`,
       { file: configFile },
     );
   }
-  if (result.code !== 0) {
+  if (result.exitCode !== 0) {
     // The helper protocol reports a missing entry on stdout; that just means "anonymous".
-    if (/credentials not found/i.test(result.stdout)) return undefined;
+    if (/credentials not found/i.test(stdout)) return undefined;
     throw registryError(
       "REGISTRY_AUTH",
-      `credential helper ${program} failed for ${registry} (exit code ${result.code})`,
+      `credential helper ${program} failed for ${registry} (${result.exitCode !== undefined ? `exit code ${result.exitCode}` : "killed"})`,
       `run "echo ${helperServerUrl(registry)} | ${program} get" to see its error`,
       { file: configFile },
     );
   }
   let parsed: { Username?: unknown; Secret?: unknown };
   try {
-    parsed = JSON.parse(result.stdout) as typeof parsed;
+    parsed = JSON.parse(stdout) as typeof parsed;
   } catch {
     throw registryError(
       "REGISTRY_AUTH",

@@ -1,5 +1,4 @@
-import { createHash, type Hash } from "node:crypto";
-import { Transform, type TransformCallback } from "node:stream";
+import { createHash } from "node:crypto";
 import { registryError } from "./errors.ts";
 
 export type DigestAlgorithm = "sha256" | "sha512";
@@ -45,43 +44,4 @@ export function mismatch(what: string, expected: string, actual: string, hint?: 
     hint ??
       "the content changed in transit or in storage; retry, and if it persists the registry's copy is corrupt: push it again",
   );
-}
-
-/**
- * Passes bytes through while hashing them; fails the stream at its end if the digest or the
- * expected size does not match, and early if more bytes than expected arrive.
- */
-export class DigestVerifier extends Transform {
-  readonly #hash: Hash;
-  readonly #expected: string;
-  readonly #size: number | undefined;
-  readonly #what: string;
-  bytes = 0;
-
-  constructor(expected: string, what: string, size?: number) {
-    super();
-    this.#expected = expected;
-    this.#hash = createHash(parseDigest(expected).algorithm);
-    this.#size = size;
-    this.#what = what;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.#size !== undefined && this.bytes > this.#size) {
-      done(mismatch(`${this.#what} is larger than its descriptor`, `${this.#size} bytes`, `more`));
-      return;
-    }
-    this.#hash.update(chunk);
-    done(null, chunk);
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.#size !== undefined && this.bytes !== this.#size) {
-      done(mismatch(`${this.#what} has the wrong size`, `${this.#size} bytes`, `${this.bytes} bytes`));
-      return;
-    }
-    const actual = `${parseDigest(this.#expected).algorithm}:${this.#hash.digest("hex")}`;
-    done(actual === this.#expected ? null : mismatch(`${this.#what} digest`, this.#expected, actual));
-  }
 }

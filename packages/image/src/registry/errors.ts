@@ -29,15 +29,4 @@ export function registryError(
   });
 }
 
-/**
- * A URL as it may appear in messages: no user-info, no query (upload URLs carry state and
- * storage redirects carry signatures), no fragment.
- */
-export function displayUrl(url: URL | string): string {
-  try {
-    const u = new URL(String(url));
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return "<invalid url>";
-  }
-}
+export { displayUrl } from "../net/faults.ts";

@@ -153,4 +153,29 @@ describe("retries against injected faults", () => {
     expect(pulled.digest).toBe(src.digest);
     expect(retries(events)).toHaveLength(1);
   });
+
+  it("the retry budget is per request: a registry failing every third request still takes the push", async () => {
+    const src = await writeLayout(join(work, "every-third"), { layers: 3 });
+    reg.setFaults({ failNth: (n) => n % 3 === 0, status: 503 });
+    const { events, onProgress } = collect();
+    const pushed = await pushLayout(src.dir, `${reg.url}/faults/every-third:v1`, {
+      ...base,
+      retries: 1,
+      // One request at a time, so "every third" is well defined: each failed request's retry is
+      // the next one, which goes through. (One budget for the whole blob failed this push.)
+      concurrency: 1,
+      onProgress,
+    });
+    expect(pushed.digest).toBe(src.digest);
+    expect(reg.requests.filter((r) => r.fault === "status").length).toBeGreaterThanOrEqual(3);
+    expect(retries(events).length).toBe(reg.requests.filter((r) => r.fault === "status").length);
+    const out = join(work, "every-third-pulled");
+    const pulled = await pullLayout(`${reg.url}/faults/every-third:v1`, out, {
+      ...base,
+      retries: 1,
+      concurrency: 1,
+    });
+    expect(pulled.digest).toBe(src.digest);
+    expect(await layoutTopDigest(out)).toBe(src.digest);
+  });
 });

@@ -1,13 +1,15 @@
 /**
  * One HTTP exchange with a registry over node:http(s) (not fetch: we need our own CA, no
- * automatic redirects, streamed request bodies and socket-level timeouts), plus the retry loop.
+ * automatic redirects, streamed request bodies and socket-level timeouts). Retries are the
+ * package's one loop (`../net/retry.ts`).
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
 import { rootCertificates } from "node:tls";
-import { isTalosExtError, type TalosExtError } from "@talos-ext/spec";
+import { isTalosExtError } from "@talos-ext/spec";
+import { RetryableError } from "../net/index.ts";
 import { displayUrl, registryError } from "./errors.ts";
 
 export interface HttpRequest {
@@ -48,20 +50,6 @@ export interface HttpResponse {
   headers: http.IncomingHttpHeaders;
   url: URL;
   body: http.IncomingMessage;
-}
-
-/**
- * A failure worth retrying (429, 5xx, reset, timeout). `final` is what the caller sees when
- * the retries are used up.
- */
-export class TransientError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly final: TalosExtError,
-    readonly retryAfterMs?: number,
-  ) {
-    super(reason);
-  }
 }
 
 export function header(res: HttpResponse, name: string): string | undefined {
@@ -121,9 +109,9 @@ const UNREACHABLE_CODES = new Set([
 ]);
 const TIMEOUT_CODE = "REGISTRY_CLIENT_TIMEOUT";
 
-/** Maps a socket-level failure to a TalosExtError, or a TransientError when a retry may help. */
+/** Maps a socket-level failure to a TalosExtError, or a RetryableError when a retry may help. */
 export function networkFailure(err: NodeJS.ErrnoException, method: string, url: URL): Error {
-  if (isTalosExtError(err) || err instanceof TransientError) return err;
+  if (isTalosExtError(err) || err instanceof RetryableError) return err;
   const code = err.code ?? "";
   const where = `${method} ${displayUrl(url)}`;
   if (TLS_CODES.has(code) || code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL")) {
@@ -158,7 +146,7 @@ export function networkFailure(err: NodeJS.ErrnoException, method: string, url: 
     );
   }
   if (code === TIMEOUT_CODE) {
-    return new TransientError(
+    return new RetryableError(
       `timeout on ${where}`,
       registryError(
         "REGISTRY_TIMEOUT",
@@ -170,7 +158,7 @@ export function networkFailure(err: NodeJS.ErrnoException, method: string, url: 
       ),
     );
   }
-  return new TransientError(
+  return new RetryableError(
     `${code || err.message} on ${where}`,
     registryError(
       "REGISTRY_UNREACHABLE",
@@ -196,18 +184,6 @@ const NETWORK_CODES = new Set([
 export function isNetworkError(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === "string" && NETWORK_CODES.has(code);
-}
-
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
-}
-
-/** `Retry-After` as milliseconds (seconds or an HTTP date), capped. */
-export function retryAfterMs(value: string | undefined, capMs = 60_000): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
-  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), capMs) : undefined;
 }
 
 export interface TransportOptions {
@@ -353,30 +329,4 @@ export function toReadable(source: ReadableStream | NodeJS.ReadableStream | Uint
   }
   if (Symbol.asyncIterator in (source as object)) return Readable.from(source as AsyncIterable<Uint8Array>);
   throw new TypeError("blob source must be bytes, a web ReadableStream or a Node.js readable stream");
-}
-
-export interface RetryPolicy {
-  retries: number;
-  baseDelayMs: number;
-  onRetry?: (attempt: number, reason: string, delayMs: number) => void;
-}
-
-/** Full-jitter exponential backoff, capped at 30 s. */
-export function backoffMs(attempt: number, baseMs: number): number {
-  const ceiling = Math.min(30_000, baseMs * 2 ** attempt);
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
-export async function withRetries<T>(policy: RetryPolicy, fn: (attempt: number) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (e) {
-      if (!(e instanceof TransientError)) throw e;
-      if (attempt >= policy.retries) throw e.final;
-      const delay = e.retryAfterMs ?? backoffMs(attempt, policy.baseDelayMs);
-      policy.onRetry?.(attempt + 1, e.reason, delay);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }

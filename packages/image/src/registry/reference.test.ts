@@ -100,3 +100,30 @@ describe("parseReference", () => {
     );
   });
 });
+
+describe("credentials in references", () => {
+  it.each([
+    "user:s3cr3t-pw@127.0.0.1:5000/ext/foo:v1",
+    "user:s3cr3t-pw@registry.example/ext/foo",
+    "ci@s3cr3t-pw.example/ext/foo",
+    "user:s3cr3t-pw@registry.example:5000",
+  ])("refuses %s without echoing the secret", (input) => {
+    let err: unknown;
+    try {
+      parseReference(input);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({
+      code: "REGISTRY_BAD_REFERENCE",
+      message: expect.stringContaining("carries credentials"),
+    });
+    const { message, hint } = err as { message: string; hint: string };
+    expect(`${message} ${hint}`).not.toContain("s3cr3t-pw");
+  });
+
+  it("still parses digests after a tag", () => {
+    const d = `sha256:${"a".repeat(64)}`;
+    expect(parseReference(`alpine:3.19@${d}`)).toMatchObject({ repository: "library/alpine", digest: d });
+  });
+});

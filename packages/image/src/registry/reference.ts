@@ -23,6 +23,8 @@ const DOMAIN_RE = new RegExp(
 const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const MAX_NAME = 255;
+/** `algorithm:encoded`, the shape of any digest (an encoded part of 32+ characters; valid or not), as opposed to `host/repo`. */
+const DIGEST_SHAPE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 
 function bad(ref: string, why: string, hint: string): never {
   throw registryError(
@@ -61,6 +63,24 @@ export function parseReference(input: string): ImageReference {
       input,
       "it has a URL scheme",
       "drop the scheme (docker://, https://): use host[:port]/repository[:tag]",
+    );
+  }
+
+  // `user:password@host/repo`: user info has no place in a reference. The error never repeats
+  // the input, which holds the secret.
+  const at0 = ref.indexOf("@");
+  const before = at0 >= 0 ? ref.slice(0, at0) : "";
+  const after = at0 >= 0 ? ref.slice(at0 + 1) : "";
+  if (
+    at0 >= 0 &&
+    !before.includes("/") &&
+    !DIGEST_SHAPE.test(after) &&
+    (before.includes(":") || after.includes("/"))
+  ) {
+    throw registryError(
+      "REGISTRY_BAD_REFERENCE",
+      "the image reference carries credentials (user:password@ before the registry); it is not repeated here",
+      "remove the user info from the reference and log in instead (`docker login <registry>`, or the credentials option); rotate the password if it was shared",
     );
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { constants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { sourceError } from "./errors.ts";
 import type { SourceSpec } from "./types.ts";
 
@@ -65,15 +66,42 @@ export interface Digests {
   size: number;
 }
 
-/** Both digests of a file in one streaming pass. */
+/** `digestFile` met something that is not a regular file (`what` says what it is). */
+export class CacheEntryNotFile extends Error {
+  constructor(readonly what: string) {
+    super(`not a regular file: ${what}`);
+  }
+}
+
+/**
+ * Both digests of a regular file in one streaming pass. The file is opened with O_NOFOLLOW and
+ * O_NONBLOCK (a FIFO cannot block the open, a symlink is not followed) and checked with fstat
+ * before a byte is read.
+ */
 export async function digestFile(path: string): Promise<Digests> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") throw new CacheEntryNotFile("a symbolic link");
+    throw err;
+  }
   const h256 = createHash("sha256");
   const h512 = createHash("sha512");
   let size = 0;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    h256.update(chunk);
-    h512.update(chunk);
-    size += chunk.length;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile())
+      throw new CacheEntryNotFile(
+        st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO" : "a special file",
+      );
+    for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+      h256.update(chunk);
+      h512.update(chunk);
+      size += chunk.length;
+    }
+  } finally {
+    await fh.close();
   }
   return { sha256: h256.digest("hex"), sha512: h512.digest("hex"), size };
 }

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { lstat, readdir, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { TalosExtError } from "@talos-ext/spec";
-import { checkSha256, checkSpec, digestFile } from "./checksums.ts";
+import { type DownloadProgress, download } from "../net/index.ts";
+import { CacheEntryNotFile, checkSha256, checkSpec, digestFile } from "./checksums.ts";
 import { sourceError } from "./errors.ts";
-import { AttemptError, displayUrl, networkFailure, openUrl, type RequestOptions } from "./http.ts";
+import { showSourceUrl, sourceFault } from "./http.ts";
 import type { FetchedSource, SourceCacheOptions, SourceSpec } from "./types.ts";
 
 const DEFAULT_RETRIES = 3;
@@ -24,41 +24,7 @@ export function cachePathFor(sha256: string, options: Pick<SourceCacheOptions, "
   return join(options.cacheDir ?? defaultCacheDir(), "sha256", checkSha256(sha256));
 }
 
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Not every platform can fsync a directory; the rename is atomic either way.
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function mismatch(
-  url: URL,
-  which: "sha256" | "sha512",
-  expected: string,
-  actual: string,
-  size: number,
-): TalosExtError {
-  return sourceError(
-    "SOURCE_CHECKSUM_MISMATCH",
-    `${displayUrl(url)}: ${which} mismatch: expected ${expected}, got ${actual} (${size} bytes)`,
-    "The file is not the one the pkg.yaml pins. If the upstream file really changed, check why, then update both sha256 and sha512.",
-  );
-}
+const DEFAULT_DEADLINE_MS = 60 * 60 * 1000;
 
 interface Job {
   url: URL;
@@ -69,95 +35,50 @@ interface Job {
 }
 
 /**
- * One download attempt into a temp file in the cache, hashing sha256 and sha512 on the way.
- * Only a file whose two digests match is fsynced and renamed to its content address; in every
- * other case the temp file is deleted, so the cache never holds an unverified byte.
+ * Downloads one candidate URL through the package's download primitive: into a temp file in
+ * the cache while sha256 and sha512 are computed; only a file whose two digests match is
+ * fsynced and renamed to its content address, so the cache never holds an unverified byte.
  */
-async function attempt(
-  job: Job,
-  start: URL,
-  req: RequestOptions,
-  options: SourceCacheOptions,
-): Promise<void> {
-  const { res, req: clientReq, timedOut } = await openUrl(start, req);
-  const lengthHeader = res.headers["content-length"];
-  const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-  const tmp = join(job.tmpDir, `${job.sha256}.${process.pid}.${randomBytes(6).toString("hex")}.part`);
-  let fh: Awaited<ReturnType<typeof open>>;
+async function downloadCandidate(job: Job, url: URL, options: SourceCacheOptions): Promise<void> {
   try {
-    await mkdir(job.tmpDir, { recursive: true });
-    fh = await open(tmp, "wx", 0o644);
+    await download({
+      url,
+      errors: sourceFault,
+      show: showSourceUrl,
+      expect: { sha256: job.sha256, sha512: job.sha512 },
+      to: { file: job.final, tmpDir: job.tmpDir },
+      retries: options.retries ?? DEFAULT_RETRIES,
+      retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
+      proxyEnv: options.proxyEnv ?? process.env,
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress
+        ? {
+            onProgress: (e: DownloadProgress) => {
+              const { url: shown, bytes, total, attempt, elapsedMs, done } = e;
+              options.onProgress?.({
+                url: shown,
+                bytes,
+                ...(total !== undefined ? { total } : {}),
+                attempt,
+                elapsedMs,
+                done,
+              });
+            },
+          }
+        : {}),
+    });
   } catch (err) {
-    clientReq.destroy();
-    throw err;
-  }
-  let renamed = false;
-  try {
-    const h256 = createHash("sha256");
-    const h512 = createHash("sha512");
-    let bytes = 0;
-    try {
-      for await (const chunk of res as AsyncIterable<Buffer>) {
-        h256.update(chunk);
-        h512.update(chunk);
-        bytes += chunk.length;
-        await fh.write(chunk);
-        options.onProgress?.({ url: displayUrl(start), bytes, ...(total !== undefined ? { total } : {}) });
-      }
-    } catch (err) {
-      clientReq.destroy();
-      throw networkFailure(start, err, timedOut(), req.timeoutMs);
-    }
-    if (!res.complete || (total !== undefined && bytes !== total)) {
-      throw new AttemptError(
-        sourceError(
-          "SOURCE_NETWORK_ERROR",
-          `${displayUrl(start)}: connection closed after ${bytes}${total !== undefined ? ` of ${total}` : ""} bytes`,
-          "The download was cut off; it is retried a few times. Check the network or use a mirror.",
-        ),
-        true,
-      );
-    }
-    const sha256 = h256.digest("hex");
-    const sha512 = h512.digest("hex");
-    if (sha256 !== job.sha256)
-      throw new AttemptError(mismatch(start, "sha256", job.sha256, sha256, bytes), false);
-    if (sha512 !== job.sha512)
-      throw new AttemptError(mismatch(start, "sha512", job.sha512, sha512, bytes), false);
-    await fh.sync();
-    await fh.close();
-    await mkdir(dirname(job.final), { recursive: true });
-    await rename(tmp, job.final);
-    renamed = true;
-    await syncDir(dirname(job.final));
-  } finally {
-    if (!renamed) {
-      await fh.close().catch(() => {});
-      await rm(tmp, { force: true });
-    }
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function downloadWithRetries(job: Job, url: URL, options: SourceCacheOptions): Promise<void> {
-  const retries = options.retries ?? DEFAULT_RETRIES;
-  const delay = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-  const req: RequestOptions = {
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    proxyEnv: options.proxyEnv ?? process.env,
-    ca: typeof options.ca === "string" ? [options.ca] : options.ca,
-  };
-  for (let n = 0; ; n++) {
-    try {
-      await attempt(job, url, req, options);
-      return;
-    } catch (err) {
-      if (!(err instanceof AttemptError)) throw err;
-      if (!err.retryable || n >= retries) throw err.error;
-      // Exponential backoff with a little jitter so parallel clients do not retry in step.
-      await sleep(delay * 2 ** n * (0.75 + Math.random() * 0.5));
-    }
+    if (err instanceof TalosExtError) throw err;
+    // The cache itself failed (full disk, a file where a directory belongs, permissions).
+    throw sourceError(
+      "SOURCE_CACHE_UNUSABLE",
+      `cannot write ${showSourceUrl(url)} into the source cache ${dirname(dirname(job.final))}: ${(err as Error).message}`,
+      "Check that the cache directory is a writable directory with free space, or point TALOS_EXT_CACHE_DIR elsewhere.",
+      { cause: err },
+    );
   }
 }
 
@@ -182,10 +103,43 @@ function candidates(url: URL, mirrors: SourceCacheOptions["mirrors"]): URL[] {
   return out;
 }
 
-/** Is the cached file the pinned one? A bad file is removed, so it is never used again. */
+function kindOf(st: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean }): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isSymbolicLink()) return "a symbolic link";
+  if (st.isFIFO()) return "a FIFO";
+  return "not a regular file";
+}
+
+function notFile(path: string, what: string): TalosExtError {
+  return sourceError(
+    "SOURCE_CACHE_NOT_FILE",
+    `the source cache entry ${path} is ${what}, not a regular file`,
+    `Remove ${path} (the cache holds only regular files named by their sha256); the next build downloads it again.`,
+  );
+}
+
+/**
+ * Is the cached file the pinned one? A bad file is removed, so it is never used again. Only a
+ * regular file is read (lstat first, then opened with O_NOFOLLOW | O_NONBLOCK and checked
+ * again): a FIFO, device, directory or symlink there is SOURCE_CACHE_NOT_FILE, never a hang.
+ */
 async function cachedOk(path: string, sha256: string, sha512: string): Promise<"ok" | "missing" | "corrupt"> {
-  if (!(await exists(path))) return "missing";
-  const d = await digestFile(path);
+  let st: Awaited<ReturnType<typeof lstat>>;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "missing";
+    throw notFile(path, `unreadable (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  if (!st.isFile()) throw notFile(path, kindOf(st));
+  let d: Awaited<ReturnType<typeof digestFile>>;
+  try {
+    d = await digestFile(path);
+  } catch (err) {
+    if (err instanceof CacheEntryNotFile) throw notFile(path, err.what);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "missing";
+    throw err;
+  }
   if (d.sha256 === sha256 && d.sha512 === sha512) return "ok";
   await rm(path, { force: true });
   return "corrupt";
@@ -224,9 +178,9 @@ async function fetchUncoalesced(src: SourceSpec, options: SourceCacheOptions): P
   const final = cachePathFor(sha256, { cacheDir });
   const state = await cachedOk(final, sha256, sha512);
   const base = { path: final, sha256, destination: src.destination };
-  if (state === "ok") return { ...base, fromCache: true, url: displayUrl(url) };
+  if (state === "ok") return { ...base, fromCache: true, url: showSourceUrl(url) };
   if (options.offline) {
-    const what = `${displayUrl(url)} (sha256 ${sha256}, sha512 ${sha512})`;
+    const what = `${showSourceUrl(url)} (sha256 ${sha256}, sha512 ${sha512})`;
     if (state === "corrupt") {
       throw sourceError(
         "SOURCE_CACHE_CORRUPT",
@@ -245,8 +199,8 @@ async function fetchUncoalesced(src: SourceSpec, options: SourceCacheOptions): P
   const failures: { url: URL; error: TalosExtError }[] = [];
   for (const candidate of candidates(url, options.mirrors)) {
     try {
-      await downloadWithRetries(job, candidate, options);
-      return { ...base, fromCache: false, url: displayUrl(candidate) };
+      await downloadCandidate(job, candidate, options);
+      return { ...base, fromCache: false, url: showSourceUrl(candidate) };
     } catch (err) {
       if (!(err instanceof TalosExtError)) throw err;
       failures.push({ url: candidate, error: err as TalosExtError });

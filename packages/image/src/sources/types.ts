@@ -11,6 +11,12 @@ export interface SourceProgress {
   bytes: number;
   /** From Content-Length, when the server sends it. */
   total?: number;
+  /** 0 for the first attempt. */
+  attempt: number;
+  /** Since this download started, every attempt included. */
+  elapsedMs: number;
+  /** The last report of a completed, verified download. */
+  done: boolean;
 }
 
 export interface SourceCacheOptions {
@@ -24,8 +30,17 @@ export interface SourceCacheOptions {
   retries?: number;
   /** Idle timeout: fail when no byte arrives for this long, connect included (default 30000). */
   timeoutMs?: number;
-  /** First retry delay; doubles on each retry (default 500). */
+  /** First retry delay; doubles on each retry, with jitter (default 500). */
   retryDelayMs?: number;
+  /**
+   * Overall deadline of one download from one URL, every attempt and wait included (default
+   * 3600000, one hour): a server that trickles a byte now and then never trips the idle timeout,
+   * this ends it with SOURCE_DEADLINE.
+   */
+  deadlineMs?: number;
+  /** Cancels the downloads; the signal's reason is thrown. */
+  signal?: AbortSignal;
+  /** Progress of each download: at its start, every 256 KiB, and once when verified. */
   onProgress?: (e: SourceProgress) => void;
   /**
    * Where HTTP_PROXY / HTTPS_PROXY / NO_PROXY (and lower-case forms) are read from; default

@@ -38,6 +38,8 @@ export type UpdateEvent =
   | { kind: "load"; platform: Platform; variable?: string }
   | { kind: "download"; url: string }
   | { kind: "downloaded"; url: string; size: number }
+  /** Download progress: at each attempt's start, every 256 KiB, and at the end. */
+  | { kind: "progress"; url: string; bytes: number; total?: number; elapsedMs: number }
   | { kind: "write"; file: string };
 
 export interface UpdateCommonOptions {
@@ -427,7 +429,24 @@ class Session {
       while (next < todo.length) {
         const url = todo[next++]!;
         this.options.onEvent?.({ kind: "download", url });
-        const p = downloadDigests(url, { proxyEnv: env, ...this.options.download, cacheDir });
+        const onEvent = this.options.onEvent;
+        const p = downloadDigests(url, {
+          proxyEnv: env,
+          ...(onEvent
+            ? {
+                onProgress: ({ bytes, total, elapsedMs }) =>
+                  onEvent({
+                    kind: "progress",
+                    url,
+                    bytes,
+                    ...(total !== undefined ? { total } : {}),
+                    elapsedMs,
+                  }),
+              }
+            : {}),
+          ...this.options.download,
+          cacheDir,
+        });
         this.downloads.set(url, p);
         try {
           const d = await p;

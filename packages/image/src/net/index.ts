@@ -1,0 +1,26 @@
+/**
+ * The one download primitive of the package (plain URLs and registry blobs), its retry loop and
+ * its streaming checksums. Faults are data; each caller maps them to its own codes.
+ */
+export {
+  type ChecksumAlgorithm,
+  ChecksumStream,
+  type ChecksumStreamOptions,
+  type Checksums,
+} from "./checksum.ts";
+export {
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  type DownloadTarget,
+  download,
+} from "./download.ts";
+export {
+  type DownloadErrorMap,
+  type DownloadFault,
+  displayUrl,
+  isRetryableFault,
+  isRetryableStatus,
+} from "./faults.ts";
+export { type GetOptions, MAX_REDIRECTS, type OpenedBody, openUrl, USER_AGENT } from "./get.ts";
+export { backoffMs, RetryableError, type RetryPolicy, retryAfterMs, withRetries } from "./retry.ts";
