@@ -79,14 +79,21 @@ class TreeLoader {
   private readonly attempts: PkgAttempt[] = [];
   private pkgfile: Pkgfile | undefined;
 
-  constructor(
-    private readonly root: string,
-    private readonly rootReal: string,
-    private readonly platform: Platform,
-    private readonly mode: LoadMode,
-    /** Built-ins and build args: the layers below the Pkgfile vars. */
-    private base: Record<string, string>,
-  ) {}
+  private readonly root: string;
+  private readonly rootReal: string;
+  private readonly platform: Platform;
+  private readonly mode: LoadMode;
+  /** Built-ins and build args: the layers below the Pkgfile vars. */
+  private base: Record<string, string>;
+
+  // Plain fields, not parameter properties: spec loads under Node's type stripping (the Nx plugin).
+  constructor(root: string, rootReal: string, platform: Platform, mode: LoadMode, base: Record<string, string>) {
+    this.root = root;
+    this.rootReal = rootReal;
+    this.platform = platform;
+    this.mode = mode;
+    this.base = base;
+  }
 
   async load(): Promise<LoadedTree> {
     const hasPkgfile = await this.loadPkgfile();
