@@ -10,7 +10,7 @@ export interface TalosExtPluginOptions {
   /**
    * Nx project that builds the CLI, for a workspace that develops it (this repository): its
    * `build` runs before every target and its output is an input of their cache keys. Without it,
-   * the installed `@talos-ext/cli` version is the input.
+   * the version the CLI reports (`--version`) is the input.
    */
   cliProject?: string;
   /** Platforms `build` builds (comma list for the CLI). Default the CLI's default (the host's). */

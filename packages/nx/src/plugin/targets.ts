@@ -28,9 +28,10 @@ export function pushRef(pkg: TreePackage, o: NormalizedOptions): string | undefi
 type Input = NonNullable<TargetConfiguration["inputs"]>[number];
 
 function toolInputs(o: NormalizedOptions): Input[] {
-  // The CLI is part of what a result depends on: its built files here, its installed version elsewhere.
+  // The CLI is part of what a result depends on: its built files when this workspace builds it,
+  // otherwise the version the installed one reports (works for a local, global or npx install).
   if (o.cliProject) return [{ dependentTasksOutputFiles: "**/*", transitive: false }];
-  return [{ externalDependencies: ["@talos-ext/cli"] }];
+  return [{ runtime: `${o.cli} --version` }];
 }
 
 function cliDependsOn(o: NormalizedOptions): TargetConfiguration["dependsOn"] {
