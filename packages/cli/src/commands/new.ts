@@ -46,7 +46,7 @@ export const newCommand: Command = {
     },
     service: { type: "boolean", description: "add an extension service (ext-<name>) built from src/" },
     source: { type: "string", value: "URL", description: "upstream source archive to fetch in the build" },
-    version: { type: "string", value: "V", description: "VERSION in vars.yaml; default 0.1.0" },
+    "package-version": { type: "string", value: "V", description: "VERSION in vars.yaml; default 0.1.0" },
     "no-build": { type: "boolean", description: "no build steps: files/ only, built without any engine" },
     builder: {
       type: "string",
@@ -63,7 +63,7 @@ export const newCommand: Command = {
   examples: [
     "talos-ext new my-rules --root extensions --no-build",
     "talos-ext new my-daemon --root extensions --service --builder stage:base",
-    "talos-ext new my-tool --root extensions --source https://example.org/my-tool-1.2.0.tar.gz --version 1.2.0",
+    "talos-ext new my-tool --root extensions --source https://example.org/my-tool-1.2.0.tar.gz --package-version 1.2.0",
     "talos-ext new demo --root extensions --dir examples/demo --builder 'image:{{ .TOOLCHAIN_IMAGE }}' --json",
   ],
   async run(ctx) {
@@ -91,7 +91,7 @@ export const newCommand: Command = {
         hint: "package names must be unique in a tree; pick another name",
       });
     }
-    const version = stringOption(ctx.values.version);
+    const version = stringOption(ctx.values["package-version"]);
     const source = stringOption(ctx.values.source);
     const builder = builderOption(stringOption(ctx.values.builder));
     const description = stringOption(ctx.values.description);

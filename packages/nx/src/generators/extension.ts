@@ -21,8 +21,8 @@ export interface ExtensionGeneratorOptions {
   service?: boolean;
   /** Upstream source archive. */
   sourceUrl?: string;
-  /** VERSION in vars.yaml. */
-  version?: string;
+  /** VERSION in vars.yaml (`--packageVersion`: Nx keeps `--version` for itself). */
+  packageVersion?: string;
   /** Files only, no build steps. */
   noBuild?: boolean;
   /** `stage:NAME` or `image:REF`. */
@@ -66,7 +66,7 @@ export default async function extensionGenerator(
   const builder = parseBuilder(options.builder);
   const scaffold = scaffoldExtension({
     name: options.name,
-    ...(options.version !== undefined ? { version: options.version } : {}),
+    ...(options.packageVersion !== undefined ? { version: options.packageVersion } : {}),
     ...(options.sourceUrl !== undefined ? { sourceUrl: options.sourceUrl } : {}),
     ...(builder ? { builder } : {}),
     ...(options.description !== undefined ? { description: options.description } : {}),
