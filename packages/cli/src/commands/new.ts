@@ -149,7 +149,10 @@ export const newCommand: Command = {
     } else {
       for (const f of files) ctx.io.stdout(`created ${f}\n`);
       if (updated) ctx.io.stdout(`filled the source checksums in ${posix.join(rel, "vars.yaml")}\n`);
-      ctx.io.stdout(`next: talos-ext lint --root ${relative(ctx.io.cwd, root) || "."} --target ${name}\n`);
+      const shown = relative(ctx.io.cwd, root);
+      ctx.io.stdout(
+        `next: talos-ext lint --root ${shown.startsWith("..") ? root : shown || "."} --target ${name}\n`,
+      );
     }
     return 0;
   },

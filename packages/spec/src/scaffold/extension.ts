@@ -98,6 +98,13 @@ function checkOptions(o: ExtensionScaffoldOptions): void {
       hint: "drop --no-build or drop --source",
     });
   }
+  if (o.sourceUrl && templatedUrl(o.sourceUrl, o.version ?? "0.1.0") === o.sourceUrl) {
+    throw new TalosExtError({
+      code: "SCAFFOLD_SOURCE_NO_VERSION",
+      message: `source URL "${o.sourceUrl}" does not contain the version "${o.version ?? "0.1.0"}"`,
+      hint: "pass the version the URL carries (--package-version / --packageVersion): it becomes {{ .VERSION }}, so `talos-ext update VERSION` follows a bump",
+    });
+  }
   if (o.sourceUrl && !/^https?:\/\//.test(o.sourceUrl)) {
     throw new TalosExtError({
       code: "SCAFFOLD_BAD_SOURCE_URL",
@@ -154,6 +161,8 @@ function builtPkg(name: string, version: string, o: ExtensionScaffoldOptions): s
     "# placeholder steps with the real build; everything under /rootfs ends up on the node.",
     `name: ${name}`,
     "variant: scratch",
+    // bldr runs every script with `set -o pipefail`, which POSIX sh (dash) lacks.
+    "shell: /bin/bash",
     "dependencies:",
     "  # the build environment (shell, cc); only used to build, nothing of it reaches the image",
     builderLine(builder),
@@ -189,7 +198,10 @@ function builtPkg(name: string, version: string, o: ExtensionScaffoldOptions): s
     );
   }
   item("install:");
-  lines.push("      - |", `        install -D -m 0644 /tmp/build/VERSION /rootfs/usr/local/share/${name}/VERSION`);
+  lines.push(
+    "      - |",
+    `        install -D -m 0644 /tmp/build/VERSION /rootfs/usr/local/share/${name}/VERSION`,
+  );
   if (o.service) {
     lines.push(
       "        # the container rootfs is the binary alone, in the directory named like the service",
@@ -200,7 +212,13 @@ function builtPkg(name: string, version: string, o: ExtensionScaffoldOptions): s
   item("test:");
   lines.push("      - |", `        test -f /rootfs/usr/local/share/${name}/VERSION`);
   if (o.service) lines.push(`        /tmp/build/${name} --version | grep -q "${name} {{ .VERSION }}"`);
-  lines.push("finalize:", "  - from: /rootfs", "    to: /rootfs", "  - from: /pkg/manifest.yaml", "    to: /");
+  lines.push(
+    "finalize:",
+    "  - from: /rootfs",
+    "    to: /rootfs",
+    "  - from: /pkg/manifest.yaml",
+    "    to: /",
+  );
   return `${lines.join("\n")}\n`;
 }
 
