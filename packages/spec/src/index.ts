@@ -23,6 +23,15 @@ export { type GraphJson, toGraphJson } from "./graph/json.ts";
 export * from "./lint/index.ts";
 // Loading a bldr tree exactly as bldr does.
 export * from "./loader/index.ts";
+// The template of a new extension package (talos-ext new, nx g @talos-ext/nx:extension).
+export {
+  assertExtensionName,
+  type ExtensionScaffold,
+  type ExtensionScaffoldOptions,
+  type ScaffoldBuilder,
+  type ScaffoldedFile,
+  scaffoldExtension,
+} from "./scaffold/extension.ts";
 // Schemas: Pkgfile, pkg.yaml, vars.yaml, manifest, service spec, ExtensionServiceConfig; JSON Schemas.
 export {
   configFileStorageName,
@@ -72,15 +81,6 @@ export {
   type Variant,
   varsSchema,
 } from "./schema/index.ts";
-// The template of a new extension package (talos-ext new, nx g @talos-ext/nx:extension).
-export {
-  assertExtensionName,
-  type ExtensionScaffold,
-  type ExtensionScaffoldOptions,
-  type ScaffoldBuilder,
-  type ScaffoldedFile,
-  scaffoldExtension,
-} from "./scaffold/extension.ts";
 // Go text/template with sprig's hermetic functions.
 export * from "./template/index.ts";
 // YAML decoding with source positions, the way Go decodes into string-typed structs.

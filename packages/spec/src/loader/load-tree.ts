@@ -87,7 +87,13 @@ class TreeLoader {
   private base: Record<string, string>;
 
   // Plain fields, not parameter properties: spec loads under Node's type stripping (the Nx plugin).
-  constructor(root: string, rootReal: string, platform: Platform, mode: LoadMode, base: Record<string, string>) {
+  constructor(
+    root: string,
+    rootReal: string,
+    platform: Platform,
+    mode: LoadMode,
+    base: Record<string, string>,
+  ) {
     this.root = root;
     this.rootReal = rootReal;
     this.platform = platform;
