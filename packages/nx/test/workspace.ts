@@ -12,6 +12,9 @@ export const PLUGIN = join(REPO, "packages/nx/src/index.ts");
 export const CLI_BIN = join(REPO, "packages/cli/dist/bin.js");
 export const GENERATORS = join(REPO, "packages/nx/generators.json");
 const NX = join(REPO, "node_modules/nx/dist/bin/nx.js");
+// Under `nx run` (pnpm test) colours are forced on; assertions read plain text.
+const ANSI = /\u001b\[[0-9;]*m/g;
+const plain = (s: string | undefined) => (s ?? "").replace(ANSI, "");
 
 export interface Workspace {
   dir: string;
@@ -34,10 +37,18 @@ export async function makeWorkspace(parent: string = tmpdir()): Promise<Workspac
       try {
         const r = await run(process.execPath, [NX, ...args], {
           cwd: dir,
-          env: { ...process.env, NX_DAEMON: "false", NX_NO_CLOUD: "true", NX_TUI: "false", ...env },
+          env: {
+            ...process.env,
+            NX_DAEMON: "false",
+            NX_NO_CLOUD: "true",
+            NX_TUI: "false",
+            FORCE_COLOR: "0",
+            NO_COLOR: "1",
+            ...env,
+          },
           maxBuffer: 64 << 20,
         });
-        return { code: 0, stdout: r.stdout, stderr: r.stderr };
+        return { code: 0, stdout: plain(r.stdout), stderr: plain(r.stderr) };
       } catch (e) {
         const err = e as { code?: number; stdout?: string; stderr?: string };
         return {
