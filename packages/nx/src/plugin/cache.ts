@@ -13,7 +13,7 @@ import {
   workspaceDataDirectory,
 } from "@nx/devkit/internal";
 import type { NormalizedOptions } from "./options.ts";
-import { summarizeTree, type TreeSummary } from "./tree-packages.ts";
+import type { TreeSummary } from "./tree-packages.ts";
 
 /** Bump when the shape of a summary or the way it is computed changes. */
 const SUMMARY_FORMAT = 1;
@@ -27,6 +27,15 @@ const PLUGIN_VERSION: string = (() => {
     return "unknown";
   }
 })();
+
+/**
+ * Reads a tree with @talos-ext/spec. Spec is imported here, on a cache miss only: loading it
+ * (zod, the template engine) is most of the plugin's start-up cost, and a warm cache needs none of it.
+ */
+export async function summarizeTree(workspaceRoot: string, treeRoot: string): Promise<TreeSummary> {
+  const { summarizeTree: read } = await import("./tree-packages.ts");
+  return read(workspaceRoot, treeRoot);
+}
 
 /** In-process memo: createNodes and createDependencies of one run share the summaries. */
 const memo = new Map<string, TreeSummary>();
