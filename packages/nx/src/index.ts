@@ -7,4 +7,4 @@ export { createDependencies, dependenciesOf, publishedName } from "./plugin/crea
 export { createNodesV2, rootOf, TAGS } from "./plugin/create-nodes.ts";
 export { type NormalizedOptions, normalizeOptions, type TalosExtPluginOptions } from "./plugin/options.ts";
 export { PACKAGE_INPUT, packageNamedInput, pushRef, targetsFor } from "./plugin/targets.ts";
-export type { PackageKind, TreePackage, TreeSummary } from "./plugin/tree-packages.ts";
+export type { PackageKind, TreePackage, TreeSummary, UnloadedPackage } from "./plugin/tree-packages.ts";

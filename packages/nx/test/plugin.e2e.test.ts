@@ -85,6 +85,25 @@ describe("projects", () => {
       "{workspaceRoot}/extensions/vars.yaml",
     ]);
   });
+
+  test("a pkg.yaml that does not load is a lint-only project whose lint says why", async () => {
+    const dir = join(ws.dir, "extensions/examples/broken");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "pkg.yaml"), "name: broken\nvariant: scratch\nsteps: {{ .NOPE\n");
+    try {
+      const p = JSON.parse((await ws.nx(["show", "project", "broken", "--json"])).stdout);
+      expect(p.tags).toEqual(["talos-ext", "talos-ext:unloaded"]);
+      expect(Object.keys(p.targets)).toEqual(["lint"]);
+      const lint = await ws.nx(["run", "broken:lint", "--output-style=static"]);
+      expect(lint.code).not.toBe(0);
+      expect(lint.stdout + lint.stderr).toContain("examples/broken/pkg.yaml:3");
+      expect(lint.stdout + lint.stderr).toContain("GRAPH_TARGET_UNKNOWN");
+      // The others are untouched.
+      expect(JSON.parse((await ws.nx(["show", "projects", "--json"])).stdout)).toContain("multipath-tools");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("graph and affected", () => {

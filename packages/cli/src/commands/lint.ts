@@ -92,6 +92,13 @@ export const lintCommand: Command = {
  */
 function targetPart(tree: LoadedTree, target: string): { part: LoadedTree; diagnostics: Diagnostic[] } {
   const graph = resolveGraph(tree, target);
+  // A package that did not load is unknown to the graph: every load problem may be the reason.
+  if (!tree.packages.has(target)) {
+    return {
+      part: { ...tree, packages: new Map() },
+      diagnostics: [...tree.diagnostics, ...graph.diagnostics],
+    };
+  }
   const packages = new Map([...graph.nodes.keys()].map((n) => [n, tree.packages.get(n)!]));
   const dirs = [...packages.values()].map((p) => p.dir);
   const ownsFile = (file: string) => {

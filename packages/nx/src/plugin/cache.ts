@@ -16,7 +16,7 @@ import type { NormalizedOptions } from "./options.ts";
 import type { TreeSummary } from "./tree-packages.ts";
 
 /** Bump when the shape of a summary or the way it is computed changes. */
-const SUMMARY_FORMAT = 1;
+const SUMMARY_FORMAT = 2;
 
 /** This plugin's version (from its package.json), part of every cache key. */
 const PLUGIN_VERSION: string = (() => {

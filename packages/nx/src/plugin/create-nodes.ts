@@ -14,10 +14,15 @@ import {
 import { summarizeRoots } from "./cache.ts";
 import { type NormalizedOptions, normalizeOptions, type TalosExtPluginOptions } from "./options.ts";
 import { PACKAGE_INPUT, packageNamedInput, targetsFor } from "./targets.ts";
-import type { TreePackage } from "./tree-packages.ts";
+import type { TreePackage, UnloadedPackage } from "./tree-packages.ts";
 
 /** Every project gets `talos-ext`, plus its kind. */
-export const TAGS = { all: "talos-ext", extension: "talos-ext:extension", stage: "talos-ext:stage" } as const;
+export const TAGS = {
+  all: "talos-ext",
+  extension: "talos-ext:extension",
+  stage: "talos-ext:stage",
+  unloaded: "talos-ext:unloaded",
+} as const;
 
 /** The configured root that holds `file` (the deepest one), if any. */
 export function rootOf(file: string, roots: readonly string[]): string | undefined {
@@ -47,6 +52,33 @@ function projectFor(pkg: TreePackage, treeRoot: string, o: NormalizedOptions): P
   };
 }
 
+/** A package that did not load: lint only, so Nx can say what is wrong with it. */
+function unloadedProject(u: UnloadedPackage, treeRoot: string, o: NormalizedOptions): ProjectConfiguration {
+  const pkg: TreePackage = {
+    name: u.name,
+    root: u.root,
+    file: u.file,
+    kind: "stage",
+    sharedInputs: [],
+    stageDependencies: [],
+    imageDependencies: [],
+  };
+  const { lint } = targetsFor(pkg, treeRoot, o);
+  // Its own directory plus the whole tree: the cause may be any vars.yaml above it.
+  const input = ["{projectRoot}/**/*", `{workspaceRoot}/${treeRoot}/**/*`];
+  return {
+    root: u.root,
+    name: u.name,
+    tags: [TAGS.all, TAGS.unloaded],
+    namedInputs: { [PACKAGE_INPUT]: input },
+    targets: { lint: lint! },
+    metadata: {
+      description: `bldr package ${u.file} does not load; nx run ${u.name}:lint (or talos-ext lint) says why`,
+      technologies: ["talos-ext"],
+    },
+  };
+}
+
 async function createNodesInternal(
   files: readonly string[],
   options: TalosExtPluginOptions | undefined,
@@ -55,13 +87,16 @@ async function createNodesInternal(
   const o = normalizeOptions(options);
   const roots = [...new Set(files.map((f) => rootOf(f, o.roots)).filter((r) => r !== undefined))].sort();
   const summaries = await summarizeRoots(context, roots, o);
-  const byFile = new Map<string, { pkg: TreePackage; root: string }>();
-  for (const s of summaries) for (const pkg of s.packages) byFile.set(pkg.file, { pkg, root: s.root });
+  const byFile = new Map<string, ProjectConfiguration>();
+  for (const s of summaries) {
+    for (const pkg of s.packages) byFile.set(pkg.file, projectFor(pkg, s.root, o));
+    for (const u of s.unloaded ?? []) byFile.set(u.file, unloadedProject(u, s.root, o));
+  }
   return createNodesFromFiles(
     (file) => {
-      const hit = byFile.get(posix.normalize(file));
-      if (!hit) return {} satisfies CreateNodesResult;
-      return { projects: { [hit.pkg.root]: projectFor(hit.pkg, hit.root, o) } } satisfies CreateNodesResult;
+      const project = byFile.get(posix.normalize(file));
+      if (!project) return {} satisfies CreateNodesResult;
+      return { projects: { [project.root]: project } } satisfies CreateNodesResult;
     },
     files,
     options,

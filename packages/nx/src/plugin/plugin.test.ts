@@ -44,6 +44,7 @@ describe("plugin helpers", () => {
             pkg("b"),
             pkg("base", { kind: "stage" }),
           ],
+          unloaded: [],
         },
       ],
       "r.example/t",

@@ -35,11 +35,21 @@ export interface TreePackage {
   imageDependencies: string[];
 }
 
+/** A pkg.yaml that did not load (bad YAML, template or schema; a broken vars.yaml above it). */
+export interface UnloadedPackage {
+  /** Its `name:` as written, when that line is plain text; else the directory's name. */
+  name: string;
+  root: string;
+  file: string;
+}
+
 /** The packages of one tree root. */
 export interface TreeSummary {
   /** The tree root, relative to the workspace root. */
   root: string;
   packages: TreePackage[];
+  /** Kept as lint-only projects, so `nx run <name>:lint` shows what is wrong instead of "not found". */
+  unloaded: UnloadedPackage[];
 }
 
 const join = (...parts: string[]) => posix.normalize(posix.join(...parts));
@@ -76,7 +86,7 @@ export async function summarizeTree(workspaceRoot: string, treeRoot: string): Pr
   for (const platform of PLATFORMS) trees.push(await loadTree({ root: abs, platform }));
   const [first] = trees;
   const packages: TreePackage[] = [];
-  if (!first) return { root: treeRoot, packages };
+  if (!first) return { root: treeRoot, packages, unloaded: [] };
   const varsFiles = new Set(first.files.vars);
   for (const p of first.packages.values()) {
     const stages = new Set<string>();
@@ -113,5 +123,27 @@ export async function summarizeTree(workspaceRoot: string, treeRoot: string): Pr
     if (typeof version === "string") pkg.version = version;
     packages.push(pkg);
   }
-  return { root: treeRoot, packages };
+  const loaded = new Set([...first.packages.values()].map((p) => p.file));
+  const names = new Set(first.packages.keys());
+  const unloaded: UnloadedPackage[] = [];
+  for (const file of first.files.pkgs) {
+    if (loaded.has(file)) continue;
+    const dir = posix.dirname(file) === "." ? "" : posix.dirname(file);
+    const name = await rawName(
+      posix.join(abs, file),
+      dir === "" ? posix.basename(treeRoot) : posix.basename(dir),
+    );
+    // A second package of a loaded name is a duplicate (lint reports it); it cannot be a project too.
+    if (names.has(name)) continue;
+    names.add(name);
+    unloaded.push({ name, root: join(treeRoot, dir), file: join(treeRoot, file) });
+  }
+  return { root: treeRoot, packages, unloaded };
+}
+
+/** The `name:` line of a pkg.yaml that did not load, if it is plain text (no template). */
+async function rawName(file: string, fallback: string): Promise<string> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  const m = /^name:[ \t]*["']?([A-Za-z0-9][A-Za-z0-9._-]*)["']?[ \t]*(#.*)?$/m.exec(text.slice(0, 65536));
+  return m?.[1] ?? fallback;
 }
