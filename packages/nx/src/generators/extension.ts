@@ -3,9 +3,10 @@
  * one template, shared with `talos-ext new`) into Nx's tree; with a source URL, the callback runs
  * `talos-ext update VERSION` once the files are on disk, so the checksums are real.
  */
+import { registerHooks } from "node:module";
 import { posix } from "node:path";
 import { formatFiles, type GeneratorCallback, logger, readNxJson, type Tree } from "@nx/devkit";
-import { type ScaffoldBuilder, scaffoldExtension, TalosExtError } from "@talos-ext/spec";
+import type { ScaffoldBuilder } from "@talos-ext/spec";
 import { execa, parseCommandString } from "execa";
 import { normalizeOptions, type TalosExtPluginOptions } from "../plugin/options.ts";
 
@@ -33,6 +34,24 @@ export interface ExtensionGeneratorOptions {
   skipUpdate?: boolean;
 }
 
+let sourceConditionAdded = false;
+
+/**
+ * @talos-ext/spec, loaded the way this module was: Nx runs a workspace generator from its `.ts`
+ * source (before anything is built) without the `development` export condition it gives plugins,
+ * so from source we add it ourselves; published, this module is `.js` and spec comes from `dist`.
+ */
+async function loadSpec(): Promise<typeof import("@talos-ext/spec")> {
+  if (import.meta.url.endsWith(".ts") && !sourceConditionAdded) {
+    sourceConditionAdded = true;
+    registerHooks({
+      resolve: (specifier, context, next) =>
+        next(specifier, { ...context, conditions: [...(context.conditions ?? []), "development"] }),
+    });
+  }
+  return import("@talos-ext/spec");
+}
+
 /** The talos-ext plugin's options from nx.json, whichever way it is registered. */
 function pluginOptions(tree: Tree): TalosExtPluginOptions | undefined {
   for (const p of readNxJson(tree)?.plugins ?? []) {
@@ -44,7 +63,10 @@ function pluginOptions(tree: Tree): TalosExtPluginOptions | undefined {
   return undefined;
 }
 
-function parseBuilder(value: string | undefined): ScaffoldBuilder | undefined {
+function parseBuilder(
+  value: string | undefined,
+  TalosExtError: typeof import("@talos-ext/spec").TalosExtError,
+): ScaffoldBuilder | undefined {
   if (value === undefined) return undefined;
   const m = /^(stage|image):(.+)$/.exec(value);
   if (m?.[1] === "stage") return { stage: m[2]! };
@@ -61,9 +83,10 @@ export default async function extensionGenerator(
   tree: Tree,
   options: ExtensionGeneratorOptions,
 ): Promise<GeneratorCallback | undefined> {
+  const { scaffoldExtension, TalosExtError } = await loadSpec();
   const plugin = normalizeOptions(pluginOptions(tree));
   const treeRoot = options.root ?? plugin.roots[0] ?? "extensions";
-  const builder = parseBuilder(options.builder);
+  const builder = parseBuilder(options.builder, TalosExtError);
   const scaffold = scaffoldExtension({
     name: options.name,
     ...(options.packageVersion !== undefined ? { version: options.packageVersion } : {}),
