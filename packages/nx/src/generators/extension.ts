@@ -3,8 +3,9 @@
  * one template, shared with `talos-ext new`) into Nx's tree; with a source URL, the callback runs
  * `talos-ext update VERSION` once the files are on disk, so the checksums are real.
  */
-import { registerHooks } from "node:module";
-import { posix } from "node:path";
+import { readFileSync } from "node:fs";
+import { createRequire, registerHooks } from "node:module";
+import { dirname, join, posix } from "node:path";
 import { formatFiles, type GeneratorCallback, logger, readNxJson, type Tree } from "@nx/devkit";
 import type { ScaffoldBuilder } from "@talos-ext/spec";
 import { execa, parseCommandString } from "execa";
@@ -117,6 +118,15 @@ export default async function extensionGenerator(
   const variable = scaffold.updateVariable;
   const relFile = posix.join(options.directory ?? options.name, "vars.yaml");
   return async () => {
+    // A workspace that builds the CLI itself (a fresh clone) may not have built it yet.
+    if (plugin.cliProject) {
+      const nxPackage = createRequire(import.meta.url).resolve("nx/package.json");
+      const bin = JSON.parse(readFileSync(nxPackage, "utf8")).bin.nx as string;
+      await execa(process.execPath, [join(dirname(nxPackage), bin), "run", `${plugin.cliProject}:build`], {
+        cwd: tree.root,
+        stdio: "inherit",
+      });
+    }
     const [file, ...args] = parseCommandString(plugin.cli);
     const command = [...args, "update", variable, "--root", treeRoot, "--file", relFile];
     logger.info(
