@@ -232,7 +232,7 @@ function varsYaml(version: string, withSource: boolean): string {
   const lines = [`VERSION: ${q(version)}`];
   if (withSource) {
     lines.push(
-      "# Placeholders until `talos-ext update VERSION` downloads the source and writes the real ones.",
+      "# Written by `talos-ext update VERSION` (run it again after bumping VERSION).",
       `SHA256: ${SHA256_PLACEHOLDER}`,
       `SHA512: ${SHA512_PLACEHOLDER}`,
     );
