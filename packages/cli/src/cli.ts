@@ -5,6 +5,7 @@ import { dumpCommand } from "./commands/dump.ts";
 import { graphCommand } from "./commands/graph.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { lintCommand } from "./commands/lint.ts";
+import { newCommand } from "./commands/new.ts";
 import { pushCommand } from "./commands/push.ts";
 import { updateCommand } from "./commands/update.ts";
 import { validateCommand } from "./commands/validate.ts";
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   pushCommand,
   inspectCommand,
   updateCommand,
+  newCommand,
 ];
 
 /** Exit codes: 0 success / clean, 1 findings or failure, 2 usage error. */

@@ -82,6 +82,15 @@ export {
   parsePlatform,
   platformMatches,
 } from "./oci/layout.ts";
+// The template of a new extension package (talos-ext new, nx g @talos-ext/nx:extension).
+export {
+  assertExtensionName,
+  type ExtensionScaffold,
+  type ExtensionScaffoldOptions,
+  type ScaffoldBuilder,
+  type ScaffoldedFile,
+  scaffoldExtension,
+} from "./scaffold/extension.ts";
 // Schemas: Pkgfile, pkg.yaml, vars.yaml, manifest, service spec, ExtensionServiceConfig; JSON Schemas.
 export {
   configFileStorageName,

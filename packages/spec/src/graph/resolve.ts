@@ -16,7 +16,12 @@ class Resolver {
   readonly diagnostics: Diagnostic[] = [];
   private readonly visiting = new Set<string>();
 
-  constructor(private readonly packages: ReadonlyMap<string, LoadedPackage>) {}
+  private readonly packages: ReadonlyMap<string, LoadedPackage>;
+
+  // Plain fields, not parameter properties: spec loads under Node's type stripping (the Nx plugin).
+  constructor(packages: ReadonlyMap<string, LoadedPackage>) {
+    this.packages = packages;
+  }
 
   /** Resolves `name` (known to exist) and everything it reaches. */
   visit(name: string, path: readonly string[], hops: readonly Hop[]): GraphNode {

@@ -85,14 +85,27 @@ class TreeLoader {
   private readonly attempts: PkgAttempt[] = [];
   private pkgfile: Pkgfile | undefined;
 
+  private readonly root: string;
+  private readonly rootReal: string;
+  private readonly platform: Platform;
+  private readonly mode: LoadMode;
+  /** Built-ins and build args: the layers below the Pkgfile vars. */
+  private base: Record<string, string>;
+
+  // Plain fields, not parameter properties: spec loads under Node's type stripping (the Nx plugin).
   constructor(
-    private readonly root: string,
-    private readonly rootReal: string,
-    private readonly platform: Platform,
-    private readonly mode: LoadMode,
-    /** Built-ins and build args: the layers below the Pkgfile vars. */
-    private base: Record<string, string>,
-  ) {}
+    root: string,
+    rootReal: string,
+    platform: Platform,
+    mode: LoadMode,
+    base: Record<string, string>,
+  ) {
+    this.root = root;
+    this.rootReal = rootReal;
+    this.platform = platform;
+    this.mode = mode;
+    this.base = base;
+  }
 
   async load(): Promise<LoadedTree> {
     const hasPkgfile = await this.loadPkgfile();

@@ -183,10 +183,12 @@ interface BlobStore {
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
 class Faults {
-  constructor(
-    readonly source: string,
-    readonly codes: OciLayoutCodes,
-  ) {}
+  readonly source: string;
+  readonly codes: OciLayoutCodes;
+  constructor(source: string, codes: OciLayoutCodes) {
+    this.source = source;
+    this.codes = codes;
+  }
 
   invalid(
     message: string,

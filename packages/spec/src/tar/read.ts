@@ -149,10 +149,12 @@ function entryType(flag: number): TarEntryType | "skip" | undefined {
 
 /** Header parsing bound to one archive's error codes and name. */
 class Fields {
-  constructor(
-    readonly source: string,
-    readonly codes: TarErrorCodes,
-  ) {}
+  readonly source: string;
+  readonly codes: TarErrorCodes;
+  constructor(source: string, codes: TarErrorCodes) {
+    this.source = source;
+    this.codes = codes;
+  }
 
   corrupt(message: string, offset?: number): TalosExtError {
     return new TalosExtError({

@@ -1,0 +1,53 @@
+/** The plugin's options, as written in nx.json (`plugins[].options`). */
+export interface TalosExtPluginOptions {
+  /**
+   * Directories, relative to the workspace root, that each hold a bldr tree (a `Pkgfile` at the
+   * top). Every `pkg.yaml` below one becomes a project. Default `["extensions"]`.
+   */
+  roots?: string[];
+  /** Command that runs the talos-ext CLI. Default `talos-ext` (the `@talos-ext/cli` binary). */
+  cli?: string;
+  /**
+   * Nx project that builds the CLI, for a workspace that develops it (this repository): its
+   * `build` runs before every target and its output is an input of their cache keys. Without it,
+   * the version the CLI reports (`--version`) is the input.
+   */
+  cliProject?: string;
+  /** Platforms `build` builds (comma list for the CLI). Default the CLI's default (the host's). */
+  platforms?: string[];
+  /** Where `build` writes; one OCI image layout per package below it. Default `dist/extensions`. */
+  outputDir?: string;
+  /**
+   * Registry and repository prefix that `push` publishes to (`<registry>/<name>:<version>`), e.g.
+   * `registry.example/talos`. Images of this tree referenced under it become graph edges.
+   */
+  registry?: string;
+  /** Image prefix mirrors passed to `build` (`FROM=TO`, as `--mirror`). */
+  mirrors?: string[];
+}
+
+/** Options with every default applied. */
+export interface NormalizedOptions {
+  roots: string[];
+  cli: string;
+  cliProject: string | undefined;
+  platforms: string[];
+  outputDir: string;
+  registry: string | undefined;
+  mirrors: string[];
+}
+
+const trimSlashes = (p: string) => p.replace(/^\.\/+/, "").replace(/\/+$/, "");
+
+export function normalizeOptions(options: TalosExtPluginOptions | undefined): NormalizedOptions {
+  const o = options ?? {};
+  return {
+    roots: (o.roots ?? ["extensions"]).map(trimSlashes).filter((r) => r !== ""),
+    cli: o.cli ?? "talos-ext",
+    cliProject: o.cliProject,
+    platforms: o.platforms ?? [],
+    outputDir: trimSlashes(o.outputDir ?? "dist/extensions"),
+    registry: o.registry ? o.registry.replace(/\/+$/, "") : undefined,
+    mirrors: o.mirrors ?? [],
+  };
+}
