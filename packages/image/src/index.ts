@@ -17,6 +17,7 @@ export {
 // Inspecting images (layouts or references).
 export {
   type InspectedImage,
+  type InspectOptions,
   type InspectResult,
   inspectLayout,
   inspectReference,

@@ -9,11 +9,17 @@ export const inspectCommand: Command = {
   name: "inspect",
   summary: "show what an image holds: platforms, layers, labels, and its Talos extension manifest",
   description: [
-    "Reads an OCI image layout directory, or pulls a registry reference (digests verified), and",
+    "Reads an OCI image layout (a directory or an oci-archive tar), or pulls a registry reference (digests verified), and",
     "prints per platform the digest, labels and layers, plus the extension's manifest, services",
     "and whether it validates.",
   ].join("\n"),
-  positionals: [{ name: "image", required: true, description: "OCI layout directory or registry reference" }],
+  positionals: [
+    {
+      name: "image",
+      required: true,
+      description: "OCI layout directory, oci-archive tar, or registry reference",
+    },
+  ],
   options: {
     ...REGISTRY_OPTIONS,
     "talos-version": {
@@ -30,9 +36,11 @@ export const inspectCommand: Command = {
   async run(ctx) {
     const arg = ctx.positionals[0]!;
     const local = resolve(ctx.io.cwd, arg);
+    const talosVersion = stringOption(ctx.values["talos-version"]);
+    const validation = talosVersion ? { talosVersion } : {};
     const result = existsSync(local)
-      ? await inspectLayout(local)
-      : await inspectReference(arg, registryOptions(ctx));
+      ? await inspectLayout(local, local, validation)
+      : await inspectReference(arg, registryOptions(ctx), validation);
     if (ctx.json) {
       printJson(ctx.io, result);
       return 0;

@@ -13,7 +13,11 @@ export const pushCommand: Command = {
     "Credentials come from ~/.docker/config.json (auths, credsStore, credHelpers).",
   ].join("\n"),
   positionals: [
-    { name: "layout", required: true, description: "OCI image layout directory (e.g. dist/<target>)" },
+    {
+      name: "layout",
+      required: true,
+      description: "OCI image layout directory (e.g. dist/<target>) or oci-archive tar",
+    },
     {
       name: "ref",
       required: true,

@@ -6,7 +6,7 @@ export type { CredentialInput } from "./credentials.ts";
 export { configKeyToRegistry, defaultDockerConfigPath } from "./credentials.ts";
 export { digestOf, parseDigest } from "./digest.ts";
 export type { RegistryErrorCode } from "./errors.ts";
-export type { Descriptor, PullLayoutOptions, PushLayoutOptions, PushLayoutResult } from "./layout.ts";
+export type { PullLayoutOptions, PushLayoutOptions, PushLayoutResult } from "./layout.ts";
 export { pullLayout, pushLayout, REF_NAME_ANNOTATION } from "./layout.ts";
 export {
   DOCKER_MANIFEST,

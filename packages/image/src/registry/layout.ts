@@ -5,17 +5,26 @@
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { RegistryClient, type RegistryClientOptions } from "./client.ts";
-import { digestOf, mismatch, parseDigest } from "./digest.ts";
+import { Readable } from "node:stream";
+import {
+  type Descriptor as OciDescriptor,
+  type OciLayoutCodes,
+  type OciLayoutReader,
+  openOciArchive,
+  openOciLayout,
+} from "@talos-ext/spec";
+import { type BlobSource, RegistryClient, type RegistryClientOptions } from "./client.ts";
+import { mismatch, parseDigest } from "./digest.ts";
 import { registryError } from "./errors.ts";
 import { isIndexMediaType, OCI_INDEX, sniffManifestMediaType } from "./media-types.ts";
 import { type ImageReference, toReference, withDigest } from "./reference.ts";
 
+/** The annotation that names a manifest's tag in an OCI layout's `index.json`. */
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
 
-export interface Descriptor {
+interface PulledDescriptor {
   mediaType?: string;
   digest: string;
   size: number;
@@ -26,9 +35,9 @@ export interface Descriptor {
 
 interface ManifestJson {
   mediaType?: string;
-  config?: Descriptor;
-  layers?: Descriptor[];
-  manifests?: Descriptor[];
+  config?: PulledDescriptor;
+  layers?: PulledDescriptor[];
+  manifests?: PulledDescriptor[];
 }
 
 export interface PushLayoutOptions extends RegistryClientOptions {
@@ -69,30 +78,19 @@ function limiter(n: number) {
   };
 }
 
+/** The layout reader's faults, in the registry client's codes. */
+const PUSH_LAYOUT_CODES: OciLayoutCodes = {
+  invalid: "REGISTRY_BAD_LAYOUT",
+  missing: "REGISTRY_BAD_LAYOUT",
+  mismatch: "REGISTRY_DIGEST_MISMATCH",
+};
+
 function badLayout(file: string, message: string, hint: string) {
   return registryError("REGISTRY_BAD_LAYOUT", message, hint, { file });
 }
 
-async function readJson(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw badLayout(
-      file,
-      `${what} is missing (${file})`,
-      "point at a directory that holds an OCI image layout",
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw badLayout(file, `${what} is not valid JSON`, "rewrite the layout with its producer");
-  }
-}
-
-function checkDescriptor(d: unknown, file: string, where: string): Descriptor {
-  const desc = d as Descriptor;
+function checkDescriptor(d: unknown, file: string, where: string): PulledDescriptor {
+  const desc = d as PulledDescriptor;
   if (!desc || typeof desc !== "object" || typeof desc.digest !== "string" || typeof desc.size !== "number") {
     throw badLayout(
       file,
@@ -117,62 +115,40 @@ function blobPath(layoutDir: string, digest: string): string {
   return join(layoutDir, "blobs", algorithm, hex);
 }
 
-async function readManifestBlob(layoutDir: string, desc: Descriptor): Promise<Buffer> {
-  const file = blobPath(layoutDir, desc.digest);
-  let bytes: Buffer;
+/** Opens what `pushLayout` was given: a layout directory, a tar of one, or an opened reader. */
+async function openForPush(source: string | OciLayoutReader): Promise<OciLayoutReader> {
+  if (typeof source !== "string") return source;
+  let isDir: boolean;
   try {
-    bytes = await readFile(file);
-  } catch {
-    throw badLayout(
-      file,
-      `manifest ${desc.digest} is missing from the layout`,
-      "rewrite the layout with its producer",
-    );
-  }
-  const actual = digestOf(bytes, parseDigest(desc.digest).algorithm);
-  if (actual !== desc.digest || bytes.length !== desc.size) {
-    const e = mismatch(
-      `layout blob ${file}`,
-      `${desc.digest} (${desc.size} bytes)`,
-      `${actual} (${bytes.length} bytes)`,
-    );
+    isDir = (await stat(source)).isDirectory();
+  } catch (e) {
     throw registryError(
-      "REGISTRY_DIGEST_MISMATCH",
-      e.message,
-      "the layout is corrupt; rewrite it with its producer",
-      { file },
+      "REGISTRY_BAD_LAYOUT",
+      `cannot read ${source}: ${(e as Error).message}`,
+      "point at a directory (or oci-archive tar) that holds an OCI image layout",
+      { file: source, cause: e },
     );
   }
-  return bytes;
+  return isDir
+    ? openOciLayout(source, { codes: PUSH_LAYOUT_CODES })
+    : openOciArchive(source, { codes: PUSH_LAYOUT_CODES });
 }
 
-function parseManifest(bytes: Buffer, file: string): ManifestJson {
-  try {
-    const json = JSON.parse(bytes.toString("utf8")) as unknown;
-    if (!json || typeof json !== "object" || Array.isArray(json)) throw new Error("not an object");
-    return json as ManifestJson;
-  } catch {
-    throw badLayout(file, "manifest is not a JSON object", "rewrite the layout with its producer");
-  }
-}
-
-/** Pushes an OCI image layout (one image, or an index of several) to `ref`. */
+/**
+ * Pushes an OCI image layout (one image, or an index of several) to `ref`. `layout` is a layout
+ * directory, a tar of one (`oci-archive`), or a reader from `openOciLayout`/`openOciArchive`;
+ * every manifest is verified as it is read, and every blob while it is sent.
+ */
 export async function pushLayout(
-  layoutDir: string,
+  layout: string | OciLayoutReader,
   ref: string | ImageReference,
   options: PushLayoutOptions = {},
 ): Promise<PushLayoutResult> {
   const r = toReference(ref);
-  const layoutFile = join(layoutDir, "oci-layout");
-  const marker = (await readJson(layoutFile, "oci-layout")) as { imageLayoutVersion?: unknown };
-  if (typeof marker?.imageLayoutVersion !== "string") {
-    throw badLayout(layoutFile, "oci-layout has no imageLayoutVersion", "this is not an OCI image layout");
-  }
-  const indexFile = join(layoutDir, "index.json");
-  const index = (await readJson(indexFile, "index.json")) as { manifests?: unknown };
-  const listed = Array.isArray(index?.manifests) ? index.manifests : [];
-  const descs = listed.map((d, i) => checkDescriptor(d, indexFile, `index.json manifests[${i}]`));
-  let top: Descriptor | undefined;
+  const reader = await openForPush(layout);
+  const indexFile = `${reader.source}/index.json`;
+  const descs = reader.manifests;
+  let top: OciDescriptor | undefined;
   if (descs.length === 1) top = descs[0];
   else if (r.tag) top = descs.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === r.tag);
   if (!top) {
@@ -199,33 +175,41 @@ export async function pushLayout(
   const manifestThere = async (target: ImageReference) =>
     sentBlobs() ? undefined : client.headManifest(target, "push");
 
-  const pushBlob = (desc: Descriptor, owner: string): Promise<void> => {
+  /** The blob's bytes for the upload: the file itself for a directory, a stream for an archive. */
+  const sourceOf = async (desc: OciDescriptor, owner: string): Promise<BlobSource | undefined> => {
+    const missing = () =>
+      badLayout(
+        reader.blobLocation(desc),
+        `blob ${desc.digest} of ${owner} is missing from the layout`,
+        "rewrite the layout with its producer",
+      );
+    if (reader.blobFile) {
+      const file = await reader.blobFile(desc);
+      if (file !== undefined) return () => ({ path: file });
+      // Non-distributable layers are referenced by URL and may be absent.
+      if (desc.urls?.length) return undefined;
+      throw missing();
+    }
+    try {
+      reader.openBlob(desc); // an archive's reader throws here when the member is absent
+    } catch (e) {
+      if (desc.urls?.length) return undefined;
+      throw e;
+    }
+    return () => {
+      const bytes = reader.openBlob(desc);
+      return bytes instanceof Uint8Array ? bytes : Readable.from(bytes);
+    };
+  };
+
+  const pushBlob = (desc: OciDescriptor, owner: string): Promise<void> => {
     let p = blobs.get(desc.digest);
     if (!p) {
       p = run(async () => {
         if (failed) return;
-        const file = blobPath(layoutDir, desc.digest);
-        let size: number;
-        try {
-          size = (await stat(file)).size;
-        } catch {
-          // Non-distributable layers are referenced by URL and may be absent.
-          if (desc.urls?.length) return;
-          throw badLayout(
-            file,
-            `blob ${desc.digest} of ${owner} is missing from the layout`,
-            "rewrite the layout with its producer",
-          );
-        }
-        if (size !== desc.size) {
-          throw registryError(
-            "REGISTRY_DIGEST_MISMATCH",
-            `layout blob ${file} has ${size} bytes, its descriptor says ${desc.size}`,
-            "the layout is corrupt; rewrite it with its producer",
-            { file },
-          );
-        }
-        const outcome = await client.pushBlob(r, desc, () => ({ path: file }), mount);
+        const open = await sourceOf(desc, owner);
+        if (!open) return;
+        const outcome = await client.pushBlob(r, desc, open, mount);
         if (outcome === "uploaded") counts.pushedBlobs++;
         else if (outcome === "mounted") counts.mountedBlobs++;
         else counts.skippedBlobs++;
@@ -236,14 +220,11 @@ export async function pushLayout(
   };
 
   /** Pushes everything `desc` refers to; returns its bytes and media type (not itself pushed). */
-  const pushContent = async (desc: Descriptor): Promise<{ bytes: Buffer; mediaType: string }> => {
-    const bytes = await readManifestBlob(layoutDir, desc);
-    const file = blobPath(layoutDir, desc.digest);
-    const json = parseManifest(bytes, file);
-    const mediaType = desc.mediaType ?? sniffManifestMediaType(json);
-    if (isIndexMediaType(mediaType) || (!json.layers && Array.isArray(json.manifests))) {
-      const children = (json.manifests ?? []).map((d, i) => checkDescriptor(d, file, `manifests[${i}]`));
-      for (const child of children) {
+  const pushContent = async (desc: OciDescriptor): Promise<{ bytes: Uint8Array; mediaType: string }> => {
+    const m = await reader.readManifest(desc);
+    const mediaType = desc.mediaType || sniffManifestMediaType(m.json);
+    if (m.kind === "index") {
+      for (const child of m.manifests) {
         const c = await pushContent(child);
         const childRef = withDigest(r, child.digest);
         const there = await manifestThere(childRef);
@@ -258,18 +239,16 @@ export async function pushLayout(
           await client.putManifest(childRef, c.bytes, c.mediaType);
         }
       }
-      return { bytes, mediaType };
+      return { bytes: m.bytes, mediaType };
     }
-    const parts: Descriptor[] = [];
-    if (json.config) parts.push(checkDescriptor(json.config, file, "config"));
-    for (const [i, d] of (json.layers ?? []).entries()) parts.push(checkDescriptor(d, file, `layers[${i}]`));
+    const parts = [m.config, ...m.layers];
     await Promise.all(parts.map((d) => pushBlob(d, `manifest ${desc.digest}`)));
-    return { bytes, mediaType };
+    return { bytes: m.bytes, mediaType };
   };
 
   try {
     const { bytes, mediaType } = await pushContent(top);
-    const digest = digestOf(bytes, parseDigest(top.digest).algorithm);
+    const digest = top.digest;
     if (r.digest && r.digest !== digest) {
       throw mismatch(
         `layout content for ${r}`,
@@ -318,7 +297,7 @@ export async function pullLayout(
   const run = limiter(Math.max(1, options.concurrency ?? 3));
   const done = new Map<string, Promise<void>>();
 
-  const fetchBlob = (desc: Descriptor): Promise<void> => {
+  const fetchBlob = (desc: PulledDescriptor): Promise<void> => {
     let p = done.get(desc.digest);
     if (!p) {
       p = run(async () => {
@@ -370,7 +349,7 @@ export async function pullLayout(
     await writeManifest(top.digest, top.body);
     await walk(top.body, top.mediaType, `manifest ${r}`);
     await writeFile(join(tmp, "oci-layout"), `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}\n`);
-    const desc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.body.length };
+    const desc: PulledDescriptor = { mediaType: top.mediaType, digest: top.digest, size: top.body.length };
     if (r.tag) desc.annotations = { [REF_NAME_ANNOTATION]: r.tag };
     const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [desc] };
     await writeFile(join(tmp, "index.json"), `${JSON.stringify(index, null, 2)}\n`);

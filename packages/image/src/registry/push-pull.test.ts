@@ -271,4 +271,38 @@ describe("push and pull against a real registry", () => {
       code: "REGISTRY_UNREACHABLE",
     });
   });
+
+  it("pushes a tar of a layout (oci-archive) with the same digest as the directory", async () => {
+    const src = await writeLayout(join(work, "archived"), { layers: 2 });
+    const archive = join(work, "archived.tar");
+    await exec("tar", ["-cf", archive, "-C", src.dir, "."]);
+    const ref = `${reg.url}/talos/archived:v1`;
+    const pushed = await pushLayout(archive, ref, opts());
+    expect(pushed.digest).toBe(src.digest);
+    expect(pushed.pushedBlobs).toBe(3);
+    const info = JSON.parse(await skopeo("inspect", "--tls-verify=false", `docker://${ref}`)) as {
+      Digest: string;
+    };
+    expect(info.Digest).toBe(src.digest);
+  });
+
+  it("refuses a FIFO index.json at once and a manifest that does not match its digest, pushing no tag", async () => {
+    const fifo = await writeLayout(join(work, "fifo"), { layers: 1 });
+    await rm(join(fifo.dir, "index.json"));
+    await exec("mkfifo", [join(fifo.dir, "index.json")]);
+    await expect(pushLayout(fifo.dir, `${reg.url}/talos/fifo:v1`, opts())).rejects.toMatchObject({
+      code: "REGISTRY_BAD_LAYOUT",
+      location: { file: join(fifo.dir, "index.json") },
+    });
+
+    const bad = await writeLayout(join(work, "badmanifest"), { layers: 1 });
+    await writeFile(join(bad.dir, "blobs", "sha256", bad.digest.slice(7)), `{"schemaVersion":2}`);
+    const ref = `${reg.url}/talos/badmanifest:v1`;
+    await expect(pushLayout(bad.dir, ref, opts())).rejects.toMatchObject({
+      code: "REGISTRY_DIGEST_MISMATCH",
+    });
+    const client = new RegistryClient(opts());
+    await expect(client.getManifest(ref)).rejects.toMatchObject({ code: "REGISTRY_NOT_FOUND" });
+    client.close();
+  });
 });

@@ -1,7 +1,7 @@
 /** Talos system extension images: reading (directory, tar, OCI layout), Talos's rules, and our lints. */
 export { type ConstraintResult, satisfiesConstraint } from "./constraint.ts";
 export { findDuplicatePaths } from "./duplicates.ts";
-export { readOciArchive, readOciLayout } from "./oci.ts";
+export { readOciArchive, readOciImage, readOciLayout } from "./oci.ts";
 export { MAX_EXTENSION_DOCUMENT, readExtensionDir, readExtensionTar } from "./read.ts";
 export {
   allowedPathPrefixes,

@@ -81,13 +81,23 @@ async function flatten(
   return [...fs.values()];
 }
 
-async function treeOf(layout: OciLayoutReader, platform: string | undefined): Promise<ExtensionTree> {
-  const manifest = await layout.selectImage(platform);
+/**
+ * The flattened filesystem of one image manifest of an opened layout (config and every layer
+ * verified), e.g. for each platform of an index in turn.
+ */
+export async function readOciImage(
+  layout: OciLayoutReader,
+  manifest: Extract<OciManifest, { kind: "image" }>,
+): Promise<ExtensionTree> {
   const diagnostics: Diagnostic[] = [];
   const entries = await flatten(layout, manifest, diagnostics);
   const tree: ExtensionTree = { source: layout.source, entries, kind: "archive" };
   if (diagnostics.length > 0) tree.diagnostics = diagnostics;
   return tree;
+}
+
+async function treeOf(layout: OciLayoutReader, platform: string | undefined): Promise<ExtensionTree> {
+  return readOciImage(layout, await layout.selectImage(platform));
 }
 
 /** Reads the image in an OCI layout directory for `platform` and flattens its layers. */
