@@ -367,7 +367,7 @@ describe("writeOciLayout", () => {
     const layers: FsEntry[][] = [[]];
     await expect(
       writeOciLayout(out, [{ platform: "linux/riscv64" as "linux/amd64", layers }], { sourceDateEpoch: 0 }),
-    ).rejects.toMatchObject({ code: "OCI_BAD_PLATFORM" });
+    ).rejects.toMatchObject({ code: "OCI_PLATFORM_INVALID" });
     await expect(
       writeOciLayout(
         out,

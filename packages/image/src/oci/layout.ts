@@ -57,7 +57,7 @@ function platformOf(platform: Platform): { architecture: string; os: string } {
   const [os, architecture, ...rest] = String(platform).split("/");
   if (os !== "linux" || (architecture !== "amd64" && architecture !== "arm64") || rest.length > 0) {
     throw ociError(
-      "OCI_BAD_PLATFORM",
+      "OCI_PLATFORM_INVALID",
       `unsupported platform ${JSON.stringify(platform)}`,
       "Talos system extensions are built for linux/amd64 and linux/arm64.",
     );

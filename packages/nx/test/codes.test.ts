@@ -1,0 +1,14 @@
+import { fileURLToPath } from "node:url";
+import { IMAGE_ERROR_CODES } from "@talos-ext/image";
+import { SPEC_ERROR_CODES } from "@talos-ext/spec";
+import { expect, test } from "vitest";
+import { registryProblems } from "../../../tools/error-codes.ts";
+import { NX_ERROR_CODES } from "../src/codes.ts";
+
+test("every code in the source is registered, and every registered code is documented", () => {
+  const src = fileURLToPath(new URL("../src", import.meta.url));
+  expect(registryProblems(src, NX_ERROR_CODES, [...SPEC_ERROR_CODES, ...IMAGE_ERROR_CODES])).toEqual({
+    unregistered: [],
+    undocumented: [],
+  });
+});
