@@ -40,16 +40,34 @@ export {
   type DownloadTarget,
   displayUrl,
   download,
-  type GetOptions,
   isRetryableStatus,
   type OpenedBody,
+  type OpenUrlOptions,
   openUrl,
   RetryableError,
   type RetryPolicy,
   withRetries,
 } from "./net/index.ts";
 // Deterministic OCI image layouts.
-export * from "./oci/index.ts";
+export {
+  ANNOTATION_REF_NAME,
+  type CollectTreeOptions,
+  canonicalJson,
+  collectTree,
+  type FsEntry,
+  type ImageInput,
+  type LayerCompression,
+  type LayerDescriptor,
+  type LayerOptions,
+  MEDIA_TYPE_CONFIG,
+  MEDIA_TYPE_INDEX,
+  MEDIA_TYPE_LAYER,
+  MEDIA_TYPE_MANIFEST,
+  type OciLayoutResult,
+  type WriteOciLayoutOptions,
+  writeLayer,
+  writeOciLayout,
+} from "./oci/index.ts";
 export { applyMirrors, type ImageMirror, normalizeImageName, parseMirror } from "./plan/mirrors.ts";
 export {
   ALPINE_BASE,
@@ -62,8 +80,72 @@ export {
   planBuild,
 } from "./plan/plan.ts";
 // Registry client.
-export * from "./registry/index.ts";
+export {
+  type BlobDescriptor,
+  type BlobSource,
+  type Challenge,
+  type CredentialInput,
+  configKeyToRegistry,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  defaultDockerConfigPath,
+  digestOf,
+  type ImageReference,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  type ProgressEvent,
+  type PullLayoutOptions,
+  type PushLayoutOptions,
+  type PushLayoutResult,
+  parseChallenges,
+  parseDigest,
+  parseReference,
+  pullLayout,
+  pushLayout,
+  REF_NAME_ANNOTATION,
+  RegistryClient,
+  type RegistryClientOptions,
+  type RegistryErrorCode,
+} from "./registry/index.ts";
 // Sources by checksum, with a content-addressed cache.
-export * from "./sources/index.ts";
+export {
+  cachePathFor,
+  checkSha256,
+  checkSha512,
+  checkSpec,
+  defaultCacheDir,
+  type FetchedSource,
+  fetchSource,
+  fetchSources,
+  MAX_REDIRECTS,
+  type SourceCacheOptions,
+  type SourceProgress,
+  type SourceSpec,
+  USER_AGENT,
+} from "./sources/index.ts";
 // Checksum refresh after a version bump (bldr update).
-export * from "./update/index.ts";
+export {
+  type ChecksumReplacement,
+  type DiffVariable,
+  type DigestDownloadOptions,
+  type Digests,
+  downloadDigests,
+  findVarDefinitions,
+  substitute,
+  type UpdateCommonOptions,
+  type UpdatedFile,
+  type UpdatedSource,
+  type UpdatedVariable,
+  type UpdateEvent,
+  type UpdateFromDiffOptions,
+  type UpdateOptions,
+  type UpdateReplacement,
+  type UpdateResult,
+  unifiedDiff,
+  updateChecksums,
+  updateFromDiff,
+  type VarDefinition,
+  type VarsFileKind,
+  variablesFromDiff,
+  varsFileKind,
+} from "./update/index.ts";

@@ -18,7 +18,43 @@ export {
   type TalosExtErrorOptions,
 } from "./errors.ts";
 // Talos system extension images: reading, Talos's rules, our service lints.
-export * from "./extension/index.ts";
+export {
+  allowedPathPrefixes,
+  type ConstraintResult,
+  DEFAULT_TALOS_VERSION,
+  type ExtensionEntry,
+  type ExtensionEntryType,
+  type ExtensionReport,
+  type ExtensionTree,
+  entryLocation,
+  findDuplicatePaths,
+  isPathAllowed,
+  isPathAllowedOnBoundary,
+  KERNEL_MODULE_FILE,
+  kernelModulesRoot,
+  type LintableDependency,
+  type LintableMount,
+  type LintableServiceSpec,
+  lintServiceSpec,
+  MAX_EXTENSION_DOCUMENT,
+  matchVersionFormat,
+  readExtension,
+  readExtensionDir,
+  readExtensionTar,
+  readOciArchive,
+  readOciImage,
+  readOciLayout,
+  type ServiceLintContext,
+  satisfiesConstraint,
+  TALOS_SERVICES,
+  type TalosVersionText,
+  type ValidateExtensionOptions,
+  VERSION_FORMATS,
+  type VersionFormat,
+  validateExtension,
+  validateExtensionTree,
+  validateExtensionTreeAsync,
+} from "./extension/index.ts";
 // Confined writes: every write into a work tree or output resolves each path component inside its root.
 export {
   CONFINE_ERROR_CODES,
@@ -43,10 +79,37 @@ export {
   regularFileChunks,
 } from "./fs/regular-file.ts";
 // The package graph: resolution, merge lists, DOT and dump output.
-export * from "./graph/index.ts";
+export {
+  type DotOptions,
+  type Dump,
+  type DumpedPackage,
+  type DumpOptions,
+  dependencyId,
+  type GraphNode,
+  goQuote,
+  type MergeEntry,
+  mergeList,
+  type ResolvedDependency,
+  type ResolvedGraph,
+  resolveAll,
+  resolveGraph,
+  runtimeDependencies,
+  subgraph,
+  throwIfUnresolved,
+  toDot,
+  toDump,
+  withoutGraphIgnored,
+} from "./graph/index.ts";
 export { type GraphJson, toGraphJson } from "./graph/json.ts";
 // Lints over a whole tree.
-export * from "./lint/index.ts";
+export {
+  type CopyPathProblem,
+  copyPathProblems,
+  type LintOptions,
+  lintCopyPaths,
+  lintTree,
+  splitImageRef,
+} from "./lint/index.ts";
 // Loading a bldr tree exactly as bldr does.
 export {
   assertPlatform,

@@ -18,7 +18,7 @@ import {
   validateExtension,
 } from "@talos-ext/spec";
 import { detectEngine, type Engine, type EngineKind, runEngineBuild } from "../engine/engine.ts";
-import { type Compression, type ImageInput, writeOciLayout } from "../oci/index.ts";
+import { type ImageInput, type LayerCompression, writeOciLayout } from "../oci/index.ts";
 import type { ImageMirror } from "../plan/mirrors.ts";
 import { type BuildPlan, packagesNeedingEngine, planBuild } from "../plan/plan.ts";
 import { fetchSources, type SourceCacheOptions, type SourceProgress } from "../sources/index.ts";
@@ -51,7 +51,7 @@ export interface BuildOptions {
   sourceMirrors?: SourceCacheOptions["mirrors"];
   offline?: boolean;
   noCache?: boolean;
-  compression?: Compression;
+  compression?: LayerCompression;
   /** Talos version the result is validated against. */
   talosVersion?: string;
   /** Pulls an image (already mirror-resolved) into an OCI layout; needed by the no-engine path for image deps. */

@@ -31,7 +31,7 @@ export const USER_AGENT = `talos-ext/${(pkg as { version: string }).version}`;
 export const MAX_REDIRECTS = 10;
 
 /** How `openUrl` connects. */
-export interface GetOptions {
+export interface OpenUrlOptions {
   /** Idle timeout: fail when no byte arrives for this long, connect included. */
   timeoutMs: number;
   /** Where HTTP_PROXY / HTTPS_PROXY / NO_PROXY are read from; `{}` ignores any proxy. */
@@ -76,7 +76,7 @@ export function raise(fault: DownloadFault, errors: DownloadErrorMap, retryAfter
 function requestOnce(
   url: URL,
   headers: Record<string, string>,
-  options: GetOptions,
+  options: OpenUrlOptions,
   onTimeout: () => void,
 ): Promise<{ res: IncomingMessage; req: http.ClientRequest }> {
   const isHttps = url.protocol === "https:";
@@ -114,7 +114,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * GETs `start`, following redirects by the rules above. Resolves once a 200 arrives; every other
  * outcome is the caller's coded error (a RetryableError for 5xx/408/429 and resets).
  */
-export async function openUrl(start: URL, options: GetOptions): Promise<OpenedBody> {
+export async function openUrl(start: URL, options: OpenUrlOptions): Promise<OpenedBody> {
   const show = options.show ?? ((u: URL) => displayUrl(u));
   const max = options.maxRedirects ?? MAX_REDIRECTS;
   let url = start;

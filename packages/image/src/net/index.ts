@@ -22,5 +22,5 @@ export {
   isRetryableFault,
   isRetryableStatus,
 } from "./faults.ts";
-export { type GetOptions, MAX_REDIRECTS, type OpenedBody, openUrl, USER_AGENT } from "./get.ts";
+export { MAX_REDIRECTS, type OpenedBody, type OpenUrlOptions, openUrl, USER_AGENT } from "./get.ts";
 export { backoffMs, RetryableError, type RetryPolicy, retryAfterMs, withRetries } from "./retry.ts";

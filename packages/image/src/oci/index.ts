@@ -14,7 +14,7 @@
  * (only when there are labels) and rootfs.diff_ids; no history. JSON is written with sorted keys.
  */
 export { MEDIA_TYPE_LAYER, writeLayer } from "./layer.ts";
-export type { OciLayoutOptions, OciLayoutResult } from "./layout.ts";
+export type { OciLayoutResult, WriteOciLayoutOptions } from "./layout.ts";
 export {
   ANNOTATION_REF_NAME,
   canonicalJson,
@@ -25,4 +25,11 @@ export {
 } from "./layout.ts";
 export type { CollectTreeOptions } from "./tree.ts";
 export { collectTree } from "./tree.ts";
-export type { Compression, FsEntry, ImageInput, LayerDescriptor, LayerOptions, Platform } from "./types.ts";
+export type {
+  FsEntry,
+  ImageInput,
+  LayerCompression,
+  LayerDescriptor,
+  LayerOptions,
+  Platform,
+} from "./types.ts";

@@ -10,14 +10,14 @@ import { FileAppender, syncDir, tempName } from "./fsutil.ts";
 import { checkSymlink, normalizeEntryPath, parentsOf, sortByPathBytes } from "./paths.ts";
 import { sourcePathOf } from "./source.ts";
 import { treeEntries } from "./tree.ts";
-import type { Compression, FsEntry, LayerDescriptor, LayerOptions } from "./types.ts";
+import type { FsEntry, LayerCompression, LayerDescriptor, LayerOptions } from "./types.ts";
 
-export const MEDIA_TYPE_LAYER: Record<Compression, string> = {
+export const MEDIA_TYPE_LAYER: Record<LayerCompression, string> = {
   gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
   zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
 };
 
-const DEFAULT_LEVEL: Record<Compression, number> = { gzip: 6, zstd: 3 };
+const DEFAULT_LEVEL: Record<LayerCompression, number> = { gzip: 6, zstd: 3 };
 
 interface PreparedEntry {
   path: string;
@@ -263,7 +263,7 @@ async function writeTar(out: BlockWriter, entries: Iterable<PreparedEntry>, mtim
  */
 async function compressBlocks(
   produce: (out: BlockWriter) => Promise<void>,
-  compression: Compression,
+  compression: LayerCompression,
   level: number,
   onBlock: (block: Buffer) => void,
   output: OutputSink,
@@ -294,7 +294,7 @@ async function compressBlocks(
  */
 export async function compress(
   source: AsyncIterable<Buffer>,
-  compression: Compression,
+  compression: LayerCompression,
   level: number,
   onOutput: (chunk: Buffer) => Promise<void>,
 ): Promise<void> {
@@ -314,7 +314,7 @@ export async function compress(
 }
 
 export function layerOptions(options: LayerOptions): {
-  compression: Compression;
+  compression: LayerCompression;
   level: number;
   epoch: number;
 } {

@@ -12,7 +12,7 @@ export const MEDIA_TYPE_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const MEDIA_TYPE_CONFIG = "application/vnd.oci.image.config.v1+json";
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 
-export interface OciLayoutOptions extends LayerOptions {
+export interface WriteOciLayoutOptions extends LayerOptions {
   /** Tag recorded in index.json as `org.opencontainers.image.ref.name` (e.g. "v1.2.3"). */
   refName?: string;
   /** Put on the image manifest (one image) or the image index (several). */
@@ -85,7 +85,7 @@ function checkStringMap(what: string, map: Record<string, string> | undefined): 
 async function writeImage(
   blobsDir: string,
   image: ImageInput,
-  options: OciLayoutOptions,
+  options: WriteOciLayoutOptions,
   annotations: Record<string, string> | undefined,
 ): Promise<Descriptor> {
   const platform = platformOf(image.platform);
@@ -129,7 +129,7 @@ async function writeImage(
 export async function writeOciLayout(
   outDir: string,
   images: ImageInput[],
-  options: OciLayoutOptions,
+  options: WriteOciLayoutOptions,
 ): Promise<OciLayoutResult> {
   layerOptions(options);
   if (images.length === 0) {

@@ -1,3 +1,8 @@
+import type { Platform } from "@talos-ext/spec";
+
+// The platforms extensions are built for: spec's one definition, re-used here.
+export type { Platform };
+
 /** One thing to put in a layer. Paths are posix, relative to the image root, no leading "/". */
 export interface FsEntry {
   path: string;
@@ -12,11 +17,12 @@ export interface FsEntry {
   open?: () => NodeJS.ReadableStream | Uint8Array;
 }
 
-export type Compression = "gzip" | "zstd";
+/** How layers are compressed when written. */
+export type LayerCompression = "gzip" | "zstd";
 
 export interface LayerOptions {
   /** Default "gzip". */
-  compression?: Compression;
+  compression?: LayerCompression;
   /** Every entry's mtime, in seconds since the Unix epoch. */
   sourceDateEpoch: number;
   /** Compression level; defaults to 6 (gzip) or 3 (zstd). Part of the output's identity. */
@@ -32,8 +38,6 @@ export interface LayerDescriptor {
   diffId: string;
   mediaType: string;
 }
-
-export type Platform = "linux/amd64" | "linux/arm64";
 
 export interface ImageInput {
   platform: Platform;

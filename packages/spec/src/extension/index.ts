@@ -11,7 +11,7 @@ export {
   kernelModulesRoot,
   matchVersionFormat,
   TALOS_SERVICES,
-  type TalosVersion,
+  type TalosVersionText,
   VERSION_FORMATS,
   type VersionFormat,
 } from "./rules.ts";

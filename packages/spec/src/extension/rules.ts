@@ -5,7 +5,8 @@
  */
 import { minorOf, parseTalosVersion, type TalosVersionInfo } from "./semver.ts";
 
-export type TalosVersion = string;
+/** A Talos version as text, e.g. `v1.13.0` (parsed where needed). */
+export type TalosVersionText = string;
 
 /** Before the usr-merge (Talos ≤ 1.9). */
 const LEGACY_PREFIXES = [
@@ -51,18 +52,18 @@ const V1_13_PREFIXES = [
   "/usr/bin/nvme",
 ] as const;
 
-function versionInfo(v: TalosVersion | TalosVersionInfo): TalosVersionInfo {
+function versionInfo(v: TalosVersionText | TalosVersionInfo): TalosVersionInfo {
   return typeof v === "string" ? parseTalosVersion(v) : v;
 }
 
 /** True when the Talos version is at least `major.minor`. */
-export function atLeast(v: TalosVersion | TalosVersionInfo, major: number, minor: number): boolean {
+export function atLeast(v: TalosVersionText | TalosVersionInfo, major: number, minor: number): boolean {
   const [M, m] = minorOf(versionInfo(v));
   return M > major || (M === major && m >= minor);
 }
 
 /** The absolute path prefixes Talos accepts for non-directories in `rootfs/`, for that release. */
-export function allowedPathPrefixes(talosVersion: TalosVersion | TalosVersionInfo): readonly string[] {
+export function allowedPathPrefixes(talosVersion: TalosVersionText | TalosVersionInfo): readonly string[] {
   const v = versionInfo(talosVersion);
   if (!atLeast(v, 1, 10)) return LEGACY_PREFIXES;
   if (!atLeast(v, 1, 12)) return USR_MERGED_PREFIXES;
@@ -123,7 +124,7 @@ export const CONTAINER_ROOT_DIR = "/usr/local/lib/containers";
 export const KERNEL_MODULE_FILE = /\.ko(\.(xz|zst|gz))?$/;
 
 /** Where kernel modules must live for that Talos release (`quirks.KernelModulesPath`). */
-export function kernelModulesRoot(talosVersion: TalosVersion | TalosVersionInfo): string {
+export function kernelModulesRoot(talosVersion: TalosVersionText | TalosVersionInfo): string {
   return atLeast(talosVersion, 1, 10) ? "/usr/lib/modules" : "/lib/modules";
 }
 
