@@ -1,6 +1,7 @@
 import { type Diagnostic, formatDiagnostic, isTalosExtError } from "@talos-ext/spec";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
 import { buildCommand } from "./commands/build.ts";
+import { completionCommand } from "./commands/completion.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { graphCommand } from "./commands/graph.ts";
@@ -24,6 +25,7 @@ export const COMMANDS: Command[] = [
   updateCommand,
   newCommand,
   doctorCommand,
+  completionCommand(() => COMMANDS),
 ];
 
 /** Exit codes: 0 success / clean, 1 findings or failure, 2 usage error. */
