@@ -245,6 +245,8 @@ export {
   type TarWriteType,
   tarHeader,
 } from "./tar/write.ts";
+// zstd streams of several frames (Node's decoder reads only the first).
+export { decompressZstdFrames } from "./tar/zstd-frames.ts";
 // Go text/template with sprig's hermetic functions.
 export {
   compileGoRegex,

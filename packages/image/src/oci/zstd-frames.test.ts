@@ -1,7 +1,8 @@
 /**
- * Why zstd layers are one frame (issue 7, item 10): can Node's zstd decoder read concatenated
- * frames as one stream, as the zstd CLI and containerd do? If this test starts failing after a
- * Node upgrade, the decoder learned to, and frames may be compressed in parallel (compress.ts).
+ * Why spec has its own frame walker (tar/zstd-frames.ts): Node's streaming zstd decoder stops
+ * after the first of concatenated frames, while the zstd CLI and containerd read them all. Our
+ * layers are one frame per 4 MiB block (compressed in parallel), so every reader of ours goes
+ * through the walker. If this test starts failing after a Node upgrade, the walker may go.
  */
 import { createZstdDecompress, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { execaSync } from "execa";

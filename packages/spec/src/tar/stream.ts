@@ -6,8 +6,9 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createZstdDecompress } from "node:zlib";
+import { createGunzip } from "node:zlib";
 import { TalosExtError } from "../errors.ts";
+import { decompressZstdFrames } from "./zstd-frames.ts";
 
 /** Anything bytes can come from: one buffer, or a (sync or async) sequence of chunks. */
 export type ByteSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -221,7 +222,10 @@ export async function openDecompressed(
   const kind = sniffCompression(head);
   if (kind === "none") return { reader: raw, compression: "none" };
   if (kind === "xz" || kind === "bzip2") throw unsupported(kind);
-  const inflater = kind === "gzip" ? createGunzip() : createZstdDecompress();
+  // zstd: every frame, not only the first (Node's decoder stops after one).
+  if (kind === "zstd")
+    return { reader: new ByteReader(decompressZstdFrames(raw.rest()), mapError), compression: kind };
+  const inflater = createGunzip();
   const input = Readable.from(bufferChunks(raw.rest()), { objectMode: false });
   // The pipeline's own promise only settles when everything is consumed or fails; errors reach
   // the consumer through the inflater's iterator, so the promise's rejection is deliberately dropped.
