@@ -91,3 +91,42 @@ test("a good set-up: config, talosctl (the double) and talosconfig, cache; exit 
   expect(checks.engine?.status).not.toBe("fail");
   expect(r.code).toBe(0);
 });
+
+test("lint and build take their defaults from talos-ext.yaml; flags override; a broken file stops them", async () => {
+  const ws = join(tmp, "workspace");
+  await mkdir(join(ws, "tree/rules"), { recursive: true });
+  await writeFile(
+    join(ws, "tree/Pkgfile"),
+    "# syntax = ghcr.io/siderolabs/bldr:v0.5.0\n\nformat: v1alpha2\n",
+  );
+  await writeFile(
+    join(ws, "tree/rules/pkg.yaml"),
+    "name: rules\nvariant: scratch\nfinalize:\n  - from: /pkg\n    to: /\n",
+  );
+  await writeFile(join(ws, "tree/rules/hello.txt"), "hi\n");
+  await writeFile(
+    join(ws, "talos-ext.yaml"),
+    "talos:\n  version: v1.12.0\nplatforms: [linux/arm64]\ntree:\n  root: tree\n",
+  );
+  await mkdir(join(ws, "sub"), { recursive: true });
+  const lint = talosExt(["lint", "--json"], { cwd: join(ws, "sub") });
+  expect(lint.code).toBe(0);
+  expect(lint.json()).toMatchObject({ talosVersion: "v1.12.0", platforms: ["linux/arm64"] });
+  const flagged = talosExt(["lint", "--json", "--platform", "linux/amd64"], { cwd: ws });
+  expect(flagged.json()).toMatchObject({ platforms: ["linux/amd64"] });
+  const built = talosExt(["build", "rules", "--output", join(ws, "out"), "--json"], {
+    cwd: ws,
+    env: {
+      PATH: "/nonexistent",
+      DOCKER_HOST: "unix:///nonexistent.sock",
+      TALOS_EXT_CACHE_DIR: join(ws, "cache"),
+    },
+  });
+  expect(built.code).toBe(0);
+  expect(built.json().platforms.map((p: { platform: string }) => p.platform)).toEqual(["linux/arm64"]);
+
+  await writeFile(join(ws, "talos-ext.yaml"), "talos:\n  version: v1.12.0\nplatfroms: [linux/arm64]\n");
+  const broken = talosExt(["lint", "--json"], { cwd: ws });
+  expect(broken.code).toBe(1);
+  expect(broken.json().diagnostics[0]).toMatchObject({ code: "CONFIG_UNKNOWN_KEY", line: 3, column: 1 });
+});

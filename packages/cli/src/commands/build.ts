@@ -15,7 +15,14 @@ import { type Command, keyValueOption, listOption, stringOption, usageError } fr
 import { throttledDownloadLines } from "../download-lines.ts";
 import { printDiagnostics, printJson } from "../report.ts";
 import { REGISTRY_OPTIONS, registryOptions } from "./registry-options.ts";
-import { BUILD_ARG_OPTION, platformsOption, ROOT_OPTION, rootDir } from "./shared.ts";
+import {
+  BUILD_ARG_OPTION,
+  CONFIG_OPTION,
+  platformsOption,
+  ROOT_OPTION,
+  rootDir,
+  workspaceConfig,
+} from "./shared.ts";
 
 const HOST_PLATFORM: Platform = arch() === "arm64" ? "linux/arm64" : "linux/amd64";
 
@@ -73,6 +80,7 @@ export const buildCommand: Command = {
     },
     ...BUILD_ARG_OPTION,
     ...REGISTRY_OPTIONS,
+    ...CONFIG_OPTION,
   },
   examples: [
     "talos-ext build multipath-tools --root extensions",
@@ -82,8 +90,10 @@ export const buildCommand: Command = {
   ],
   async run(ctx) {
     const target = ctx.positionals[0]!;
-    const root = rootDir(ctx);
-    const platforms = platformsOption(ctx, [HOST_PLATFORM]);
+    // The workspace file gives the defaults; every flag overrides its key.
+    const config = await workspaceConfig(ctx);
+    const root = rootDir(ctx, config);
+    const platforms = platformsOption(ctx, (config?.platforms as Platform[] | undefined) ?? [HOST_PLATFORM]);
     const engine = stringOption(ctx.values.engine) ?? "auto";
     if (!["auto", "buildx", "docker", "buildctl"].includes(engine)) {
       throw usageError(`unknown --engine "${engine}"`, "use auto, buildx, docker or buildctl");
@@ -91,8 +101,13 @@ export const buildCommand: Command = {
     const compression = stringOption(ctx.values.compression) ?? "gzip";
     if (compression !== "gzip" && compression !== "zstd")
       throw usageError(`unknown --compression "${compression}"`);
-    const cacheDir = stringOption(ctx.values["cache-dir"]);
-    const talosVersion = stringOption(ctx.values["talos-version"]);
+    const cacheFlag = stringOption(ctx.values["cache-dir"]);
+    const cacheDir = cacheFlag ? resolve(ctx.io.cwd, cacheFlag) : config?.cache?.sources;
+    const talosVersion = stringOption(ctx.values["talos-version"]) ?? config?.talos.version;
+    const mirrorsOf = (flag: string, fromConfig: string[] | undefined) => {
+      const given = listOption(ctx.values[flag]);
+      return (given.length ? given : (fromConfig ?? [])).map(parseMirror);
+    };
     const options = {
       root,
       target,
@@ -100,12 +115,12 @@ export const buildCommand: Command = {
       buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),
       engine: engine as "auto",
       outDir: resolve(ctx.io.cwd, stringOption(ctx.values.output) ?? `dist/${target}`),
-      mirrors: listOption(ctx.values.mirror).map(parseMirror),
-      sourceMirrors: listOption(ctx.values["source-mirror"]).map(parseMirror),
+      mirrors: mirrorsOf("mirror", config?.mirrors?.images),
+      sourceMirrors: mirrorsOf("source-mirror", config?.mirrors?.sources),
       offline: ctx.values.offline === true,
       noCache: ctx.values["no-cache"] === true,
       compression: compression as "gzip" | "zstd",
-      ...(cacheDir ? { sources: { cacheDir: resolve(ctx.io.cwd, cacheDir) } } : {}),
+      ...(cacheDir ? { sources: { cacheDir } } : {}),
       ...(talosVersion ? { talosVersion } : {}),
       env: ctx.io.env as NodeJS.ProcessEnv,
     };

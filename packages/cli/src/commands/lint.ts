@@ -6,12 +6,20 @@ import {
   lintTree,
   loadTree,
   PLATFORMS,
+  type Platform,
   resolveAll,
   resolveGraph,
 } from "@talos-ext/spec";
 import { type Command, keyValueOption, stringOption } from "../command.ts";
 import { dedupeDiagnostics, printDiagnostics, printJson } from "../report.ts";
-import { BUILD_ARG_OPTION, platformsOption, ROOT_OPTION, rootDir } from "./shared.ts";
+import {
+  BUILD_ARG_OPTION,
+  CONFIG_OPTION,
+  platformsOption,
+  ROOT_OPTION,
+  rootDir,
+  workspaceConfig,
+} from "./shared.ts";
 
 export const lintCommand: Command = {
   name: "lint",
@@ -24,6 +32,7 @@ export const lintCommand: Command = {
   positionals: [],
   options: {
     ...ROOT_OPTION,
+    ...CONFIG_OPTION,
     platform: {
       type: "string",
       value: "LIST",
@@ -49,10 +58,12 @@ export const lintCommand: Command = {
     "talos-ext lint --root . --build-arg PKGS=v1.13.0 --json | jq '.diagnostics[] | select(.severity==\"error\")'",
   ],
   async run(ctx) {
-    const root = rootDir(ctx);
-    const platforms = platformsOption(ctx, PLATFORMS);
+    const config = await workspaceConfig(ctx);
+    const root = rootDir(ctx, config);
+    const platforms = platformsOption(ctx, (config?.platforms as Platform[] | undefined) ?? PLATFORMS);
     const buildArgs = keyValueOption(ctx.values["build-arg"], "build-arg");
-    const talosVersion = stringOption(ctx.values["talos-version"]) ?? DEFAULT_TALOS_VERSION;
+    const talosVersion =
+      stringOption(ctx.values["talos-version"]) ?? config?.talos.version ?? DEFAULT_TALOS_VERSION;
     const target = stringOption(ctx.values.target);
     const names = new Set<string>();
     const all = [];
@@ -74,7 +85,7 @@ export const lintCommand: Command = {
     const diagnostics = dedupeDiagnostics(all);
     const ok = !hasErrors(diagnostics);
     if (ctx.json) {
-      printJson(ctx.io, { ok, packages: [...names].sort(), diagnostics });
+      printJson(ctx.io, { ok, root, platforms, talosVersion, packages: [...names].sort(), diagnostics });
     } else {
       printDiagnostics(ctx.io, diagnostics);
       ctx.io.stderr(

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { type ConfigFile, findConfigFile, loadConfig } from "@talos-ext/config";
 import {
   hasErrors,
   type LoadedTree,
@@ -33,8 +34,31 @@ export const BUILD_ARG_OPTION: Record<string, OptionSpec> = {
   },
 };
 
-export function rootDir(ctx: CommandContext): string {
-  return resolve(ctx.io.cwd, stringOption(ctx.values.root) ?? ".");
+export const CONFIG_OPTION: Record<string, OptionSpec> = {
+  config: {
+    type: "string",
+    value: "FILE",
+    description: "workspace file (default: talos-ext.yaml in . or a parent); flags override it",
+  },
+};
+
+/**
+ * The workspace configuration when there is one: `--config FILE`, else `talos-ext.yaml` found
+ * upward from the working directory, else none (commands then run on flags and defaults alone).
+ * Environment overrides apply; a broken file stops the command with every finding.
+ */
+export async function workspaceConfig(ctx: CommandContext): Promise<ConfigFile | undefined> {
+  const explicit = stringOption(ctx.values.config);
+  const file = explicit ? resolve(ctx.io.cwd, explicit) : await findConfigFile(ctx.io.cwd);
+  if (!file) return undefined;
+  return (await loadConfig({ cwd: ctx.io.cwd, file, env: ctx.io.env })).config;
+}
+
+/** The tree's root: `--root`, else the workspace's `tree.root`, else the working directory. */
+export function rootDir(ctx: CommandContext, config?: ConfigFile): string {
+  const flag = stringOption(ctx.values.root);
+  if (flag) return resolve(ctx.io.cwd, flag);
+  return config?.tree?.root ?? resolve(ctx.io.cwd, ".");
 }
 
 /** Checks platform names up front so a typo is a usage error, not a load failure. */
