@@ -10,6 +10,7 @@ export default defineConfig({
     alias: {
       "@talos-ext/spec": src("spec"),
       "@talos-ext/image": src("image"),
+      "@talos-ext/installer": src("installer"),
     },
   },
   test: {
