@@ -1,5 +1,35 @@
 // Error codes of this package.
 export { INSTALLER_ERROR_CODES, type InstallerErrorCode, installerError } from "./codes.ts";
+// Extension sets: model, node data, official catalog, desired set and diff.
+export {
+  DEFAULT_CATALOG_IMAGE,
+  type OfficialCatalog,
+  type OfficialExtension,
+  officialEntry,
+  parseCatalog,
+  type ReadCatalogOptions,
+  readOfficialCatalog,
+} from "./extensions/catalog.ts";
+export {
+  type ChangedExtension,
+  type DesiredSet,
+  type DesiredSetOptions,
+  desiredSet,
+  diffSets,
+  type ExtensionDiff,
+  type ExtensionRequest,
+} from "./extensions/desired.ts";
+export {
+  checkCompatible,
+  type ExtensionEntry,
+  extensionEntry,
+  extensionEntrySchema,
+  MANIFEST_NAME_RE,
+  ORIGINS,
+  type Origin,
+  PINNED_REF_RE,
+} from "./extensions/model.ts";
+export { type NodeExtensions, type NodeSchematic, nodeExtensions } from "./extensions/node.ts";
 // Image Factory HTTP client.
 export {
   type CreatedSchematic,
