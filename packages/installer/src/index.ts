@@ -41,6 +41,21 @@ export {
   type FactoryOverlay,
   factoryStatusCode,
 } from "./factory/client.ts";
+// Installer inspection: what a node booted from an installer will report.
+export { type InitramfsContents, MAX_EXTENSIONS_YAML, readInitramfs } from "./inspect/initramfs.ts";
+export {
+  type InspectInstallerOptions,
+  type InstalledExtension,
+  type InstallerReport,
+  inspectInstaller,
+} from "./inspect/inspect.ts";
+export { type PeSection, parseOsRelease, readUki, type UkiInfo } from "./inspect/pe.ts";
+export {
+  type ImageSource,
+  type OpenSourceOptions,
+  openImageSource,
+  type SourceLayer,
+} from "./inspect/sources.ts";
 // Schematics: model, canonical YAML, ID, alias table, installer references.
 export { EXTENSION_NAME_ALIASES, extensionNameAlias } from "./schematic/aliases.ts";
 export {
