@@ -41,6 +41,30 @@ export {
   type FactoryOverlay,
   factoryStatusCode,
 } from "./factory/client.ts";
+// Imager: profiles and runs.
+export {
+  ARCHES,
+  type Arch,
+  defaultBaseInstaller,
+  type ExtensionSource,
+  type ImagerProfile,
+  type InstallerProfileOptions,
+  imagerImage,
+  imagerProfileSchema,
+  installerOutputName,
+  installerProfile,
+  talosMinor,
+  validateImagerProfile,
+} from "./imager/profile.ts";
+export {
+  dockerImagerCommand,
+  hasExitCodes,
+  IMAGER_EXIT_CLASSES,
+  type ImagerRun,
+  imagerExitClass,
+  type RunImagerOptions,
+  runImager,
+} from "./imager/run.ts";
 // Installer inspection: what a node booted from an installer will report.
 export { type InitramfsContents, MAX_EXTENSIONS_YAML, readInitramfs } from "./inspect/initramfs.ts";
 export {
