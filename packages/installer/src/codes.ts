@@ -24,6 +24,8 @@ export const INSTALLER_ERROR_CODES = {
   FACTORY_RESPONSE_INVALID: "The factory answered 2xx with a body that is not the documented JSON.",
   INSTALLER_REF_INVALID:
     "An installer reference that is not <host>/[<platform>-]installer[-secureboot]/<64-hex id>:v<semver>.",
+  INSTALLER_PUSH_INVALID:
+    "An installer docker-archive to push is damaged, or the push has no archive or target.",
   EXTSET_INVALID:
     "An extension-set entry or request that fails the model: bad name, unpinned image, bad constraint.",
   EXTSET_UNKNOWN_OFFICIAL: "A requested official extension is not in the Talos release's catalog.",

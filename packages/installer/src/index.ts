@@ -1,5 +1,20 @@
+// Composition: route (factory or imager), push of the imager's docker-archives.
+
 // Error codes of this package.
 export { INSTALLER_ERROR_CODES, type InstallerErrorCode, installerError } from "./codes.ts";
+export {
+  type ComposedInstaller,
+  type ComposeOptions,
+  composeInstaller,
+  type Route,
+  routeFor,
+} from "./compose/compose.ts";
+export {
+  type PushArchiveOptions,
+  type PushedArchive,
+  pushDockerArchive,
+  pushInstallerArchives,
+} from "./compose/push.ts";
 // Extension sets: model, node data, official catalog, desired set and diff.
 export {
   DEFAULT_CATALOG_IMAGE,

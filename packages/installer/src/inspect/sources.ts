@@ -24,6 +24,8 @@ import { installerError } from "../codes.ts";
 export interface SourceLayer {
   /** Digest or archive member name, for messages. */
   id: string;
+  /** Stored size in bytes, when known. */
+  size?: number;
   /** The layer's bytes (compressed as stored; the tar reader sniffs the compression). */
   open(): ByteSource;
 }
@@ -36,6 +38,8 @@ export interface ImageSource {
   kind: "docker-archive" | "oci-layout" | "oci-archive" | "registry";
   /** The image config (JSON). */
   config: Record<string, unknown>;
+  /** The config's bytes as stored (docker-archive: the `sha256:<hex>` member). */
+  configBytes?: Uint8Array;
   /** Layers, bottom first. */
   layers: SourceLayer[];
   /** docker-archive: `RepoTags` (the base installer's tag, not a name of this image). */
@@ -116,9 +120,13 @@ async function openDockerArchive(file: string): Promise<ImageSource | "oci"> {
   const layers = (m.Layers as string[]).map((name): SourceLayer => {
     const member = members.get(name);
     if (!member) throw inputError(file, `layer ${name} is missing`);
-    return { id: name, open: () => fileChunks(file, { start: member.offset, length: member.size }) };
+    return {
+      id: name,
+      size: member.size,
+      open: () => fileChunks(file, { start: member.offset, length: member.size }),
+    };
   });
-  const out: ImageSource = { name: file, kind: "docker-archive", config, layers };
+  const out: ImageSource = { name: file, kind: "docker-archive", config, configBytes, layers };
   if (Array.isArray(m.RepoTags)) out.repoTags = m.RepoTags.filter((t): t is string => typeof t === "string");
   return out;
 }
