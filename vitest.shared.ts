@@ -11,6 +11,7 @@ export default defineConfig({
       "@talos-ext/spec": src("spec"),
       "@talos-ext/image": src("image"),
       "@talos-ext/installer": src("installer"),
+      "@talos-ext/talosctl": src("talosctl"),
     },
   },
   test: {

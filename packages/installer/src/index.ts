@@ -44,7 +44,13 @@ export {
   type Origin,
   PINNED_REF_RE,
 } from "./extensions/model.ts";
-export { type NodeExtensions, type NodeSchematic, nodeExtensions } from "./extensions/node.ts";
+export {
+  type NodeExtensionReader,
+  type NodeExtensions,
+  type NodeSchematic,
+  nodeExtensions,
+  readNodeExtensions,
+} from "./extensions/node.ts";
 // Image Factory HTTP client.
 export {
   type CreatedSchematic,

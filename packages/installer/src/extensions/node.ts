@@ -151,3 +151,18 @@ export function nodeExtensions(resources: readonly unknown[]): NodeExtensions {
   });
   return out;
 }
+
+/**
+ * What reads a node's ExtensionStatus list: @talos-ext/talosctl's client has this shape
+ * (`talosctl.extensions(node)`); typed structurally, so this package does not load talosctl.
+ */
+export interface NodeExtensionReader {
+  /** The node's ExtensionStatus records (raw resources or flat records). */
+  extensions(node: string): Promise<readonly unknown[]>;
+}
+
+/** Reads one node's extension set through a reader such as a @talos-ext/talosctl client. */
+export async function readNodeExtensions(reader: NodeExtensionReader, node: string): Promise<NodeExtensions> {
+  const set = nodeExtensions(await reader.extensions(node));
+  return { ...set, node: set.node ?? node };
+}
