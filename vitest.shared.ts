@@ -10,8 +10,9 @@ export default defineConfig({
     alias: {
       "@talos-ext/spec": src("spec"),
       "@talos-ext/image": src("image"),
-      "@talos-ext/installer": src("installer"),
+      "@talos-ext/config": src("config"),
       "@talos-ext/talosctl": src("talosctl"),
+      "@talos-ext/installer": src("installer"),
     },
   },
   test: {

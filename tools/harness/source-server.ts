@@ -4,7 +4,8 @@
  * Routes (`<name>` is a file registered with `addFile`):
  *   /file/<name>                    the file, with Content-Length
  *   /corrupt/<name>                 same length, one byte flipped
- *   /slow/<name>?interval=ms        the file one byte per interval (idle-timeout tests)
+ *   /slow/<name>?interval=ms[&chunk=n]  the file n bytes (default 1) per interval (idle-timeout
+ *                                   and progress tests)
  *   /fail/<name>?times=N            HTTP 500 for the first N requests to this URL, then the file
  *                                   (times=always: 500 forever)
  *   /reset/<name>                   headers with the full length, half the body, then a socket reset
@@ -94,6 +95,7 @@ export async function startSourceServer(options: SourceServerOptions = {}): Prom
         const data = file(rest[0]);
         if (!data) return notFound();
         const interval = Number(u.searchParams.get("interval") ?? "200");
+        const chunk = Math.max(1, Number(u.searchParams.get("chunk") ?? "1"));
         res.writeHead(200, { "Content-Length": data.length });
         let pos = 0;
         const timer = setInterval(() => {
@@ -103,8 +105,8 @@ export async function startSourceServer(options: SourceServerOptions = {}): Prom
             res.end();
             return;
           }
-          res.write(data.subarray(pos, pos + 1));
-          pos++;
+          res.write(data.subarray(pos, pos + chunk));
+          pos += chunk;
         }, interval);
         timers.add(timer);
         res.on("close", () => {

@@ -1,3 +1,5 @@
+// The registry of the codes image adds to spec's (docs/error-codes.md is tested against it).
+
 // Build: plan -> sources -> engine or native assembly -> validated, deterministic OCI layout.
 export {
   type BuildEvent,
@@ -7,6 +9,7 @@ export {
   planPlatform,
   sourceDateEpoch,
 } from "./build/build.ts";
+export { IMAGE_ERROR_CODES, type ImageErrorCode } from "./codes.ts";
 export {
   detectEngine,
   type Engine,

@@ -111,6 +111,23 @@ describe("templates never write through a symlink (case 1)", () => {
   });
 });
 
+describe("template bytes (case 13: invalid UTF-8)", () => {
+  test("a template's invalid UTF-8 bytes land in the image unchanged, as Go keeps them", async () => {
+    await files({ "raw/pkg.yaml": "name: raw\nvariant: scratch\nfinalize:\n  - from: /pkg\n    to: /\n" });
+    const bytes = Buffer.concat([
+      Buffer.from("a "),
+      Buffer.from([0xff, 0xc3, 0x28, 0x80]),
+      Buffer.from(" {{ .ARCH }}\n"),
+    ]);
+    await writeFile(join(tree, "raw/blob.tmpl"), bytes);
+    await build(opts("raw"));
+    const blob = (await builtEntries(join(base, "out"))).get("blob");
+    expect(Buffer.from(await blob!.read!())).toEqual(
+      Buffer.concat([Buffer.from("a "), Buffer.from([0xff, 0xc3, 0x28, 0x80]), Buffer.from(" x86_64\n")]),
+    );
+  });
+});
+
 describe("stage merges (case 2)", () => {
   test("stage a ships x -> /host/dir, stage b ships x/file: the file lands inside the root", async () => {
     await files({

@@ -1,5 +1,6 @@
 // The Nx plugin: nx.json `plugins: [{ "plugin": "@talos-ext/nx", "options": {...} }]`.
 
+export { NX_ERROR_CODES, type NxErrorCode } from "./codes.ts";
 // The generator lives in its own entry (generators.json), so loading the plugin never loads it.
 export type { ExtensionGeneratorOptions } from "./generators/extension.ts";
 export { summarizeTree } from "./plugin/cache.ts";

@@ -1,4 +1,7 @@
 // Errors and diagnostics: every user-facing problem is data with a code, a location and a hint.
+
+// The registry of every code spec emits (docs/error-codes.md is tested against it).
+export { SPEC_ERROR_CODES, type SpecErrorCode } from "./codes.ts";
 export {
   type Diagnostic,
   diagnostic,

@@ -12,6 +12,7 @@ import {
 } from "@talos-ext/image";
 import type { Platform } from "@talos-ext/spec";
 import { type Command, keyValueOption, listOption, stringOption, usageError } from "../command.ts";
+import { throttledDownloadLines } from "../download-lines.ts";
 import { printDiagnostics, printJson } from "../report.ts";
 import { REGISTRY_OPTIONS, registryOptions } from "./registry-options.ts";
 import { BUILD_ARG_OPTION, platformsOption, ROOT_OPTION, rootDir } from "./shared.ts";
@@ -145,9 +146,24 @@ export const buildCommand: Command = {
 
     const reg = registryOptions(ctx);
     const started = Date.now();
+    // Source downloads: a line when one starts, every 2 s while it runs, and once verified.
+    const slow = throttledDownloadLines(2000);
+    const downloadLine = (e: Extract<BuildEvent, { kind: "download" }>) => {
+      const p = e.progress;
+      if (p.done) return `${e.platform}: verified ${p.url} (${p.bytes} bytes)`;
+      if (p.bytes === 0)
+        return `${e.platform}: downloading ${p.url}${p.attempt > 0 ? ` (retry ${p.attempt})` : ""}`;
+      const line = slow(p);
+      return line && `${e.platform}: ${line}`;
+    };
     const progress = (e: BuildEvent) => {
       if (ctx.json) return;
       const t = `${((Date.now() - started) / 1000).toFixed(1)}s`;
+      if (e.kind === "download") {
+        const line = downloadLine(e);
+        if (line) ctx.io.stderr(`[${t}] ${line}\n`);
+        return;
+      }
       const line =
         e.kind === "plan"
           ? `${e.platform}: plan ${e.packages.join(" -> ")}${e.needsEngine ? "" : " (no engine needed)"}`

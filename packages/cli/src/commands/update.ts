@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { type UpdateEvent, type UpdateResult, updateChecksums, updateFromDiff } from "@talos-ext/image";
 import { type Command, type CommandContext, keyValueOption, stringOption, usageError } from "../command.ts";
+import { throttledDownloadLines } from "../download-lines.ts";
 import type { CliIo } from "../io.ts";
 import { printDiagnostics, printJson } from "../report.ts";
 import { BUILD_ARG_OPTION, ROOT_OPTION, rootDir } from "./shared.ts";
@@ -114,18 +115,15 @@ export const updateCommand: Command = {
       throw usageError("update: missing argument <VAR>", "or pass --diff");
     if (diffMode && ctx.values.file !== undefined) throw usageError("update: --file does not go with --diff");
     const cacheDir = stringOption(ctx.values["cache-dir"]);
-    const shown = new Map<string, number>();
+    // A slow download shows it is alive, one line per URL every 5 s at most.
+    const slow = throttledDownloadLines(5000);
     const onEvent = (e: UpdateEvent) => {
       if (ctx.json) return;
       if (e.kind === "download") ctx.io.stderr(`downloading ${e.url}\n`);
       else if (e.kind === "downloaded") ctx.io.stderr(`downloaded ${e.url} (${e.size} bytes)\n`);
-      else if (e.kind === "progress") {
-        // A slow download shows it is alive, one line per URL every 5 s at most.
-        const last = shown.get(e.url) ?? 0;
-        if (e.elapsedMs - last >= 5000) {
-          shown.set(e.url, e.elapsedMs);
-          ctx.io.stderr(`  ${e.url}: ${e.bytes}${e.total !== undefined ? ` of ${e.total}` : ""} bytes\n`);
-        }
+      else if (e.kind === "progress" && e.elapsedMs >= 5000) {
+        const line = slow(e);
+        if (line) ctx.io.stderr(`  ${line}\n`);
       }
     };
     const common = {

@@ -21,7 +21,7 @@ import { detectEngine, type Engine, type EngineKind, runEngineBuild } from "../e
 import { type Compression, type ImageInput, writeOciLayout } from "../oci/index.ts";
 import type { ImageMirror } from "../plan/mirrors.ts";
 import { type BuildPlan, packagesNeedingEngine, planBuild } from "../plan/plan.ts";
-import { fetchSources, type SourceCacheOptions } from "../sources/index.ts";
+import { fetchSources, type SourceCacheOptions, type SourceProgress } from "../sources/index.ts";
 import { createWorkDir, removeStaleOutputTemps, removeStaleWorkDirs, withSignalCleanup } from "./cleanup.ts";
 import { writeBuildContext } from "./context.ts";
 import { extractTar } from "./extract.ts";
@@ -31,6 +31,8 @@ import { checkOutputReplaceable, withOutputLock } from "./output.ts";
 export type BuildEvent =
   | { kind: "plan"; platform: Platform; packages: string[]; needsEngine: boolean }
   | { kind: "sources"; platform: Platform; count: number }
+  /** A source download's progress: at its start, every 256 KiB, and once verified. */
+  | { kind: "download"; platform: Platform; progress: SourceProgress }
   | { kind: "engine"; platform: Platform; description: string }
   | { kind: "step"; platform: Platform; text: string }
   | { kind: "validate"; platform: Platform }
@@ -196,6 +198,10 @@ async function buildIn(
           ...(options.sources ?? {}),
           ...(options.sourceMirrors ? { mirrors: options.sourceMirrors } : {}),
           ...(options.offline ? { offline: true } : {}),
+          onProgress: (progress) => {
+            options.sources?.onProgress?.(progress);
+            emit({ kind: "download", platform, progress });
+          },
         },
       );
       emit({ kind: "sources", platform, count: plan.sources.length });

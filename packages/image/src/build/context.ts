@@ -10,7 +10,7 @@
 import type { Stats } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { posix } from "node:path";
-import { ConfinedRoot } from "@talos-ext/spec";
+import { ConfinedRoot, encodeUtf8Faithful } from "@talos-ext/spec";
 import type { BuildPlan, PlannedContextDir } from "../plan/plan.ts";
 import { confined } from "./fs-root.ts";
 
@@ -28,8 +28,12 @@ export async function copyPackageDir(dir: PlannedContextDir, destRoot: string): 
     const root = new ConfinedRoot(destRoot, { symlinks: "refuse", owner: dir.package });
     await root.mkdir(dir.contextPath);
     await root.copyFrom(dir.sourceDir, dir.contextPath, { skip: skipContextEntry });
+    // Go strings are bytes: bldr copies a template's invalid UTF-8 through unchanged, so the
+    // faithful encoder turns the decoder's escapes back into those bytes (not U+FFFD).
     for (const t of dir.templated)
-      await root.writeFile(posix.join(dir.contextPath, t.path), t.content, { mode: 0o644 });
+      await root.writeFile(posix.join(dir.contextPath, t.path), encodeUtf8Faithful(t.content), {
+        mode: 0o644,
+      });
   });
 }
 

@@ -3,55 +3,13 @@
  * image layout (user data is never lost), and only one build at a time writes it, so two builds
  * finalizing the same `--output` cannot corrupt it: the second gets a coded error.
  */
-import type { Dirent } from "node:fs";
-import { lstat, open, readdir, readFile, rm } from "node:fs/promises";
+import { open, readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { TalosExtError } from "@talos-ext/spec";
 import { pidAlive } from "./cleanup.ts";
 
-const LAYOUT_TOP = new Set(["oci-layout", "index.json", "blobs"]);
-const ALGORITHM = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*$/;
-const ENCODED = /^[a-zA-Z0-9=_-]+$/;
-
-function notLayout(outDir: string, what: string): TalosExtError {
-  return new TalosExtError({
-    code: "OCI_OUTPUT_NOT_LAYOUT",
-    message: `${outDir} exists and is not an OCI image layout (${what}); nothing was replaced`,
-    hint: "Choose an empty or new directory; an existing layout is replaced, anything else is left alone.",
-  });
-}
-
-/**
- * Refuses an output that would lose user data if replaced: anything but a missing path, an empty
- * directory, or a directory holding exactly an OCI layout (`oci-layout`, `index.json`,
- * `blobs/<algorithm>/<digest>` files).
- */
-export async function checkOutputReplaceable(outDir: string): Promise<void> {
-  const st = await lstat(outDir).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return undefined;
-    throw e;
-  });
-  if (!st) return;
-  if (!st.isDirectory()) throw notLayout(outDir, st.isSymbolicLink() ? "a symlink" : "not a directory");
-  const top = await readdir(outDir, { withFileTypes: true });
-  if (top.length === 0) return;
-  if (!top.some((e) => e.name === "oci-layout" && e.isFile())) throw notLayout(outDir, "no oci-layout file");
-  for (const e of top) {
-    if (!LAYOUT_TOP.has(e.name)) throw notLayout(outDir, `it also holds "${e.name}"`);
-    if (e.name === "blobs" ? !e.isDirectory() : !e.isFile())
-      throw notLayout(outDir, `"${e.name}" has the wrong type`);
-  }
-  if (!top.some((e) => e.name === "blobs")) return;
-  for (const alg of await readdir(join(outDir, "blobs"), { withFileTypes: true })) {
-    if (!alg.isDirectory() || !ALGORITHM.test(alg.name))
-      throw notLayout(outDir, `it also holds "blobs/${alg.name}"`);
-    const blobs: Dirent[] = await readdir(join(outDir, "blobs", alg.name), { withFileTypes: true });
-    for (const b of blobs) {
-      if (!b.isFile() || !ENCODED.test(b.name))
-        throw notLayout(outDir, `it also holds "blobs/${alg.name}/${b.name}"`);
-    }
-  }
-}
+// One rule for what an output may replace, shared with the OCI writer.
+export { checkOutputReplaceable } from "../oci/replaceable.ts";
 
 /** The lock beside the output: `.<name>.talos-ext-lock`, holding the owner's PID. */
 export function outputLockPath(outDir: string): string {

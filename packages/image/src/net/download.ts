@@ -118,11 +118,12 @@ const DEFAULT_PROGRESS_STEP = 256 * 1024;
 /** A writable over a file handle; with `optional`, a failed write is remembered, not thrown. */
 class FileSink extends Writable {
   failure: Error | undefined;
-  constructor(
-    private readonly fh: FileHandle,
-    private readonly optional: boolean,
-  ) {
+  private readonly fh: FileHandle;
+  private readonly optional: boolean;
+  constructor(fh: FileHandle, optional: boolean) {
     super();
+    this.fh = fh;
+    this.optional = optional;
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null) => void): void {
     if (this.failure) {

@@ -28,12 +28,14 @@ export class RetryableError extends Error {
    * @param final the coded error the caller sees when no retry is left
    * @param retryAfterMs the server's `Retry-After`, which replaces the backoff step
    */
-  constructor(
-    readonly reason: string,
-    readonly final: TalosExtError,
-    readonly retryAfterMs?: number,
-  ) {
+  readonly reason: string;
+  readonly final: TalosExtError;
+  readonly retryAfterMs: number | undefined;
+  constructor(reason: string, final: TalosExtError, retryAfterMs?: number) {
     super(reason, { cause: final });
+    this.reason = reason;
+    this.final = final;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

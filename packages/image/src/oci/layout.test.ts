@@ -306,6 +306,20 @@ describe("writeOciLayout", () => {
     expect(await readdir(notLayout)).toEqual(["thesis.txt"]);
   });
 
+  it("refuses a layout that also holds a user's file instead of replacing it wholesale", async () => {
+    const one = join(work, "mixed-root");
+    await mkdir(join(one, "usr"), { recursive: true });
+    await writeFile(join(one, "usr/x"), "x");
+    const out = join(work, "mixed-out");
+    await writeOciLayout(out, [{ platform: "linux/amd64", layers: [one] }], { sourceDateEpoch: 0 });
+    await writeFile(join(out, "notes.md"), "mine");
+    await expect(
+      writeOciLayout(out, [{ platform: "linux/amd64", layers: [one] }], { sourceDateEpoch: 0 }),
+    ).rejects.toMatchObject({ code: "OCI_OUTPUT_NOT_LAYOUT", location: { file: out } });
+    expect(await readFile(join(out, "notes.md"), "utf8")).toBe("mine");
+    expect((await readdir(out)).sort()).toEqual(["blobs", "index.json", "notes.md", "oci-layout"]);
+  });
+
   it("streams a directory into the same layer as writeLayer(collectTree(dir)), in byte order", async () => {
     const root = join(work, "order-root");
     // Names whose byte order differs from a depth-first walk ("a" < "a-b" < "a/x" < "a0") and from
@@ -353,7 +367,7 @@ describe("writeOciLayout", () => {
     const layers: FsEntry[][] = [[]];
     await expect(
       writeOciLayout(out, [{ platform: "linux/riscv64" as "linux/amd64", layers }], { sourceDateEpoch: 0 }),
-    ).rejects.toMatchObject({ code: "OCI_BAD_PLATFORM" });
+    ).rejects.toMatchObject({ code: "OCI_PLATFORM_INVALID" });
     await expect(
       writeOciLayout(
         out,

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { errnoCode, ociError } from "./errors.ts";
+import { ociError } from "./errors.ts";
 import { syncDir, tempName, writeFileAtomic } from "./fsutil.ts";
 import { layerOptions, writeLayer, writeTreeLayer } from "./layer.ts";
+import { checkOutputReplaceable } from "./replaceable.ts";
 import type { ImageInput, LayerDescriptor, LayerOptions, Platform } from "./types.ts";
 
 export const MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -56,7 +57,7 @@ function platformOf(platform: Platform): { architecture: string; os: string } {
   const [os, architecture, ...rest] = String(platform).split("/");
   if (os !== "linux" || (architecture !== "amd64" && architecture !== "arm64") || rest.length > 0) {
     throw ociError(
-      "OCI_BAD_PLATFORM",
+      "OCI_PLATFORM_INVALID",
       `unsupported platform ${JSON.stringify(platform)}`,
       "Talos system extensions are built for linux/amd64 and linux/arm64.",
     );
@@ -119,29 +120,6 @@ async function writeImage(
   return { ...manifest, platform };
 }
 
-/** Only an empty directory or an earlier OCI layout may be replaced; anything else is user data. */
-async function checkReplaceable(outDir: string): Promise<boolean> {
-  let st: Awaited<ReturnType<typeof lstat>>;
-  try {
-    st = await lstat(outDir);
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return false;
-    throw err;
-  }
-  if (st.isDirectory()) {
-    const names = await readdir(outDir);
-    if (names.length === 0) return true;
-    try {
-      if ((await stat(join(outDir, "oci-layout"))).isFile()) return true;
-    } catch {}
-  }
-  throw ociError(
-    "OCI_OUTPUT_NOT_LAYOUT",
-    `${outDir} exists and is not an OCI image layout`,
-    "Choose an empty or new directory; an existing layout is replaced, anything else is left alone.",
-  );
-}
-
 /**
  * Writes an OCI image layout. One image: index.json points at its manifest (with platform).
  * Several: index.json points at an image index whose manifests carry their platforms.
@@ -183,7 +161,7 @@ export async function writeOciLayout(
   const target = resolve(outDir);
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });
-  const replace = await checkReplaceable(target);
+  const replace = await checkOutputReplaceable(target);
   const tmp = tempName(parent, basename(target));
   await mkdir(tmp);
   try {

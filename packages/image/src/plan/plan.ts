@@ -7,6 +7,7 @@
 import { posix } from "node:path";
 import {
   builtinVariables,
+  copyPathProblems,
   type Diagnostic,
   diagnostic,
   type LoadedPackage,
@@ -89,14 +90,15 @@ export interface BuildPlan {
 /** Marker in each script so a failing RUN in the engine's log maps back to its step. */
 export const STEP_MARKER = "# talos-ext step: ";
 
-/** `..` in a copy path would climb out of the place the copy is meant for; bldr trees never need it. */
-function checkCopyPath(p: LoadedPackage, value: string | undefined, path: (string | number)[]): void {
-  if (value === undefined || !value.split("/").includes("..")) return;
+/** Stops at the first copy path the build refuses (the same rule `lint` reports). */
+function checkCopyPaths(p: LoadedPackage): void {
+  const [bad] = copyPathProblems(p);
+  if (!bad) return;
   throw new TalosExtError({
     code: "BUILD_PATH_TRAVERSAL",
-    message: `package "${p.name}": path "${value}" contains "..", which is refused`,
-    hint: "write the path without '..' (absolute, or relative to the working directory)",
-    location: p.doc.locate(path),
+    message: `package "${p.name}": ${bad.message}`,
+    hint: bad.hint,
+    location: p.doc.locate(bad.path),
   });
 }
 
@@ -155,14 +157,7 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
       isTarget ? (pkg.buildPlatform ?? options.platform) : options.platform,
     );
     const s = (suffix: string) => stageName("pkg", name, suffix);
-    pkg.dependencies.forEach((d, i) => {
-      checkCopyPath(p, d.from, ["dependencies", i, "from"]);
-      checkCopyPath(p, d.to, ["dependencies", i, "to"]);
-    });
-    pkg.finalize.forEach((f, i) => {
-      checkCopyPath(p, f.from, ["finalize", i, "from"]);
-      checkCopyPath(p, f.to, ["finalize", i, "to"]);
-    });
+    checkCopyPaths(p);
 
     lines.push("", `# ---- ${name} (${p.file}) ----`);
     if (pkg.variant === "alpine") {
@@ -244,17 +239,6 @@ export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanO
 
     if (pkg.steps.length > 0) lines.push("WORKDIR /tmp/build");
     pkg.steps.forEach((step, i) => {
-      step.sources.forEach((src, j) => {
-        if (src.destination.startsWith("/")) {
-          throw new TalosExtError({
-            code: "BUILD_PATH_TRAVERSAL",
-            message: `package "${name}": source destination "${src.destination}" is absolute`,
-            hint: "destination is a file name in the step's working directory (/tmp/build)",
-            location: p.doc.locate(["steps", i, "sources", j, "destination"]),
-          });
-        }
-        checkCopyPath(p, src.destination, ["steps", i, "sources", j, "destination"]);
-      });
       for (const src of step.sources) {
         const contextPath = `src/${src.sha256}`;
         sources.push({ ...src, package: name, step: i, contextPath });

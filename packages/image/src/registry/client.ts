@@ -405,7 +405,7 @@ export class RegistryClient {
           body: res.body,
           url: res.url,
           headers: res.headers,
-          timedOut: () => failure?.code === "REGISTRY_CLIENT_TIMEOUT",
+          timedOut: () => failure?.code === "talos-ext:client-timeout",
           abort: () => res.body.destroy(),
         };
       },

@@ -107,7 +107,8 @@ const UNREACHABLE_CODES = new Set([
   "ENETUNREACH",
   "EADDRNOTAVAIL",
 ]);
-const TIMEOUT_CODE = "REGISTRY_CLIENT_TIMEOUT";
+// An internal marker on the abort reason, never shown: not an error code of ours.
+const TIMEOUT_CODE = "talos-ext:client-timeout";
 
 /** Maps a socket-level failure to a TalosExtError, or a RetryableError when a retry may help. */
 export function networkFailure(err: NodeJS.ErrnoException, method: string, url: URL): Error {

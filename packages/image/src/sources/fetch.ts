@@ -2,7 +2,7 @@ import { lstat, readdir, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { TalosExtError } from "@talos-ext/spec";
-import { type DownloadProgress, download } from "../net/index.ts";
+import { type DownloadProgress, displayUrl, download } from "../net/index.ts";
 import { CacheEntryNotFile, checkSha256, checkSpec, digestFile } from "./checksums.ts";
 import { sourceError } from "./errors.ts";
 import { showSourceUrl, sourceFault } from "./http.ts";
@@ -57,9 +57,10 @@ async function downloadCandidate(job: Job, url: URL, options: SourceCacheOptions
       ...(options.onProgress
         ? {
             onProgress: (e: DownloadProgress) => {
-              const { url: shown, bytes, total, attempt, elapsedMs, done } = e;
+              const { bytes, total, attempt, elapsedMs, done } = e;
               options.onProgress?.({
-                url: shown,
+                // Progress goes to logs: no query, which may carry a signed URL's token.
+                url: displayUrl(url),
                 bytes,
                 ...(total !== undefined ? { total } : {}),
                 attempt,

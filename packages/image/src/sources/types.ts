@@ -7,6 +7,7 @@ export interface SourceSpec {
 }
 
 export interface SourceProgress {
+  /** The URL requested, without credentials or query. */
   url: string;
   bytes: number;
   /** From Content-Length, when the server sends it. */

@@ -1,6 +1,7 @@
 import type { Diagnostic } from "../errors.ts";
 import { DEFAULT_TALOS_VERSION } from "../extension/validate.ts";
 import type { LoadedTree } from "../loader/index.ts";
+import { lintCopyPaths } from "./copy-paths.ts";
 import { lintManifest, lintServiceSpecs } from "./extension-lints.ts";
 import { packageLints } from "./tree-lints.ts";
 
@@ -14,9 +15,11 @@ export async function lintTree(tree: LoadedTree, options: LintOptions = {}): Pro
   const talosVersion = options.talosVersion ?? DEFAULT_TALOS_VERSION;
   const out = packageLints(tree);
   for (const p of tree.packages.values()) {
+    out.push(...lintCopyPaths(p));
     out.push(...(await lintManifest(tree, p, talosVersion)), ...(await lintServiceSpecs(tree, p)));
   }
   return out;
 }
 
+export { type CopyPathProblem, copyPathProblems, lintCopyPaths } from "./copy-paths.ts";
 export { splitImageRef } from "./image-ref.ts";
