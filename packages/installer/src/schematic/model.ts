@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { type DecodedYaml, type Diagnostic, decodeYaml, diagnostic, TalosExtError } from "@talos-ext/spec";
 import { z } from "zod";
 import { installerError } from "../codes.ts";
-import { emitGoYaml, type GoYamlNode, goFloat, naturalLess } from "./go-yaml.ts";
+import { emitGoYaml, type GoYamlDialect, type GoYamlNode, goFloat, naturalLess } from "./go-yaml.ts";
 
 /** Bootloaders a schematic may name; `none` is the zero value and is never serialized. */
 export const BOOTLOADERS = ["none", "dual-boot", "sd-boot", "grub"] as const;
@@ -387,14 +387,26 @@ function toNode(s: Schematic): GoYamlNode & { kind: "map" } {
   return { kind: "map", entries: root };
 }
 
+/** Options of {@link canonicalSchematic} and {@link schematicId}. */
+export interface CanonicalOptions {
+  /**
+   * The factory's YAML library: `v4` (default; factories since Nov 2025) or `v3` (older and
+   * self-hosted factories). They differ only for strings such as `yes`, `off`, `12:30`, `<<`.
+   */
+  dialect?: GoYamlDialect;
+}
+
 /** The canonical YAML the factory hashes (go-yaml `Marshal` of the typed schematic). */
-export function canonicalSchematic(schematic: SchematicInput | Schematic): string {
-  return emitGoYaml(toNode(validateSchematic(schematic)));
+export function canonicalSchematic(
+  schematic: SchematicInput | Schematic,
+  options: CanonicalOptions = {},
+): string {
+  return emitGoYaml(toNode(validateSchematic(schematic)), options);
 }
 
 /** The schematic ID exactly as the factory computes it: lowercase hex SHA-256 of the canonical YAML. */
-export function schematicId(schematic: SchematicInput | Schematic): string {
-  return createHash("sha256").update(canonicalSchematic(schematic), "utf8").digest("hex");
+export function schematicId(schematic: SchematicInput | Schematic, options: CanonicalOptions = {}): string {
+  return createHash("sha256").update(canonicalSchematic(schematic, options), "utf8").digest("hex");
 }
 
 /** A schematic listing `officialExtensions` in the given order (order changes the ID). */

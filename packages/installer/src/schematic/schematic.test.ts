@@ -202,6 +202,33 @@ describe("schematic ID", () => {
     expect(line("tab\there")).toBe('"tab\\there"');
   });
 
+  it("v3 dialect (yaml.v3 3.0.1, measured): YAML 1.1 words and sexagesimal double-quoted, << plain", () => {
+    const v3 = (arg: string) =>
+      canonicalSchematic({ customization: { extraKernelArgs: [arg] } }, { dialect: "v3" })
+        .split("\n")[2]
+        ?.slice(10);
+    for (const w of ["y", "Y", "n", "N", "yes", "no", "on", "off", "12:30", "1:2:3"])
+      expect(v3(w)).toBe(`"${w}"`);
+    expect(v3("<<")).toBe("<<");
+    expect(v3("-console")).toBe("-console");
+    expect(v3("a: b")).toBe("'a: b'");
+    // Outputs of yaml.v3 3.0.1 Marshal for the same struct shapes.
+    expect(
+      canonicalSchematic(
+        {
+          customization: {
+            embeddedMachineConfiguration: "a: 1\nb: 2\n",
+            extraKernelArgs: ["x\ny"],
+            meta: [{ key: 10, value: "line1\nline2\n" }],
+          },
+        },
+        { dialect: "v3" },
+      ),
+    ).toBe(
+      "customization:\n    embeddedMachineConfiguration: |\n        a: 1\n        b: 2\n    extraKernelArgs:\n        - |-\n          x\n          y\n    meta:\n        - key: 10\n          value: |\n            line1\n            line2\n",
+    );
+  });
+
   it("writes multi-line strings as literal blocks indented 4 more than the key", () => {
     expect(canonicalSchematic({ customization: { embeddedMachineConfiguration: "a: 1\nb: 2\n" } })).toBe(
       "customization:\n    embeddedMachineConfiguration: |\n        a: 1\n        b: 2\n",
