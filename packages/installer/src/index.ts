@@ -15,7 +15,8 @@ export {
   pushDockerArchive,
   pushInstallerArchives,
 } from "./compose/push.ts";
-// Extension sets: model, node data, official catalog, desired set and diff.
+// Extension sets: model, node data, official catalog, our builds, desired set and diff.
+export { type BuildEntryOptions, buildEntry } from "./extensions/build.ts";
 export {
   DEFAULT_CATALOG_IMAGE,
   type OfficialCatalog,

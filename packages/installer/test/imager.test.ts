@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tarOf } from "../../../tools/doubles/imager-format.ts";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
 import {
+  buildEntry,
   defaultBaseInstaller,
   dockerImagerCommand,
   extensionEntry,
@@ -186,6 +187,21 @@ describe("running the imager (contract double)", () => {
       ],
     ]);
     await pullLayout(gvisorRef, layout, { insecure: true });
+    // Our build as a set entry: manifest from the validated layout, image pinned to the push.
+    const gvisorDigest = (await client.getManifest(gvisorRef)).digest;
+    const built = await buildEntry(layout, `${gvisorRef}@${gvisorDigest}`, { talosVersion: "v1.11.2" });
+    expect(built).toMatchObject({
+      name: "gvisor",
+      version: "20250505.0",
+      origin: "build",
+      image: `${gvisorRef}@${gvisorDigest}`,
+    });
+    await expect(buildEntry(layout, gvisorRef)).rejects.toMatchObject({ code: "EXTSET_INVALID" });
+    await expect(
+      buildEntry(tarball, `${gvisorRef}@${gvisorDigest}`, { talosVersion: "v1.0.0" }),
+    ).rejects.toMatchObject({
+      code: "EXTSET_INVALID",
+    });
 
     const profile = installerProfile({
       version: "v1.11.2",
