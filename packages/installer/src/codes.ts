@@ -24,6 +24,8 @@ export const INSTALLER_ERROR_CODES = {
   FACTORY_RESPONSE_INVALID: "The factory answered 2xx with a body that is not the documented JSON.",
   INSTALLER_REF_INVALID:
     "An installer reference that is not <host>/[<platform>-]installer[-secureboot]/<64-hex id>:v<semver>.",
+  INSTALLER_OPTION_UNSUPPORTED:
+    "An installer option the target Talos version would ignore (factory kernel args before 1.10 without SecureBoot).",
   INSTALLER_PUSH_INVALID:
     "An installer docker-archive to push is damaged, or the push has no archive or target.",
   EXTSET_INVALID:

@@ -68,6 +68,14 @@ describe("composition route", () => {
         ref: `factory.talos.dev/metal-installer/${ISCSI}:v1.11.2`,
       });
       expect(r.schematic?.offlineId).toBe(ISCSI);
+      await expect(
+        composeInstaller({
+          entries: set.entries,
+          version: "v1.9.5",
+          extraKernelArgs: ["console=ttyS0"],
+          factory: new FactoryClient({ url: f.url, allowInsecure: true }),
+        }),
+      ).rejects.toMatchObject({ code: "INSTALLER_OPTION_UNSUPPORTED" });
     } finally {
       await f.stop();
     }

@@ -10,7 +10,7 @@ import type { RegistryClient, RegistryClientOptions } from "@talos-ext/image";
 import { installerError } from "../codes.ts";
 import type { ExtensionEntry } from "../extensions/model.ts";
 import type { FactoryClient } from "../factory/client.ts";
-import { type Arch, installerProfile } from "../imager/profile.ts";
+import { type Arch, installerProfile, talosMinor } from "../imager/profile.ts";
 import { runImager } from "../imager/run.ts";
 import { formatFactoryInstallerRef } from "../schematic/installer-ref.ts";
 import { type Schematic, schematicForExtensions, schematicId } from "../schematic/model.ts";
@@ -93,6 +93,14 @@ export async function composeInstaller(options: ComposeOptions): Promise<Compose
         "EXTSET_INVALID",
         `the Image Factory cannot build custom extensions (${custom.map((e) => e.name).join(", ")})`,
         "use the imager route",
+      );
+    }
+    const t = talosMinor(version);
+    if (options.extraKernelArgs?.length && t.major === 1 && t.minor < 10 && !options.secureboot) {
+      throw installerError(
+        "INSTALLER_OPTION_UNSUPPORTED",
+        `factory installers for Talos ${version} ignore kernel args without SecureBoot`,
+        "drop the kernel args, build a SecureBoot installer, or target Talos 1.10+",
       );
     }
     const document = schematicForExtensions(

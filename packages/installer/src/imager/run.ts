@@ -60,6 +60,12 @@ export interface RunImagerOptions {
   docker?: string;
   /** Imager image; default `ghcr.io/siderolabs/imager:<profile version>`. */
   image?: string;
+  /** docker: config directory mounted for the imager's registry auth. */
+  dockerConfigDir?: string;
+  /** docker: variables passed into the container by name. */
+  passEnv?: readonly string[];
+  /** docker: `--network`. */
+  network?: string;
   /** Set entries of the profile's extensions: their constraints are checked before running. */
   entries?: readonly ExtensionEntry[];
   /** Extra environment (registry auth: DOCKER_CONFIG, GITHUB_TOKEN). */
@@ -89,6 +95,12 @@ export function dockerImagerCommand(options: {
   outDir: string;
   docker?: string;
   image?: string;
+  /** Docker config directory mounted read-only at /root/.docker (the imager's registry auth). */
+  dockerConfigDir?: string;
+  /** Environment variables passed into the container by name (`GITHUB_TOKEN`). */
+  passEnv?: readonly string[];
+  /** `--network` (e.g. `host`, to reach a registry on the host's 127.0.0.1). */
+  network?: string;
 }): { argv: string[]; profile: ImagerProfile } {
   const p = structuredClone(options.profile);
   const mounts: string[] = ["-v", `${resolve(options.outDir)}:/out`];
@@ -153,6 +165,9 @@ export async function runImager(options: RunImagerOptions): Promise<ImagerRun> {
       outDir,
       ...(options.docker ? { docker: options.docker } : {}),
       ...(options.image ? { image: options.image } : {}),
+      ...(options.dockerConfigDir ? { dockerConfigDir: options.dockerConfigDir } : {}),
+      ...(options.passEnv ? { passEnv: options.passEnv } : {}),
+      ...(options.network ? { network: options.network } : {}),
     });
     argv = d.argv;
     stdin = d.profile;
