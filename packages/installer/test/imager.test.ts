@@ -238,7 +238,7 @@ describe("running the imager (contract double)", () => {
     ]);
   });
 
-  it("<= 1.9 output carries vmlinuz + initramfs.xz", async () => {
+  it("<= 1.9 output carries vmlinuz + initramfs.xz, or a signed UKI with SecureBoot", async () => {
     const base19 = `${reg.url}/siderolabs/installer:v1.7.6`;
     // A published <= 1.9 installer has 2 layers: the imager keeps only the first.
     await pushFilesImage(client, base19, [
@@ -260,6 +260,25 @@ describe("running the imager (contract double)", () => {
     const report = await inspectInstaller(run.output);
     expect(report).toMatchObject({ boot: "kernel-initramfs", layerCount: 2, initramfsStreams: ["xz"] });
     expect(report.extensions.map((e) => e.name)).toEqual(["e"]);
+    // 1.6-1.9 SecureBoot: kernel args accepted, a signed UKI shipped as vmlinuz.efi.signed.
+    const sb = await runImager({
+      profile: installerProfile({
+        version: "v1.7.6",
+        arch: "amd64",
+        secureboot: true,
+        extraKernelArgs: ["console=ttyS0"],
+        baseInstaller: base19,
+        extensions: [{ tarballPath: tarball }],
+      }),
+      outDir: join(work, "out17sb"),
+      imagerBinary: IMAGER,
+    });
+    expect(sb.output).toBe(join(work, "out17sb", "installer-amd64-secureboot.tar"));
+    const sbReport = await inspectInstaller(sb.output);
+    expect(sbReport.boot).toBe("uki");
+    expect(sbReport.assets).toContain("usr/install/amd64/vmlinuz.efi.signed");
+    expect(sbReport.uki?.cmdline).toContain("console=ttyS0");
+    expect(sbReport.extensions.map((e) => e.name)).toEqual(["e"]);
   });
 
   it("maps imager failures to IMAGER_FAILED with the exit class, and missing binaries to IMAGER_NOT_FOUND", async () => {
