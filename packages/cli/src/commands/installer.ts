@@ -7,6 +7,7 @@ import {
   desiredSet,
   diffSets,
   type ExtensionDiff,
+  type ExtensionEntry,
   type ExtensionRequest,
   extensionEntry,
   inspectInstaller,
@@ -58,12 +59,14 @@ async function readNodeExtensions(io: CliIo, arg: string) {
   return nodeExtensions(items);
 }
 
+const named = (e: ExtensionEntry) => (e.version ? `${e.name} ${e.version}` : e.name);
+
 function printDiff(io: CliIo, diff: ExtensionDiff): void {
-  for (const e of diff.kept) io.stdout(`  = ${e.name} ${e.version ?? ""}\n`);
+  for (const e of diff.kept) io.stdout(`  = ${named(e)}\n`);
   for (const c of diff.changed)
     io.stdout(`  ~ ${c.name} ${c.from.version ?? "?"} -> ${c.to.version ?? "?"}\n`);
-  for (const e of diff.added) io.stdout(`  + ${e.name} ${e.version ?? ""}\n`);
-  for (const e of diff.removed) io.stdout(`  - ${e.name} ${e.version ?? ""}\n`);
+  for (const e of diff.added) io.stdout(`  + ${named(e)}\n`);
+  for (const e of diff.removed) io.stdout(`  - ${named(e)}\n`);
 }
 
 /** `--build NAME=REF@sha256:...` as a build entry. */

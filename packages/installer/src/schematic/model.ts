@@ -5,7 +5,14 @@
  * `pkg/schematic` `Schematic`).
  */
 import { createHash } from "node:crypto";
-import { type DecodedYaml, type Diagnostic, decodeYaml, diagnostic, TalosExtError } from "@talos-ext/spec";
+import {
+  type DecodedYaml,
+  type Diagnostic,
+  decodeYaml,
+  diagnostic,
+  didYouMean,
+  TalosExtError,
+} from "@talos-ext/spec";
 import { z } from "zod";
 import { installerError } from "../codes.ts";
 import { emitGoYaml, type GoYamlDialect, type GoYamlNode, goFloat, naturalLess } from "./go-yaml.ts";
@@ -88,6 +95,33 @@ export type Schematic = z.output<typeof schematicSchema>;
 /** The empty (vanilla) schematic's ID, hard-coded in Talos as the default installer's schematic. */
 export const EMPTY_SCHEMATIC_ID = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
 
+/** The keys the factory knows at each mapping, for "did you mean" hints. */
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  "": ["owner", "overlay", "customization"],
+  overlay: ["image", "name", "options"],
+  customization: [
+    "embeddedMachineConfiguration",
+    "extraKernelArgs",
+    "meta",
+    "systemExtensions",
+    "bootloader",
+    "secureboot",
+    "diskImage",
+  ],
+  "customization.meta": ["key", "value"],
+  "customization.systemExtensions": ["officialExtensions"],
+  "customization.secureboot": ["enrollKeys", "includeWellKnownCertificates"],
+  "customization.diskImage": ["sectorSize"],
+};
+
+function unknownKeyHint(path: readonly (string | number)[], key: string): string {
+  const where = path.filter((p) => typeof p === "string").join(".");
+  const guess = didYouMean(key, KNOWN_KEYS[where] ?? []);
+  return guess
+    ? `did you mean "${guess}"? The factory refuses unknown fields`
+    : `the factory refuses unknown fields; known here: ${(KNOWN_KEYS[where] ?? []).join(", ") || "none"}`;
+}
+
 function zodFailure(error: z.ZodError, file: string, doc?: DecodedYaml): TalosExtError {
   const diagnostics: Diagnostic[] = error.issues.map((issue) => {
     const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
@@ -100,7 +134,7 @@ function zodFailure(error: z.ZodError, file: string, doc?: DecodedYaml): TalosEx
       : `${at}: ${issue.message}`;
     return diagnostic("SCHEMATIC_INVALID", "error", message, {
       hint: keyIssue
-        ? "the factory refuses unknown fields; check the spelling against the schematic format"
+        ? unknownKeyHint(path, String(issue.keys[0] ?? ""))
         : "fix the value; see the schematic format in the Image Factory docs",
       location,
     });

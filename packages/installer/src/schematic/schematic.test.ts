@@ -261,6 +261,9 @@ describe("schematic ID", () => {
       return undefined;
     };
     expect(code("customization:\n  extraKernelArg: [a]\n")).toEqual({ code: "SCHEMATIC_INVALID", line: 2 });
+    expect(() => parseSchematic("customization:\n  extraKernelArg: [a]\n")).toThrow(
+      expect.objectContaining({ hint: expect.stringContaining('did you mean "extraKernelArgs"?') }),
+    );
     expect(code("customization:\n  meta:\n    - key: 256\n      value: x\n")).toMatchObject({
       code: "SCHEMATIC_INVALID",
       line: 3,
