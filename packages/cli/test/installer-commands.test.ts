@@ -114,5 +114,46 @@ describe("talos-ext installer", () => {
     expect(out.route).toBe("imager");
     expect(out.diff.added.map((e: { name: string }) => e.name)).toEqual(["multipath-tools"]);
     expect((await cli(["installer", "compose", "--dry-run"])).code).toBe(2);
+    const args = await cli([
+      "installer",
+      "compose",
+      "--talos-version",
+      "v1.11.2",
+      "--kernel-arg",
+      "console=ttyS1",
+      "--build",
+      `multipath-tools=127.0.0.1:5000/ext/multipath-tools:0.0.5@sha256:${"a".repeat(64)}`,
+      "--dry-run",
+    ]);
+    expect(args.stdout).toBe("route: imager\nkernel args: console=ttyS1\n  + multipath-tools\n");
+    // Without --kernel-arg the node schematic's args are kept (an installer without them drops them).
+    await writeFile(
+      join(tmp, "factory-node.json"),
+      JSON.stringify([
+        {
+          node: "n",
+          metadata: { id: "0" },
+          spec: {
+            image: "0.sqsh",
+            metadata: {
+              name: "schematic",
+              version: "9cba8e32753f91a16c1837ab8abf356af021706ef284aef07380780177d9a06c",
+              author: "Image Factory (https://factory.talos.dev)",
+              extraInfo: "customization:\n    extraKernelArgs:\n        - noapic\n        - nolapic\n",
+            },
+          },
+        },
+      ]),
+    );
+    const kept = await cli([
+      "installer",
+      "compose",
+      "--talos-version",
+      "v1.11.2",
+      "--current",
+      "factory-node.json",
+      "--dry-run",
+    ]);
+    expect(kept.stdout).toBe("route: factory\nkernel args: noapic nolapic\n");
   });
 });

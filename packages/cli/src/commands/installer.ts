@@ -136,6 +136,12 @@ export const installerCommand: Command = {
       description: `official catalog image (default ${DEFAULT_CATALOG_IMAGE})`,
     },
     "dry-run": { type: "boolean", description: "compose: print the diff and the route, build nothing" },
+    "kernel-arg": {
+      type: "string",
+      multiple: true,
+      value: "ARG",
+      description: "compose: kernel arg baked into the installer (default: the node schematic's)",
+    },
   },
   examples: [
     "talos-ext installer inspect _out/installer-amd64.tar",
@@ -179,7 +185,15 @@ export const installerCommand: Command = {
     const version = stringOption(ctx.values["talos-version"]);
     if (!version) throw usageError("installer compose: --talos-version is required");
     const currentFile = stringOption(ctx.values.current);
-    const current = currentFile ? (await readNodeExtensions(ctx.io, currentFile)).entries : [];
+    const node = currentFile ? await readNodeExtensions(ctx.io, currentFile) : undefined;
+    const current = node?.entries ?? [];
+    // Kernel args live in the installer (the UKI from 1.10): keep the node's schematic's unless
+    // others are given, or the upgrade drops them as it drops extensions.
+    const givenArgs = listOption(ctx.values["kernel-arg"]);
+    const kernelArgs =
+      ctx.values["kernel-arg"] !== undefined
+        ? givenArgs
+        : (node?.schematic?.schematic?.customization?.extraKernelArgs ?? []);
     const official = listOption(ctx.values.official);
     const catalogImage = stringOption(ctx.values["catalog-image"]);
     const catalog =
@@ -198,9 +212,10 @@ export const installerCommand: Command = {
     });
     const route = routeFor(set.entries);
     if (ctx.values["dry-run"] === true) {
-      if (ctx.json) printJson(ctx.io, { ok: set.unresolved.length === 0, route, ...set });
+      if (ctx.json) printJson(ctx.io, { ok: set.unresolved.length === 0, route, kernelArgs, ...set });
       else {
         ctx.io.stdout(`route: ${route}\n`);
+        if (kernelArgs.length) ctx.io.stdout(`kernel args: ${kernelArgs.join(" ")}\n`);
         printDiff(ctx.io, set.diff);
         if (set.unresolved.length) ctx.io.stdout(`unresolved (no image): ${set.unresolved.join(", ")}\n`);
       }
@@ -217,6 +232,7 @@ export const installerCommand: Command = {
       ...(route === "factory" ? { factory: factoryClient(ctx) } : {}),
       ...(target ? { target } : {}),
       ...(imager ? { imagerBinary: imager } : {}),
+      ...(kernelArgs.length ? { extraKernelArgs: kernelArgs } : {}),
       workDir: resolve(ctx.io.cwd, "_out"),
       insecure: registry.insecure === true,
       registry,
