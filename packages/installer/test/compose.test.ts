@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import {
   inspectInstaller,
   nodeExtensions,
   parseCatalog,
+  pushDockerArchive,
   routeFor,
 } from "../src/index.ts";
 import { startFakeFactory } from "./factory-server.ts";
@@ -193,5 +195,37 @@ describe("composition route", () => {
       { code: "EXTSET_INVALID" },
     );
     await writeFile(join(work, "x"), tarOf([]));
+  });
+});
+
+describe("pushing docker-archives", () => {
+  it("pushes a docker save style archive (plain tar layer) with the plain-tar media type", async () => {
+    const layer = tarOf([{ path: "usr/install/amd64/vmlinuz", data: "k" }]);
+    const layerName = `${createHash("sha256").update(layer).digest("hex")}/layer.tar`;
+    const config = Buffer.from(
+      JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
+    );
+    const configName = `${createHash("sha256").update(config).digest("hex")}.json`;
+    const file = join(work, "docker-save.tar");
+    await writeFile(
+      file,
+      tarOf([
+        { path: configName, data: config },
+        { path: layerName, data: layer },
+        {
+          path: "manifest.json",
+          data: JSON.stringify([{ Config: configName, RepoTags: ["x:1"], Layers: [layerName] }]),
+        },
+      ]),
+    );
+    const pushed = await pushDockerArchive(file, `${reg.url}/ext/saved:1`, { client });
+    const m = JSON.parse(Buffer.from((await client.getManifest(`${reg.url}/ext/saved:1`)).body).toString());
+    expect(pushed.arch).toBe("amd64");
+    expect(m.layers[0].mediaType).toBe("application/vnd.docker.image.rootfs.diff.tar");
+    await expect(
+      pushDockerArchive(join(work, "nope.tar"), `${reg.url}/ext/saved:2`, { client }),
+    ).rejects.toMatchObject({
+      code: "INSPECT_INPUT_INVALID",
+    });
   });
 });

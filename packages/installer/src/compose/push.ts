@@ -17,6 +17,7 @@ import { openImageSource } from "../inspect/sources.ts";
 
 const DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
 const DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+const DOCKER_LAYER_PLAIN = "application/vnd.docker.image.rootfs.diff.tar";
 
 /** One pushed image. */
 export interface PushedArchive {
@@ -38,14 +39,18 @@ export interface PushArchiveOptions extends RegistryClientOptions {
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-async function digestStream(source: AsyncIterable<Uint8Array>): Promise<{ digest: string; size: number }> {
+async function digestStream(
+  source: AsyncIterable<Uint8Array>,
+): Promise<{ digest: string; size: number; gzip: boolean }> {
   const h = createHash("sha256");
   let size = 0;
+  let head: number[] = [];
   for await (const c of source) {
+    if (head.length < 2) head = [...head, ...c.subarray(0, 2 - head.length)];
     h.update(c);
     size += c.length;
   }
-  return { digest: `sha256:${h.digest("hex")}`, size };
+  return { digest: `sha256:${h.digest("hex")}`, size, gzip: head[0] === 0x1f && head[1] === 0x8b };
 }
 
 /**
@@ -76,7 +81,9 @@ export async function pushDockerArchive(
   );
   const layers: { mediaType: string; size: number; digest: string }[] = [];
   for (const layer of src.layers) {
-    const { digest, size } = await digestStream(layer.open() as AsyncIterable<Uint8Array>);
+    const { digest, size, gzip } = await digestStream(layer.open() as AsyncIterable<Uint8Array>);
+    // ggcr writes gzip layers; `docker save` writes plain tars, pushed as such (not recompressed).
+    const mediaType = gzip ? DOCKER_LAYER : DOCKER_LAYER_PLAIN;
     // ggcr names layers after their compressed digest: a mismatch is a damaged archive.
     if (/^[0-9a-f]{64}\.tar\.gz$/.test(layer.id) && `sha256:${layer.id.slice(0, 64)}` !== digest) {
       throw installerError(
@@ -85,12 +92,9 @@ export async function pushDockerArchive(
         "the archive is damaged; build it again",
       );
     }
-    await client.pushBlob(
-      r,
-      { digest, size, mediaType: DOCKER_LAYER }, // docker-archive layers open as file read streams (a byte range of the tar).
-      () => layer.open() as NodeJS.ReadableStream,
-    );
-    layers.push({ mediaType: DOCKER_LAYER, size, digest });
+    // docker-archive layers open as file read streams (a byte range of the tar).
+    await client.pushBlob(r, { digest, size, mediaType }, () => layer.open() as NodeJS.ReadableStream);
+    layers.push({ mediaType, size, digest });
   }
   const manifest = Buffer.from(
     JSON.stringify({
