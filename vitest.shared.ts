@@ -12,6 +12,7 @@ export default defineConfig({
       "@talos-ext/image": src("image"),
       "@talos-ext/config": src("config"),
       "@talos-ext/talosctl": src("talosctl"),
+      "@talos-ext/installer": src("installer"),
     },
   },
   test: {

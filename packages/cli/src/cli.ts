@@ -6,9 +6,11 @@ import { doctorCommand } from "./commands/doctor.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { graphCommand } from "./commands/graph.ts";
 import { inspectCommand } from "./commands/inspect.ts";
+import { installerCommand } from "./commands/installer.ts";
 import { lintCommand } from "./commands/lint.ts";
 import { newCommand } from "./commands/new.ts";
 import { pushCommand } from "./commands/push.ts";
+import { schematicCommand } from "./commands/schematic.ts";
 import { updateCommand } from "./commands/update.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { type CliIo, processIo } from "./io.ts";
@@ -22,6 +24,8 @@ export const COMMANDS: Command[] = [
   buildCommand,
   pushCommand,
   inspectCommand,
+  schematicCommand,
+  installerCommand,
   updateCommand,
   newCommand,
   doctorCommand,

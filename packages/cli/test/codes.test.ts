@@ -5,6 +5,7 @@ import { SPEC_ERROR_CODES } from "@talos-ext/spec";
 import { expect, test } from "vitest";
 import { documentedCodes, registryProblems } from "../../../tools/error-codes.ts";
 import { CONFIG_ERROR_CODES } from "../../config/src/codes.ts";
+import { INSTALLER_ERROR_CODES } from "../../installer/src/codes.ts";
 import { NX_ERROR_CODES } from "../../nx/src/codes.ts";
 import { TALOSCTL_ERROR_CODES } from "../../talosctl/src/errors.ts";
 import { CLI_ERROR_CODES } from "../src/codes.ts";
@@ -25,6 +26,7 @@ test("docs/error-codes.md lists no code that no package emits", () => {
     ...NX_ERROR_CODES,
     ...CONFIG_ERROR_CODES,
     ...Object.keys(TALOSCTL_ERROR_CODES),
+    ...Object.keys(INSTALLER_ERROR_CODES),
   ]);
   expect([...documentedCodes()].filter((c) => !all.has(c))).toEqual([]);
 });
