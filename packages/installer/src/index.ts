@@ -37,7 +37,7 @@ export {
 } from "./extensions/desired.ts";
 export {
   checkCompatible,
-  type ExtensionEntry,
+  type ExtensionSetEntry,
   extensionEntry,
   extensionEntrySchema,
   MANIFEST_NAME_RE,

@@ -5,7 +5,7 @@ import {
   canonicalSchematic,
   desiredSet,
   diffSets,
-  type ExtensionEntry,
+  type ExtensionSetEntry,
   extensionEntry,
   nodeExtensions,
   parseCatalog,
@@ -243,7 +243,7 @@ describe("official catalog", () => {
 describe("desired set", () => {
   const catalog = parseCatalog(DIGESTS, DESCRIPTIONS, "v1.11.2");
   const current = nodeExtensions(NODE).entries;
-  const multipath: ExtensionEntry = extensionEntry({
+  const multipath: ExtensionSetEntry = extensionEntry({
     name: "multipath-tools",
     image: `127.0.0.1:5000/ext/multipath-tools:0.0.5@${D("a")}`,
     version: "0.0.5",

@@ -7,8 +7,8 @@ import {
   desiredSet,
   diffSets,
   type ExtensionDiff,
-  type ExtensionEntry,
   type ExtensionRequest,
+  type ExtensionSetEntry,
   extensionEntry,
   inspectInstaller,
   nodeExtensions,
@@ -59,7 +59,7 @@ async function readNodeExtensions(io: CliIo, arg: string) {
   return nodeExtensions(items);
 }
 
-const named = (e: ExtensionEntry) => (e.version ? `${e.name} ${e.version}` : e.name);
+const named = (e: ExtensionSetEntry) => (e.version ? `${e.name} ${e.version}` : e.name);
 
 function printDiff(io: CliIo, diff: ExtensionDiff): void {
   for (const e of diff.kept) io.stdout(`  = ${named(e)}\n`);

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { RegistryClient, RegistryClientOptions } from "@talos-ext/image";
 import { installerError } from "../codes.ts";
-import type { ExtensionEntry } from "../extensions/model.ts";
+import type { ExtensionSetEntry } from "../extensions/model.ts";
 import type { FactoryClient } from "../factory/client.ts";
 import { type Arch, installerProfile, talosMinor } from "../imager/profile.ts";
 import { runImager } from "../imager/run.ts";
@@ -22,7 +22,7 @@ export type Route = "factory" | "imager";
 /** Options of {@link composeInstaller}. */
 export interface ComposeOptions {
   /** The desired set, in order (see `desiredSet`). */
-  entries: readonly ExtensionEntry[];
+  entries: readonly ExtensionSetEntry[];
   /** Target Talos version. */
   version: string;
   /** Architectures; default `["amd64"]`. The factory always builds both. */
@@ -66,7 +66,7 @@ export interface ComposedInstaller {
 }
 
 /** The route a set takes: the factory builds only official extensions. */
-export function routeFor(entries: readonly ExtensionEntry[]): Route {
+export function routeFor(entries: readonly ExtensionSetEntry[]): Route {
   // An empty set is the empty schematic: the factory's vanilla installer.
   return entries.every((e) => e.origin === "official" && e.officialName) ? "factory" : "imager";
 }

@@ -5,7 +5,7 @@
  */
 import { TalosExtError, validateExtension } from "@talos-ext/spec";
 import { installerError } from "../codes.ts";
-import { type ExtensionEntry, extensionEntry, PINNED_REF_RE } from "./model.ts";
+import { type ExtensionSetEntry, extensionEntry, PINNED_REF_RE } from "./model.ts";
 
 /** Options of {@link buildEntry}. */
 export interface BuildEntryOptions {
@@ -20,7 +20,7 @@ export async function buildEntry(
   image: string,
   pushedRef: string,
   options: BuildEntryOptions = {},
-): Promise<ExtensionEntry> {
+): Promise<ExtensionSetEntry> {
   if (!PINNED_REF_RE.test(pushedRef)) {
     throw installerError(
       "EXTSET_INVALID",

@@ -21,7 +21,7 @@ import {
 } from "@talos-ext/spec";
 import { installerError } from "../codes.ts";
 import { extensionNameAlias } from "../schematic/aliases.ts";
-import { type ExtensionEntry, extensionEntry } from "./model.ts";
+import { type ExtensionSetEntry, extensionEntry } from "./model.ts";
 
 /** The catalog image the factory reads. */
 export const DEFAULT_CATALOG_IMAGE = "ghcr.io/siderolabs/extensions";
@@ -156,7 +156,7 @@ export function parseCatalog(imageDigests: string, descriptions?: string, tag?: 
 }
 
 /** A catalog extension as a set entry (origin `official`). */
-export function officialEntry(ext: OfficialExtension): ExtensionEntry {
+export function officialEntry(ext: OfficialExtension): ExtensionSetEntry {
   return extensionEntry({
     name: ext.name,
     image: ext.image,

@@ -6,15 +6,15 @@
 import { installerError } from "../codes.ts";
 import type { OfficialCatalog } from "./catalog.ts";
 import { officialEntry } from "./catalog.ts";
-import { checkCompatible, type ExtensionEntry, extensionEntry } from "./model.ts";
+import { checkCompatible, type ExtensionSetEntry, extensionEntry } from "./model.ts";
 
 /** One requested extension: an entry (our build, or an official one) or an official name. */
-export type ExtensionRequest = ExtensionEntry | string;
+export type ExtensionRequest = ExtensionSetEntry | string;
 
 /** Options of {@link desiredSet}. */
 export interface DesiredSetOptions {
   /** What the node (or nodes) run now, in order. */
-  current: readonly ExtensionEntry[];
+  current: readonly ExtensionSetEntry[];
   /** What to add or replace: entries, or official names (`iscsi-tools`, `siderolabs/iscsi-tools`). */
   requested?: readonly ExtensionRequest[];
   /** Names to remove; removal happens only through this list. */
@@ -33,19 +33,19 @@ export interface ChangedExtension {
   /** Manifest name. */
   name: string;
   /** Before. */
-  from: ExtensionEntry;
+  from: ExtensionSetEntry;
   /** After. */
-  to: ExtensionEntry;
+  to: ExtensionSetEntry;
 }
 
 /** What changes between two sets, by manifest name. */
 export interface ExtensionDiff {
   /** Present before and after, same version and image (as far as both sides know). */
-  kept: ExtensionEntry[];
+  kept: ExtensionSetEntry[];
   /** Only after. */
-  added: ExtensionEntry[];
+  added: ExtensionSetEntry[];
   /** Only before. */
-  removed: ExtensionEntry[];
+  removed: ExtensionSetEntry[];
   /** Present on both sides with another version or image. */
   changed: ChangedExtension[];
 }
@@ -53,7 +53,7 @@ export interface ExtensionDiff {
 /** The desired set and how it differs from the current one. */
 export interface DesiredSet {
   /** The desired entries, current order first, then new ones in request order. */
-  entries: ExtensionEntry[];
+  entries: ExtensionSetEntry[];
   /** Against `current`. */
   diff: ExtensionDiff;
   /** Names whose image is still unknown (a custom extension found on a node and not rebuilt). */
@@ -62,14 +62,17 @@ export interface DesiredSet {
   allOfficial: boolean;
 }
 
-function sameExtension(a: ExtensionEntry, b: ExtensionEntry): boolean {
+function sameExtension(a: ExtensionSetEntry, b: ExtensionSetEntry): boolean {
   if (a.version !== undefined && b.version !== undefined && a.version !== b.version) return false;
   if (a.image !== undefined && b.image !== undefined && a.image !== b.image) return false;
   return true;
 }
 
 /** Compares two sets by manifest name (order is not a difference here). */
-export function diffSets(before: readonly ExtensionEntry[], after: readonly ExtensionEntry[]): ExtensionDiff {
+export function diffSets(
+  before: readonly ExtensionSetEntry[],
+  after: readonly ExtensionSetEntry[],
+): ExtensionDiff {
   const diff: ExtensionDiff = { kept: [], added: [], removed: [], changed: [] };
   const afterByName = new Map(after.map((e) => [e.name, e]));
   const beforeNames = new Set(before.map((e) => e.name));
@@ -83,7 +86,7 @@ export function diffSets(before: readonly ExtensionEntry[], after: readonly Exte
   return diff;
 }
 
-function resolveRequest(req: ExtensionRequest, catalog: OfficialCatalog | undefined): ExtensionEntry {
+function resolveRequest(req: ExtensionRequest, catalog: OfficialCatalog | undefined): ExtensionSetEntry {
   if (typeof req !== "string") return extensionEntry(req);
   if (!catalog) {
     throw installerError(
@@ -110,8 +113,8 @@ function resolveRequest(req: ExtensionRequest, catalog: OfficialCatalog | undefi
 export function desiredSet(options: DesiredSetOptions): DesiredSet {
   const current = options.current.map((e) => extensionEntry(e));
   const remove = new Set(options.remove ?? []);
-  const requested: ExtensionEntry[] = [];
-  const byName = new Map<string, ExtensionEntry>();
+  const requested: ExtensionSetEntry[] = [];
+  const byName = new Map<string, ExtensionSetEntry>();
   for (const req of options.requested ?? []) {
     const e = resolveRequest(req, options.catalog);
     const prev = byName.get(e.name);
@@ -148,7 +151,7 @@ export function desiredSet(options: DesiredSetOptions): DesiredSet {
       );
     }
   }
-  const entries: ExtensionEntry[] = [];
+  const entries: ExtensionSetEntry[] = [];
   const seen = new Set<string>();
   for (const cur of current) {
     if (seen.has(cur.name)) continue;

@@ -55,10 +55,10 @@ export const extensionEntrySchema = z
   });
 
 /** One extension of a set. */
-export type ExtensionEntry = z.output<typeof extensionEntrySchema>;
+export type ExtensionSetEntry = z.output<typeof extensionEntrySchema>;
 
 /** Validates an entry given as data; bad input throws `EXTSET_INVALID`. */
-export function extensionEntry(input: unknown): ExtensionEntry {
+export function extensionEntry(input: unknown): ExtensionSetEntry {
   const r = extensionEntrySchema.safeParse(input);
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -74,7 +74,7 @@ export function extensionEntry(input: unknown): ExtensionEntry {
 }
 
 /** Whether an extension may run on `talosVersion`; throws `EXTSET_INCOMPATIBLE` with Talos's text when not. */
-export function checkCompatible(entry: ExtensionEntry, talosVersion: string): void {
+export function checkCompatible(entry: ExtensionSetEntry, talosVersion: string): void {
   if (!entry.talos) return;
   const r = satisfiesConstraint(entry.talos, talosVersion);
   if (!r.ok) {

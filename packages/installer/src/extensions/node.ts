@@ -9,7 +9,7 @@
 import { TalosExtError } from "@talos-ext/spec";
 import { installerError } from "../codes.ts";
 import { parseSchematic, type Schematic, schematicId } from "../schematic/model.ts";
-import { type ExtensionEntry, extensionEntry } from "./model.ts";
+import { type ExtensionSetEntry, extensionEntry } from "./model.ts";
 
 /** The node's factory schematic, from the `schematic` virtual extension. */
 export interface NodeSchematic {
@@ -30,7 +30,7 @@ export interface NodeExtensions {
   /** The node the resources came from, when they say. */
   node?: string;
   /** Real extensions, in the node's order (origin `node`; images unknown: nodes do not record them). */
-  entries: ExtensionEntry[];
+  entries: ExtensionSetEntry[];
   /** The factory schematic, when the node was booted from a factory image. */
   schematic?: NodeSchematic;
   /** The `embedded-config` extension's version (sha256 of the embedded machine config), Talos >= 1.12. */

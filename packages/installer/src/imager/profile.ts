@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { installerError } from "../codes.ts";
-import { checkCompatible, type ExtensionEntry } from "../extensions/model.ts";
+import { checkCompatible, type ExtensionSetEntry } from "../extensions/model.ts";
 
 /** Architectures the imager builds. */
 export const ARCHES = ["amd64", "arm64"] as const;
@@ -140,7 +140,7 @@ export interface InstallerProfileOptions {
   /** SecureBoot installer; default false. */
   secureboot?: boolean;
   /** Extensions in order: sources, or set entries (their pinned image is used and their constraint checked). */
-  extensions: readonly (ExtensionSource | ExtensionEntry)[];
+  extensions: readonly (ExtensionSource | ExtensionSetEntry)[];
   /** Kernel args, where the version accepts them for installers. */
   extraKernelArgs?: readonly string[];
   /** Base installer reference; default per version. */
@@ -151,7 +151,7 @@ export interface InstallerProfileOptions {
   insecure?: boolean;
 }
 
-function isEntry(x: ExtensionSource | ExtensionEntry): x is ExtensionEntry {
+function isEntry(x: ExtensionSource | ExtensionSetEntry): x is ExtensionSetEntry {
   return "origin" in x;
 }
 

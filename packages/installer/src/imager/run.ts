@@ -10,7 +10,7 @@ import { basename, resolve } from "node:path";
 import { TalosExtError } from "@talos-ext/spec";
 import { execa } from "execa";
 import { installerError } from "../codes.ts";
-import { checkCompatible, type ExtensionEntry } from "../extensions/model.ts";
+import { checkCompatible, type ExtensionSetEntry } from "../extensions/model.ts";
 import { openImageSource } from "../inspect/sources.ts";
 import {
   type ImagerProfile,
@@ -67,7 +67,7 @@ export interface RunImagerOptions {
   /** docker: `--network`. */
   network?: string;
   /** Set entries of the profile's extensions: their constraints are checked before running. */
-  entries?: readonly ExtensionEntry[];
+  entries?: readonly ExtensionSetEntry[];
   /** Extra environment (registry auth: DOCKER_CONFIG, GITHUB_TOKEN). */
   env?: Record<string, string>;
   /** Kills the imager after this long; default 30 minutes. */
