@@ -10,6 +10,8 @@ export default defineConfig({
     alias: {
       "@talos-ext/spec": src("spec"),
       "@talos-ext/image": src("image"),
+      "@talos-ext/talosctl": src("talosctl"),
+      "@talos-ext/deploy": src("deploy"),
     },
   },
   test: {

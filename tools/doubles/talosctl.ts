@@ -957,14 +957,20 @@ async function cmdReboot(): Promise<void> {
 async function cmdRollback(): Promise<void> {
   const node = single("rollback");
   const n = await contact(node, "other");
-  if (!n.boot.previous)
+  // An armed node's default boot entry is the installed, never-booted one: reverting the
+  // bootloader returns to the running entry, so the node reboots into what it runs now.
+  const armed = Boolean(n.boot.pending);
+  if (!armed && !n.boot.previous)
     die(`error executing rollback on node ${node}: rpc error: code = Unknown desc = previous UKI not found`);
   await update((s) => {
     const x = s.nodes[node]!;
-    const prev = x.boot.previous!;
-    x.boot.previous = x.boot.current;
-    x.boot.current = prev;
-    x.boot.pending = null;
+    if (x.boot.pending) {
+      x.boot.pending = null;
+    } else {
+      const prev = x.boot.previous!;
+      x.boot.previous = x.boot.current;
+      x.boot.current = prev;
+    }
     x.bootId = (x.bootId ?? 1) + 1;
     x.bootedAt = new Date().toISOString();
     if (x.faults?.neverBack) x.down = true;
