@@ -255,7 +255,10 @@ export async function planDeploy(options: PlanOptions): Promise<DeployPlan> {
 
   const plans: NodePlan[] = [];
   // Checked in plan order (control planes first), so a refusal names the node that would fail first.
-  const inOrder = [...observed.filter((o) => o.role === "controlplane"), ...observed.filter((o) => o.role === "worker")];
+  const inOrder = [
+    ...observed.filter((o) => o.role === "controlplane"),
+    ...observed.filter((o) => o.role === "worker"),
+  ];
   for (const o of inOrder) {
     if (armed.has(o.node)) {
       throw new DeployError({

@@ -33,7 +33,11 @@ export function extensions(talos: string, multipath = "0.13.0") {
 }
 
 /** The installer description matching `extensions(talos, multipath)` (what inspection would give). */
-export function installer(talos: string, multipath = "0.14.0", ref = `reg.example/installer:${talos}`): InstallerContent {
+export function installer(
+  talos: string,
+  multipath = "0.14.0",
+  ref = `reg.example/installer:${talos}`,
+): InstallerContent {
   return {
     reference: ref,
     digest: `sha256:${"ab".repeat(32)}`,
@@ -48,14 +52,21 @@ export function installer(talos: string, multipath = "0.14.0", ref = `reg.exampl
 export type DoubleState = Record<string, any>;
 
 /** Two control planes and two workers on `from`; installers for `targets` the nodes can pull. */
-export function clusterState(client = "v1.14.0", from = "v1.13.4", targets: string[] = ["v1.14.1"]): DoubleState {
+export function clusterState(
+  client = "v1.14.0",
+  from = "v1.13.4",
+  targets: string[] = ["v1.14.1"],
+): DoubleState {
   const node = (hostname: string, role: string) => ({
     hostname,
     role,
-    boot: { current: { version: from, image: `reg.example/installer:${from}`, extensions: extensions(from) } },
+    boot: {
+      current: { version: from, image: `reg.example/installer:${from}`, extensions: extensions(from) },
+    },
   });
   const images: DoubleState = {};
-  for (const t of targets) images[`reg.example/installer:${t}`] = { version: t, extensions: extensions(t, "0.14.0") };
+  for (const t of targets)
+    images[`reg.example/installer:${t}`] = { version: t, extensions: extensions(t, "0.14.0") };
   return {
     clientVersion: client,
     images,

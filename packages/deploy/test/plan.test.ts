@@ -35,10 +35,9 @@ describe("upgrade window", () => {
     expect(withinWindow(v("v1.15.0"), v("v1.13.0"))).toBe(false);
   });
   it("chains hops through the installers given, and spells out the hops it needs", () => {
-    expect(hopChain(v("v1.11.3"), v("v1.14.1"), [v("v1.12.5"), v("v1.13.4"), v("v1.14.1")])?.map((x) => x.tag)).toEqual([
-      "v1.13.4",
-      "v1.14.1",
-    ]);
+    expect(
+      hopChain(v("v1.11.3"), v("v1.14.1"), [v("v1.12.5"), v("v1.13.4"), v("v1.14.1")])?.map((x) => x.tag),
+    ).toEqual(["v1.13.4", "v1.14.1"]);
     expect(hopChain(v("v1.11.3"), v("v1.14.1"), [v("v1.14.1")])).toBeUndefined();
     expect(requiredHops(v("v1.11.3"), v("v1.14.1"))).toEqual(["v1.13.x", "v1.14.1"]);
     expect(requiredHops(v("v1.9.0"), v("v1.14.1"))).toEqual(["v1.11.x", "v1.13.x", "v1.14.1"]);
@@ -105,9 +104,17 @@ describe("planDeploy", () => {
 
   it("legacy flags for a 1.12 client, and a node already at the target is skipped", async () => {
     const s = clusterState("v1.12.5", "v1.12.3", ["v1.13.4"]);
-    s.nodes["10.5.0.5"].boot.current = { version: "v1.13.4", extensions: s.images["reg.example/installer:v1.13.4"].extensions };
+    s.nodes["10.5.0.5"].boot.current = {
+      version: "v1.13.4",
+      extensions: s.images["reg.example/installer:v1.13.4"].extensions,
+    };
     cluster = await makeCluster(s);
-    const plan = await planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: installer("v1.13.4"), timeouts: FAST });
+    const plan = await planDeploy({
+      talosctl: cluster.talosctl,
+      nodes: NODES,
+      installer: installer("v1.13.4"),
+      timeouts: FAST,
+    });
     const w2 = plan.nodes.find((n) => n.node === "10.5.0.5")!;
     expect(w2.action).toBe("skip");
     expect(w2.hops).toEqual([]);
@@ -138,7 +145,14 @@ describe("planDeploy", () => {
 
   it("refuses a target outside the window and spells out the hops", async () => {
     cluster = await makeCluster(clusterState("v1.14.0", "v1.11.3"));
-    const e = await refusal(planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: installer("v1.14.1"), timeouts: FAST }));
+    const e = await refusal(
+      planDeploy({
+        talosctl: cluster.talosctl,
+        nodes: NODES,
+        installer: installer("v1.14.1"),
+        timeouts: FAST,
+      }),
+    );
     expect(e).toMatchObject({ code: "DEPLOY_UPGRADE_WINDOW", node: "10.5.0.2", step: "plan" });
     expect(e.message).toContain("v1.11.3 -> v1.13.x -> v1.14.1");
   });
@@ -147,14 +161,28 @@ describe("planDeploy", () => {
     cluster = await makeCluster(clusterState());
     const inst = installer("v1.14.1");
     inst.extensions = inst.extensions.filter((e) => e.name !== "drbd");
-    const e = await refusal(planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: inst, timeouts: FAST }));
+    const e = await refusal(
+      planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: inst, timeouts: FAST }),
+    );
     expect(e).toMatchObject({ code: "DEPLOY_INSTALLER_MISSING_EXTENSION", node: "10.5.0.2", step: "plan" });
     expect(e.message).toContain("drbd");
-    const plan = await planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: inst, remove: ["drbd"], timeouts: FAST });
+    const plan = await planDeploy({
+      talosctl: cluster.talosctl,
+      nodes: NODES,
+      installer: inst,
+      remove: ["drbd"],
+      timeouts: FAST,
+    });
     expect(plan.nodes[0]!.extensions.removed).toEqual([{ name: "drbd", from: "9.3.3-v1.13.4" }]);
     expect(plan.warnings.map((w) => w.code)).toContain("DEPLOY_EXTENSION_REMOVED");
     const expectMore = await refusal(
-      planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: installer("v1.14.1"), expect: ["iscsi-tools"], timeouts: FAST }),
+      planDeploy({
+        talosctl: cluster.talosctl,
+        nodes: NODES,
+        installer: installer("v1.14.1"),
+        expect: ["iscsi-tools"],
+        timeouts: FAST,
+      }),
     );
     expect(expectMore).toMatchObject({ code: "DEPLOY_INSTALLER_MISSING_EXTENSION" });
     expect(expectMore.message).toContain("iscsi-tools");
@@ -164,7 +192,9 @@ describe("planDeploy", () => {
     cluster = await makeCluster(clusterState());
     const inst = installer("v1.14.1");
     inst.extensions[0]!.compatibility = ">= v1.15.0";
-    const e = await refusal(planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: inst, timeouts: FAST }));
+    const e = await refusal(
+      planDeploy({ talosctl: cluster.talosctl, nodes: NODES, installer: inst, timeouts: FAST }),
+    );
     expect(e).toMatchObject({ code: "DEPLOY_INSTALLER_INCOMPATIBLE", step: "plan" });
     expect(e.message).toContain("can't be satisfied with Talos version 1.14.1");
   });
@@ -190,7 +220,10 @@ describe("planDeploy", () => {
       [{ ...base, nodes: [] }, "no nodes"],
       [{ ...base, nodes: ["10.5.0.2", "10.5.0.2"] }, "listed twice"],
       [{ ...base, nodes: NODES, maxParallel: 0 }, "maxParallel"],
-      [{ ...base, nodes: NODES, installer: { ...installer("v1.14.1"), talosVersion: "1.14" } }, "talosVersion"],
+      [
+        { ...base, nodes: NODES, installer: { ...installer("v1.14.1"), talosVersion: "1.14" } },
+        "talosVersion",
+      ],
       [{ ...base, nodes: NODES, installer: { ...installer("v1.14.1"), extra: 1 } }, "extra"],
       [{ ...base, nodes: NODES, installer: { ...installer("v1.14.1"), digest: "sha256:xyz" } }, "digest"],
     ] as const) {
