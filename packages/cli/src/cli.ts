@@ -1,6 +1,7 @@
 import { type Diagnostic, formatDiagnostic, isTalosExtError } from "@talos-ext/spec";
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
 import { buildCommand } from "./commands/build.ts";
+import { deployCommand } from "./commands/deploy.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { graphCommand } from "./commands/graph.ts";
 import { inspectCommand } from "./commands/inspect.ts";
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   inspectCommand,
   updateCommand,
   newCommand,
+  deployCommand,
 ];
 
 /** Exit codes: 0 success / clean, 1 findings or failure, 2 usage error. */
