@@ -159,13 +159,7 @@ export const deployCase: BenchCase = {
       );
       const oursT = t.get("ours")!;
       const baseT = t.get("replay")!;
-      const oursMs = planMs + applyMs;
-      const timing = (ms: number) => ({
-        medianMs: Math.round(ms),
-        minMs: Math.round(ms),
-        runsMs: [Math.round(ms)],
-      });
-      const perNodeOverhead = (oursMs - baseMs) / total;
+      const perNodeOverhead = (oursT.medianMs - baseT.medianMs) / total;
       return [
         {
           measure: `plan + apply, ${total} nodes (instant nodes, workers ${PARALLEL} at a time) vs the same talosctl calls replayed`,
