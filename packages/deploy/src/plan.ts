@@ -148,6 +148,24 @@ async function observe(talos: Talosctl, node: string, callMs: number): Promise<O
   } catch (e) {
     throw fromTalosctl(e, "inspect", node, `cannot read the extensions of node ${node}`);
   }
+  // A legacy staged upgrade leaves its image in META key 0x07 (StagedUpgradeImageRef) until the
+  // next boot. (An upgrade armed by a failed drain leaves no trace on the node: the report has it.)
+  try {
+    const [staged] = await talos.get(node, "MetaKeys.runtime.talos.dev", "0x07", opts);
+    const value = (staged?.spec as { value?: unknown } | undefined)?.value;
+    throw new DeployError({
+      code: "DEPLOY_NODE_ARMED",
+      node,
+      step: "inspect",
+      nodeState: "armed",
+      message: `node ${node} has a staged upgrade${typeof value === "string" && value ? ` (${value})` : ""}: it switches version at its next reboot`,
+      hint: "Reboot it (it comes back on the staged version) or roll it back, then plan again.",
+    });
+  } catch (e) {
+    if (e instanceof DeployError) throw e;
+    if (!isTalosctlError(e, "TALOSCTL_NOT_FOUND_RESOURCE"))
+      throw fromTalosctl(e, "inspect", node, `cannot read META of node ${node}`);
+  }
   return { node, version, role, extensions };
 }
 

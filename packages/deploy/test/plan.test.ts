@@ -213,6 +213,26 @@ describe("planDeploy", () => {
     expect(e).toMatchObject({ code: "DEPLOY_NODE_ARMED", node: "10.5.0.4", step: "preflight" });
   });
 
+  it("refuses a node with a staged (legacy) upgrade, seen in META 0x07", async () => {
+    cluster = await makeCluster(clusterState("v1.12.5", "v1.12.3", ["v1.13.4"]));
+    await cluster.talosctl.upgrade("10.5.0.5", { image: "reg.example/installer:v1.13.4", stage: true });
+    const e = await refusal(
+      planDeploy({
+        talosctl: cluster.talosctl,
+        nodes: NODES,
+        installer: installer("v1.13.4"),
+        timeouts: FAST,
+      }),
+    );
+    expect(e).toMatchObject({
+      code: "DEPLOY_NODE_ARMED",
+      node: "10.5.0.5",
+      step: "inspect",
+      nodeState: "armed",
+    });
+    expect(e.message).toContain("reg.example/installer:v1.13.4");
+  });
+
   it("bad input is DEPLOY_INVALID_INPUT before any node is read", async () => {
     cluster = await makeCluster(clusterState());
     const base = { talosctl: cluster.talosctl, installer: installer("v1.14.1"), timeouts: FAST };
