@@ -309,11 +309,14 @@ export async function planDeploy(options: PlanOptions): Promise<DeployPlan> {
     const chain = hopChain(o.version, target, available);
     if (!chain) {
       const needed = requiredHops(o.version, target);
+      const down = compareVersions(target, o.version) < 0;
       throw new DeployError({
         code: "DEPLOY_UPGRADE_WINDOW",
         node: o.node,
         step: "plan",
-        message: `node ${o.node} runs ${o.version.tag}; ${target.tag} needs a node at >= v${target.major}.${Math.max(0, target.minor - 2)}.0: upgrade in hops ${o.version.tag} -> ${needed.join(" -> ")}`,
+        message: down
+          ? `node ${o.node} runs ${o.version.tag}; a downgrade to ${target.tag} needs a node below v${target.major}.${target.minor + 2}.0`
+          : `node ${o.node} runs ${o.version.tag}; ${target.tag} needs a node at >= v${target.major}.${Math.max(0, target.minor - 2)}.0: upgrade in hops ${o.version.tag} -> ${needed.join(" -> ")}`,
         hint: "Build an installer for each hop (with the same extensions) and pass them as hopInstallers, or upgrade to the hops first.",
       });
     }
