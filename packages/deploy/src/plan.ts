@@ -242,24 +242,25 @@ export async function planDeploy(options: PlanOptions): Promise<DeployPlan> {
   for (const i of [installer, ...hopInstallers]) checkConstraints(i);
 
   const observed: Observed[] = new Array(nodes.length);
-  let failure: unknown;
+  const failures: unknown[] = new Array(nodes.length);
+  let failed = false;
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(8, nodes.length) }, async () => {
-      while (next < nodes.length && failure === undefined) {
+      while (next < nodes.length && !failed) {
         const i = next++;
         try {
           observed[i] = await observe(talos, nodes[i]!, timeouts.callMs);
         } catch (e) {
-          failure ??= e;
+          failures[i] = e;
+          failed = true;
         }
       }
     }),
   );
-  if (failure !== undefined) {
-    // The first node in the given order that failed, so the error is stable between runs.
-    throw failure;
-  }
+  // The failure of the first node in the given order, so the error is stable between runs.
+  const first = failures.findIndex((f) => f !== undefined);
+  if (first !== -1) throw failures[first];
 
   const armed = new Set(
     (options.previousReport?.nodes ?? []).filter((n) => n.outcome === "armed").map((n) => n.node),

@@ -84,7 +84,7 @@ describe("planDeploy", () => {
       "--reboot-mode",
       "default",
       "--timeout",
-      "0.3s".replace("0.3s", "300ms"),
+      "300ms",
     ]);
     expect(cp.extensions.changed).toEqual([
       { name: "drbd", from: "9.3.3-v1.13.4", to: "9.3.3-v1.14.1" },
