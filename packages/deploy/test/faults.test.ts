@@ -179,6 +179,11 @@ describe("node faults", () => {
       "10.5.0.4": "pending",
       "10.5.0.5": "pending",
     });
+    // Not even a read of a further node after the failing upgrade started.
+    const calls = await cluster!.calls();
+    const at = calls.findIndex((a) => a.includes("upgrade") && a.includes("10.5.0.3"));
+    const later = calls.slice(at + 1).map((a) => a[a.indexOf("--nodes") + 1]);
+    expect(later.filter((n) => n === "10.5.0.4" || n === "10.5.0.5")).toEqual([]);
   });
 
   it("extension missing after reboot", async () => {
