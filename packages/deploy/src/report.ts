@@ -3,7 +3,7 @@
  * the error that stopped the run. JSON for machines, `formatReport` for people.
  */
 import type { Diagnostic } from "@talos-ext/spec";
-import type { DeployError, DeployStep, NodeOutcome } from "./errors.ts";
+import type { DeployStep, NodeOutcome } from "./errors.ts";
 
 /** One step of one node, timed. */
 export interface StepRecord {
@@ -102,9 +102,4 @@ export function formatReport(report: DeployReport): string {
   }
   for (const w of report.warnings) lines.push(`warning ${w.code}: ${w.message}`);
   return `${lines.join("\n")}\n`;
-}
-
-/** The error as report JSON. */
-export function errorJson(e: DeployError): Record<string, unknown> {
-  return e.toJSON();
 }
