@@ -13,6 +13,7 @@ export default defineConfig({
       "@talos-ext/config": src("config"),
       "@talos-ext/talosctl": src("talosctl"),
       "@talos-ext/installer": src("installer"),
+      "@talos-ext/deploy": src("deploy"),
     },
   },
   test: {

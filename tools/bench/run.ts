@@ -8,6 +8,7 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
+import { deployCase } from "./cases/deploy.ts";
 import { ociWriterCase } from "./cases/oci-writer.ts";
 import { pushCase } from "./cases/push.ts";
 import { rebuildCase } from "./cases/rebuild.ts";
@@ -18,7 +19,7 @@ import { fmtMs } from "./lib.ts";
 import { REPO_ROOT } from "./modules.ts";
 import { type BenchCase, type CaseResult, Skip } from "./types.ts";
 
-const CASES: BenchCase[] = [specCase, ociWriterCase, pushCase, rebuildCase, talosctlCase];
+const CASES: BenchCase[] = [specCase, ociWriterCase, pushCase, rebuildCase, talosctlCase, deployCase];
 
 const USAGE = `usage: node tools/bench/run.ts [options]
 

@@ -48,6 +48,8 @@ interface BootEntry {
   version: string;
   image?: string;
   extensions: ExtensionEntry[];
+  /** Set on `pending` by a legacy `--stage`: META key 0x07 (StagedUpgradeImageRef) holds the image. */
+  staged?: boolean;
 }
 
 interface ServiceEntry {
@@ -389,6 +391,7 @@ const RESOURCE_TYPES: { type: string; namespace: string; aliases: string[] }[] =
     namespace: "runtime",
     aliases: ["machinestatus", "machinestatuses"],
   },
+  { type: "MetaKeys.runtime.talos.dev", namespace: "runtime", aliases: ["metakey", "metakeys"] },
 ];
 
 function created(n: NodeState): string {
@@ -497,6 +500,17 @@ function resourcesOf(node: string, n: NodeState, type: string): DoubleResource[]
           spec: { stage: "running", status: { ready: n.healthy !== false, unmetConditions: [] } },
         },
       ];
+    case "MetaKeys.runtime.talos.dev":
+      // Only the staged-upgrade key is emulated (the one a deploy tool looks at).
+      return n.boot.pending?.staged
+        ? [
+            {
+              node,
+              metadata: md(type, "runtime", "0x07", "runtime.MetaKeyController"),
+              spec: { value: n.boot.pending.image ?? "" },
+            },
+          ]
+        : [];
     default:
       return (n.resources ?? [])
         .filter((r) => r.type === type)
@@ -797,10 +811,8 @@ function rebootNode(s: State, node: string): boolean {
   if (n.boot.pending) {
     const drop = new Set(n.faults?.dropExtensions ?? []);
     n.boot.previous = n.boot.current;
-    n.boot.current = {
-      ...n.boot.pending,
-      extensions: n.boot.pending.extensions.filter((e) => !drop.has(e.name)),
-    };
+    const { staged: _staged, ...entry } = n.boot.pending;
+    n.boot.current = { ...entry, extensions: entry.extensions.filter((e) => !drop.has(e.name)) };
     n.boot.pending = null;
   }
   n.bootId = (n.bootId ?? 1) + 1;
@@ -923,7 +935,7 @@ async function cmdUpgrade(): Promise<void> {
   const stage = bool("stage", false);
   let back = true;
   await update((s) => {
-    s.nodes[node]!.boot.pending = { ...target, image };
+    s.nodes[node]!.boot.pending = { ...target, image, ...(stage ? { staged: true } : {}) };
     if (!stage) back = rebootNode(s, node);
   });
   if (!bool("wait", true)) {
@@ -957,14 +969,20 @@ async function cmdReboot(): Promise<void> {
 async function cmdRollback(): Promise<void> {
   const node = single("rollback");
   const n = await contact(node, "other");
-  if (!n.boot.previous)
+  // An armed node's default boot entry is the installed, never-booted one: reverting the
+  // bootloader returns to the running entry, so the node reboots into what it runs now.
+  const armed = Boolean(n.boot.pending);
+  if (!armed && !n.boot.previous)
     die(`error executing rollback on node ${node}: rpc error: code = Unknown desc = previous UKI not found`);
   await update((s) => {
     const x = s.nodes[node]!;
-    const prev = x.boot.previous!;
-    x.boot.previous = x.boot.current;
-    x.boot.current = prev;
-    x.boot.pending = null;
+    if (x.boot.pending) {
+      x.boot.pending = null;
+    } else {
+      const prev = x.boot.previous!;
+      x.boot.previous = x.boot.current;
+      x.boot.current = prev;
+    }
     x.bootId = (x.bootId ?? 1) + 1;
     x.bootedAt = new Date().toISOString();
     if (x.faults?.neverBack) x.down = true;

@@ -2,6 +2,7 @@ import { type Diagnostic, formatDiagnostic, isTalosExtError } from "@talos-ext/s
 import { type Command, commandHelp, parseCommandArgs } from "./command.ts";
 import { buildCommand } from "./commands/build.ts";
 import { completionCommand } from "./commands/completion.ts";
+import { deployCommand } from "./commands/deploy.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { graphCommand } from "./commands/graph.ts";
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   installerCommand,
   updateCommand,
   newCommand,
+  deployCommand,
   doctorCommand,
   completionCommand(() => COMMANDS),
 ];

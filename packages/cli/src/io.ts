@@ -1,3 +1,5 @@
+import { createInterface } from "node:readline/promises";
+
 /** Where a command reads and writes. Tests pass their own; the binary passes the process's. */
 export interface CliIo {
   stdout: (text: string) => void;
@@ -6,6 +8,10 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** True when stderr is a terminal (progress may redraw lines). */
   interactive: boolean;
+  /** True when stdin is a terminal: a command may ask a question (`deploy apply` without --yes). */
+  stdinInteractive?: boolean;
+  /** Asks a question on the terminal and resolves with the answer line. */
+  prompt?: (question: string) => Promise<string>;
 }
 
 export function processIo(): CliIo {
@@ -15,5 +21,14 @@ export function processIo(): CliIo {
     cwd: process.cwd(),
     env: process.env,
     interactive: Boolean(process.stderr.isTTY),
+    stdinInteractive: Boolean(process.stdin.isTTY),
+    prompt: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(question);
+      } finally {
+        rl.close();
+      }
+    },
   };
 }

@@ -147,6 +147,22 @@ export interface UpgradeResult {
   progress: string;
 }
 
+/** What `upgradeCommand` returns: the command `upgrade` would run. */
+export interface UpgradeCommand {
+  /** `lifecycle` or `legacy`, as talosctl will choose it. */
+  path: "lifecycle" | "legacy";
+  /** The whole argv, binary and global flags first (no secrets: talosctl takes none on its command line). */
+  argv: string[];
+  /** The arguments after the global flags, `upgrade` first. */
+  args: string[];
+  /** The timeout `upgrade` puts on the process, in ms. */
+  timeoutMs: number;
+  /** Install only (the node is armed afterwards). */
+  staged: boolean;
+  /** The node version the flags were chosen for. */
+  fromVersion: string;
+}
+
 /** Options of `reboot`. */
 export interface RebootOptions extends CallOptions {
   /** `--mode`: `default` or `powercycle`. */
@@ -418,11 +434,11 @@ export class Talosctl {
   }
 
   /**
-   * Upgrades one node. Asks the node's version first (unless given) to know which path talosctl
-   * will take, then passes only flags that path honours; an option it would ignore is
-   * TALOSCTL_UNSUPPORTED_OPTION before anything runs.
+   * The exact talosctl command `upgrade` would run for this node, without running anything: the
+   * flags chosen for this client and a node at `serverVersion`. Throws what `upgrade` throws for
+   * an option the path would ignore (TALOSCTL_UNSUPPORTED_OPTION) or a bad argument.
    */
-  async upgrade(node: string, opts: UpgradeOptions): Promise<UpgradeResult> {
+  upgradeCommand(node: string, opts: UpgradeOptions & { serverVersion: string }): UpgradeCommand {
     this.checkNode(node);
     if (
       typeof opts.image !== "string" ||
@@ -432,7 +448,7 @@ export class Talosctl {
     ) {
       throw this.badArgument(node, `installer image ${JSON.stringify(opts.image)}`);
     }
-    const serverTag = opts.serverVersion ?? (await this.version(node, { signal: opts.signal })).tag;
+    const serverTag = opts.serverVersion;
     const server = parseTalosVersion(serverTag);
     if (!server)
       throw this.outputInvalid(
@@ -518,6 +534,39 @@ export class Talosctl {
     const drainBudget =
       path === "lifecycle" && !stage && opts.drain !== false ? (opts.drainTimeoutMs ?? 5 * MIN) : 0;
     const timeoutMs = opts.timeoutMs ?? tracked + drainBudget + 5 * MIN;
+    return {
+      path,
+      argv: [this.binary, ...this.globals(node), ...args],
+      args,
+      timeoutMs,
+      staged: stage,
+      fromVersion: server.tag,
+    };
+  }
+
+  /**
+   * Upgrades one node. Asks the node's version first (unless given) to know which path talosctl
+   * will take, then passes only flags that path honours; an option it would ignore is
+   * TALOSCTL_UNSUPPORTED_OPTION before anything runs.
+   */
+  async upgrade(node: string, opts: UpgradeOptions): Promise<UpgradeResult> {
+    this.checkNode(node);
+    if (
+      typeof opts.image !== "string" ||
+      opts.image === "" ||
+      opts.image.startsWith("-") ||
+      /\s/.test(opts.image)
+    ) {
+      throw this.badArgument(node, `installer image ${JSON.stringify(opts.image)}`);
+    }
+    const serverVersion = opts.serverVersion ?? (await this.version(node, { signal: opts.signal })).tag;
+    const {
+      path,
+      args,
+      timeoutMs,
+      staged: stage,
+      fromVersion,
+    } = this.upgradeCommand(node, { ...opts, serverVersion });
     let out: RunOutput;
     try {
       out = await this.exec(node, args, "upgrade", "upgrade", { signal: opts.signal, timeoutMs });
@@ -534,7 +583,7 @@ export class Talosctl {
       }
       throw e;
     }
-    return { node, path, staged: stage, fromVersion: server.tag, command: out.command, progress: out.stderr };
+    return { node, path, staged: stage, fromVersion, command: out.command, progress: out.stderr };
   }
 
   /** Reverts the node to its previous boot entry; the node reboots at once and the call returns before it is back. */

@@ -17,6 +17,7 @@ export {
   type RebootOptions,
   Talosctl,
   type TalosctlOptions,
+  type UpgradeCommand,
   type UpgradeOptions,
   type UpgradeResult,
 } from "./client.ts";

@@ -132,6 +132,22 @@ describe.each(CLIENTS)("talosctl %s against the double", (clientVersion) => {
     );
   });
 
+  it("upgradeCommand names exactly the argv upgrade runs, without running anything", async () => {
+    cluster = await makeCluster(defaultState(clientVersion));
+    const t = cluster.talosctl;
+    const opts = {
+      image: "reg.example/installer:v1.14.1",
+      rebootMode: "powercycle" as const,
+      trackTimeoutMs: 60_000,
+    };
+    const planned = t.upgradeCommand("10.5.0.4", { ...opts, serverVersion: "v1.13.4" });
+    expect((await cluster.calls()).filter((a) => a.includes("upgrade"))).toEqual([]);
+    expect(planned.path).toBe(minor >= 13 ? "lifecycle" : "legacy");
+    const r = await t.upgrade("10.5.0.4", opts);
+    expect(r.command).toEqual(planned.argv);
+    expect(await upgradeArgv(cluster)).toEqual(planned.args);
+  });
+
   it("stages an upgrade (armed node) and activates it with a reboot", async () => {
     cluster = await makeCluster(defaultState(clientVersion));
     const t = cluster.talosctl;
