@@ -4,6 +4,7 @@
  * listed), and a test checks that every code literal in the source is listed here.
  */
 export const CLI_ERROR_CODES = [
+  "CLI_DEPLOY_NOT_CONFIRMED",
   "CLI_DUMP_FAILED",
   "CLI_GRAPH_FAILED",
   "CLI_NEW_DIR_EXISTS",

@@ -5,6 +5,7 @@ import { SPEC_ERROR_CODES } from "@talos-ext/spec";
 import { expect, test } from "vitest";
 import { documentedCodes, registryProblems } from "../../../tools/error-codes.ts";
 import { CONFIG_ERROR_CODES } from "../../config/src/codes.ts";
+import { DEPLOY_ERROR_CODES, DEPLOY_WARNING_CODES } from "../../deploy/src/codes.ts";
 import { INSTALLER_ERROR_CODES } from "../../installer/src/codes.ts";
 import { NX_ERROR_CODES } from "../../nx/src/codes.ts";
 import { TALOSCTL_ERROR_CODES } from "../../talosctl/src/errors.ts";
@@ -18,6 +19,7 @@ test("every code in the CLI's source is registered, and every registered code is
     ...CONFIG_ERROR_CODES,
     ...Object.keys(INSTALLER_ERROR_CODES),
     ...Object.keys(TALOSCTL_ERROR_CODES),
+    ...Object.keys(DEPLOY_ERROR_CODES),
   ];
   expect(registryProblems(src, CLI_ERROR_CODES, libraries)).toEqual({
     unregistered: [],
@@ -34,6 +36,8 @@ test("docs/error-codes.md lists no code that no package emits", () => {
     ...CONFIG_ERROR_CODES,
     ...Object.keys(TALOSCTL_ERROR_CODES),
     ...Object.keys(INSTALLER_ERROR_CODES),
+    ...Object.keys(DEPLOY_ERROR_CODES),
+    ...Object.keys(DEPLOY_WARNING_CODES),
   ]);
   expect([...documentedCodes()].filter((c) => !all.has(c))).toEqual([]);
 });

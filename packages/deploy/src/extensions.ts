@@ -17,7 +17,7 @@ export interface ExtensionChange {
 }
 
 /** The difference of a node's extensions and an installer's, by name. */
-export interface ExtensionDiff {
+export interface NodeExtensionDiff {
   /** In the installer, not on the node. */
   added: ExtensionChange[];
   /** On the node, not in the installer: gone after the upgrade. */
@@ -49,9 +49,12 @@ function comparable(
 }
 
 /** What changes on a node that runs `node` when it boots `installer`. */
-export function diffExtensions(node: ExtensionSet, installer: readonly InstallerExtension[]): ExtensionDiff {
+export function diffExtensions(
+  node: ExtensionSet,
+  installer: readonly InstallerExtension[],
+): NodeExtensionDiff {
   const [have, want] = comparable(node, installer);
-  const diff: ExtensionDiff = { added: [], removed: [], changed: [], unchanged: [] };
+  const diff: NodeExtensionDiff = { added: [], removed: [], changed: [], unchanged: [] };
   for (const [name, to] of want) {
     const from = have.get(name);
     if (from === undefined) diff.added.push({ name, to });

@@ -30,8 +30,8 @@ export { checkEtcd } from "./etcd.ts";
 export {
   diffExtensions,
   type ExtensionChange,
-  type ExtensionDiff,
   type ExtensionSet,
+  type NodeExtensionDiff,
   sameSet,
 } from "./extensions.ts";
 export { formatPlan, shellQuote } from "./format-plan.ts";
@@ -41,7 +41,7 @@ export {
   installerContentSchema,
   parseInstallerContent,
 } from "./installer.ts";
-export { DEFAULT_TIMEOUTS, type DeployTimeouts, type PlanOptions } from "./options.ts";
+export { DEFAULT_TIMEOUTS, type DeployPlanOptions, type DeployTimeouts } from "./options.ts";
 export {
   type DeployPlan,
   type NodePlan,

@@ -35,7 +35,7 @@ export const DEFAULT_TIMEOUTS: Required<DeployTimeouts> = {
 };
 
 /** Input of `planDeploy`. */
-export interface PlanOptions {
+export interface DeployPlanOptions {
   /** The client (from `connect()` or `createTalosctl()`). */
   talosctl: Talosctl;
   /** The nodes, as passed to `--nodes`; default: the talosconfig context's `nodes`. */

@@ -15,9 +15,9 @@ import {
 } from "@talos-ext/talosctl";
 import type { DeployWarningCode } from "./codes.ts";
 import { DeployError, fromTalosctl } from "./errors.ts";
-import { diffExtensions, type ExtensionDiff, type ExtensionSet, nodeSet, sameSet } from "./extensions.ts";
+import { diffExtensions, type ExtensionSet, type NodeExtensionDiff, nodeSet, sameSet } from "./extensions.ts";
 import { type InstallerContent, parseInstallerContent } from "./installer.ts";
-import { DEFAULT_TIMEOUTS, type DeployTimeouts, type PlanOptions } from "./options.ts";
+import { DEFAULT_TIMEOUTS, type DeployPlanOptions, type DeployTimeouts } from "./options.ts";
 import { hopChain, mustParse, requiredHops } from "./window.ts";
 
 /** A node's role as the plan orders it (`init` counts as a control plane). */
@@ -56,7 +56,7 @@ export interface NodePlan {
   /** What it runs now (name and version per extension). */
   currentExtensions: ExtensionSet;
   /** Its extensions now vs the target installer's. */
-  extensions: ExtensionDiff;
+  extensions: NodeExtensionDiff;
   /** `--reboot-mode`. */
   rebootMode: "default" | "powercycle";
   /** Findings that do not stop the run. */
@@ -184,7 +184,7 @@ function mustParseOr(tag: string, node: string): TalosVersion {
 }
 
 /** Checks the options that need no node. */
-export function checkPlanOptions(options: PlanOptions): {
+export function checkPlanOptions(options: DeployPlanOptions): {
   nodes: string[];
   installer: InstallerContent;
   hops: InstallerContent[];
@@ -235,7 +235,7 @@ function checkConstraints(installer: InstallerContent): void {
  * Makes the plan: reads every node (at most 8 at once), then decides. Throws a `DeployError`
  * naming the node and step for a node that cannot be read and for every refusal.
  */
-export async function planDeploy(options: PlanOptions): Promise<DeployPlan> {
+export async function planDeploy(options: DeployPlanOptions): Promise<DeployPlan> {
   const { nodes, installer, hops: hopInstallers, maxParallel } = checkPlanOptions(options);
   const talos = options.talosctl;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
