@@ -2,6 +2,7 @@ import type { Diagnostic } from "../errors.ts";
 import { DEFAULT_TALOS_VERSION } from "../extension/validate.ts";
 import type { LoadedTree } from "../loader/index.ts";
 import { lintManifest, lintServiceSpecs } from "./extension-lints.ts";
+import { TreeFilesystems } from "./package-fs.ts";
 import { packageLints } from "./tree-lints.ts";
 
 export interface LintOptions {
@@ -13,8 +14,13 @@ export interface LintOptions {
 export async function lintTree(tree: LoadedTree, options: LintOptions = {}): Promise<Diagnostic[]> {
   const talosVersion = options.talosVersion ?? DEFAULT_TALOS_VERSION;
   const out = packageLints(tree);
+  // Content lints look at what each package's stage graph puts into its image, computed once per package.
+  const filesystems = new TreeFilesystems(tree);
   for (const p of tree.packages.values()) {
-    out.push(...(await lintManifest(tree, p, talosVersion)), ...(await lintServiceSpecs(tree, p)));
+    out.push(
+      ...(await lintManifest(tree, p, talosVersion, filesystems)),
+      ...(await lintServiceSpecs(tree, p, filesystems)),
+    );
   }
   return out;
 }
