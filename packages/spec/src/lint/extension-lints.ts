@@ -187,10 +187,8 @@ export async function lintServiceSpecs(
   const out: Diagnostic[] = [];
   const files = await serviceSpecFiles(tree, p);
   if (files.length === 0) return out;
-  const image = (await filesystems.of(p.name)).output;
   // Talos sees the image's /rootfs as the node's /.
   const onNode = (path: string) => posix.join("/rootfs", path);
-  const containerDirs = image.children(onNode(CONTAINER_ROOT_DIR));
   const decoded = files.map((f) => {
     // Not every YAML file next to a pkg.yaml is surely a spec (some are processed by scripts
     // first), so a file that does not even parse is only a warning here.
@@ -205,6 +203,8 @@ export async function lintServiceSpecs(
   for (const d of decoded) {
     if (!d.spec || !d.doc) continue;
     const doc = d.doc;
+    const image = (await filesystems.of(await imageShipping(d.file, p, filesystems))).output;
+    const containerDirs = image.children(onNode(CONTAINER_ROOT_DIR));
     const unknown = new Set<string>();
     const run = (assumeUnknown: boolean) =>
       lintServiceSpec(d.spec!, {
@@ -238,6 +238,24 @@ export async function lintServiceSpecs(
     }
   }
   return out;
+}
+
+/**
+ * The package whose image a spec is checked against: the image that ships it (traced from
+ * `/pkg`), preferring the spec's own package, and one that is an extension (has a manifest at
+ * its root) over a helper stage. A spec nobody traceably ships is checked against its own
+ * package's image.
+ */
+async function imageShipping(file: string, p: LoadedPackage, filesystems: TreeFilesystems): Promise<string> {
+  const shippers = await filesystems.shippersOf(file);
+  if (shippers.length === 0) return p.name;
+  const ranked: { name: string; rank: number }[] = [];
+  for (const name of shippers) {
+    const extension = (await filesystems.of(name)).output.lookup("/manifest.yaml").state === "present";
+    ranked.push({ name, rank: (extension ? 0 : 2) + (name === p.name ? 0 : 1) });
+  }
+  ranked.sort((a, b) => a.rank - b.rank);
+  return ranked[0]!.name;
 }
 
 /** The package's own scripts first: they are what the author can change; dependencies' images last. */

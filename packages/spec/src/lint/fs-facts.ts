@@ -103,6 +103,12 @@ export class FsFacts {
     return [...names].sort();
   }
 
+  /** Known entries strictly below `dir`, by path. */
+  entriesUnder(dir: string): [string, FsEntry][] {
+    const d = normalizePath(dir);
+    return [...this.entries].filter(([k]) => k !== d && isUnder(k, d));
+  }
+
   /** Every known path and opaque region (for tests and debugging). */
   snapshot(): { paths: string[]; opaque: OpaqueRegion[] } {
     const paths = new Set([...this.entries.keys(), ...this.dirs]);

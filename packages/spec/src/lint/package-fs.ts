@@ -20,6 +20,8 @@ import { applyScript } from "./script-effects.ts";
 const LASTING_PHASES = ["prepare", "build", "install"] as const;
 /** Where `apk add` puts packages; never the staging directories (`/rootfs`, `/pkg`, `/tmp/build`). */
 const APK_DIRS = ["/bin", "/etc", "/lib", "/lib64", "/opt", "/sbin", "/usr", "/var"];
+/** Where an extension image carries its service specs (Talos reads them from the node's /usr/local/etc/containers). */
+const SPEC_DIR = "/rootfs/usr/local/etc/containers";
 /** Beyond this many entries a package directory is taken as opaque rather than listed. */
 const MAX_PKG_ENTRIES = 20000;
 
@@ -36,6 +38,7 @@ export class TreeFilesystems {
   private readonly done = new Map<string, Promise<PackageFilesystems>>();
   private readonly graphs = new Map<string, ResolvedGraph>();
   private rootReal: Promise<string> | undefined;
+  private shipped: Promise<Map<string, string[]>> | undefined;
   /** Packages being computed: meeting one again means a cycle, whose edge has no content. */
   private readonly active = new Set<string>();
 
@@ -51,6 +54,27 @@ export class TreeFilesystems {
       this.done.set(name, p);
     }
     return p;
+  }
+
+  /**
+   * The packages whose image ships tree file `file` (traced through `/pkg` copies) among the
+   * service specs under `/rootfs/usr/local/etc/containers/`, in tree load order.
+   */
+  async shippersOf(file: string): Promise<string[]> {
+    this.shipped ??= (async () => {
+      const index = new Map<string, string[]>();
+      for (const name of this.tree.packages.keys()) {
+        const { output } = await this.of(name);
+        for (const [, e] of output.entriesUnder(SPEC_DIR)) {
+          if (!e.origin) continue;
+          const list = index.get(e.origin) ?? [];
+          if (!list.includes(name)) list.push(name);
+          index.set(e.origin, list);
+        }
+      }
+      return index;
+    })();
+    return (await this.shipped).get(file) ?? [];
   }
 
   private graphOf(name: string): ResolvedGraph {

@@ -116,6 +116,36 @@ describe("container directories from stage dependencies", () => {
   });
 });
 
+describe("service specs are checked against the extension image that ships them", () => {
+  const MANIFEST =
+    'version: v1alpha1\nmetadata:\n  name: ext\n  version: "1.0.0"\n  compatibility:\n    talos:\n      version: ">= v1.10.0"\n';
+  test("a spec shipped by a helper stage, whose container directory the extension creates", async () => {
+    const files = (extScript: string) => ({
+      "helper/pkg.yaml": pkg("helper", "", SVC_SCRIPT_WITH_MKDIR),
+      "helper/mysvc.yaml": SPEC,
+      "ext/pkg.yaml": pkg("ext", "  - stage: helper\n", extScript).replace(
+        "finalize:\n",
+        "finalize:\n  - from: /pkg/manifest.yaml\n    to: /\n",
+      ),
+      "ext/manifest.yaml": MANIFEST,
+    });
+    const ok = await lint(
+      files(
+        "mkdir -p /rootfs/usr/local/lib/containers/mysvc\ntouch /rootfs/usr/local/lib/containers/mysvc/mysvc",
+      ),
+    );
+    expect(pick(ok, "LINT_")).toEqual([]);
+    const missing = await lint(files("mkdir -p /rootfs/usr/local/lib/containers/my-svc"));
+    expect(missing.find((d) => d.code === "LINT_SERVICE_CONTAINER_DIR_MISSING")).toMatchObject({
+      severity: "error",
+      file: "helper/mysvc.yaml",
+    });
+    expect(missing.find((d) => d.code === "LINT_SERVICE_CONTAINER_DIR_MISSING")!.hint).toContain(
+      "containers/my-svc/",
+    );
+  });
+});
+
 describe("where lint cannot see: a warning that says why", () => {
   test("an opaque build system writing into /rootfs", async () => {
     const list = await lint({
