@@ -10,6 +10,8 @@ import { posix } from "node:path";
 export interface FsEntry {
   kind: "file" | "dir" | "any";
   origin?: string;
+  /** The script instruction that made it: a package and the YAML path of the instruction. */
+  madeBy?: { pkg: string; path: readonly (string | number)[] };
 }
 
 /** A region whose content is unknown: anything may exist at or below `prefix`. */
@@ -46,6 +48,8 @@ export class FsFacts {
   private readonly entries = new Map<string, FsEntry>();
   private readonly dirs = new Set<string>(["/"]);
   private opaque: OpaqueRegion[] = [];
+  /** Regions where something may have removed known paths (a computed `rm`, a build system). */
+  private removals: OpaqueRegion[] = [];
 
   /** Records that `path` exists (a later record of the same path replaces the earlier). */
   add(path: string, entry: FsEntry): void {
@@ -66,12 +70,32 @@ export class FsFacts {
     this.opaque.push({ prefix: p, reason });
   }
 
+  /** Records that known paths at or below `prefix` may have been removed. */
+  addRemoval(prefix: string, reason: string): void {
+    const p = normalizePath(prefix);
+    if (this.removals.some((o) => o.prefix === p && o.reason === reason)) return;
+    this.removals.push({ prefix: p, reason });
+  }
+
+  /** Why a known `path` may be gone after all (empty when nothing may have removed it). */
+  removalsAt(path: string): string[] {
+    const p = normalizePath(path);
+    return [...new Set(this.removals.filter((o) => isUnder(p, o.prefix)).map((o) => o.reason))];
+  }
+
+  /** The reasons of opaque regions rooted exactly at `path` (what was copied there unseen). */
+  opaqueRootedAt(path: string): string[] {
+    const p = normalizePath(path);
+    return [...new Set(this.opaque.filter((o) => o.prefix === p).map((o) => o.reason))];
+  }
+
   /** Forgets what is at or below `path` (`rm -rf`); opaque regions above it stay. */
   remove(path: string): void {
     const p = normalizePath(path);
     if (p === "/") return;
     for (const k of [...this.entries.keys()]) if (isUnder(k, p)) this.entries.delete(k);
     this.opaque = this.opaque.filter((o) => !isUnder(o.prefix, p));
+    this.removals = this.removals.filter((o) => !isUnder(o.prefix, p));
     this.dirs.clear();
     this.dirs.add("/");
     for (const [k, e] of [...this.entries]) this.add(k, e);
@@ -110,9 +134,9 @@ export class FsFacts {
   }
 
   /** Every known path and opaque region (for tests and debugging). */
-  snapshot(): { paths: string[]; opaque: OpaqueRegion[] } {
+  snapshot(): { paths: string[]; opaque: OpaqueRegion[]; removals: OpaqueRegion[] } {
     const paths = new Set([...this.entries.keys(), ...this.dirs]);
-    return { paths: [...paths].sort(), opaque: [...this.opaque] };
+    return { paths: [...paths].sort(), opaque: [...this.opaque], removals: [...this.removals] };
   }
 
   /**
@@ -134,6 +158,7 @@ export class FsFacts {
     const entries = [...src.entries];
     const dirs = [...src.dirs];
     const opaque = [...src.opaque];
+    const removals = [...src.removals];
     if (at.state === "present" && at.entry.kind === "any" && !src.isDir(from)) {
       // A leaf of unknown kind (a build output): it lands at `to` whatever it is.
       this.add(to, at.entry);
@@ -146,6 +171,10 @@ export class FsFacts {
     for (const o of opaque) {
       if (isUnder(o.prefix, from)) this.addOpaque(rebase(o.prefix, from, to), label(o.reason));
       else if (isUnder(from, o.prefix)) this.addOpaque(to, label(o.reason));
+    }
+    for (const o of removals) {
+      if (isUnder(o.prefix, from)) this.addRemoval(rebase(o.prefix, from, to), label(o.reason));
+      else if (isUnder(from, o.prefix)) this.addRemoval(to, label(o.reason));
     }
   }
 }

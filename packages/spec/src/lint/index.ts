@@ -1,6 +1,7 @@
 import type { Diagnostic } from "../errors.ts";
 import { DEFAULT_TALOS_VERSION } from "../extension/validate.ts";
 import type { LoadedTree } from "../loader/index.ts";
+import { lintAllowedPaths } from "./allowed-paths.ts";
 import { lintManifest, lintServiceSpecs } from "./extension-lints.ts";
 import { TreeFilesystems } from "./package-fs.ts";
 import { packageLints } from "./tree-lints.ts";
@@ -20,9 +21,17 @@ export async function lintTree(tree: LoadedTree, options: LintOptions = {}): Pro
     out.push(
       ...(await lintManifest(tree, p, talosVersion, filesystems)),
       ...(await lintServiceSpecs(tree, p, filesystems)),
+      ...(await lintAllowedPaths(tree, p, talosVersion, filesystems)),
     );
   }
-  return out;
+  // A path a shared stage makes is reported once, however many extensions include it.
+  const seen = new Set<string>();
+  return out.filter((d) => {
+    const key = `${d.code}\0${d.file}\0${d.line}\0${d.column}\0${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export { splitImageRef } from "./image-ref.ts";

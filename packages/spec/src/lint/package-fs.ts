@@ -181,6 +181,7 @@ export class TreeFilesystems {
         step[phase].forEach((script, i) => {
           applyScript(build, script, {
             where: `${p.file} steps[${s}].${phase}[${i}]`,
+            madeBy: { pkg: p.name, path: ["steps", s, phase, i] },
             env: { ...env, PKG_NAME: p.name },
           });
         });

@@ -6,12 +6,14 @@
  * "absent" or "cannot tell", and never guesses "absent" where a script may have written.
  */
 import { posix } from "node:path";
-import { type FsFacts, isUnder, normalizePath } from "./fs-facts.ts";
+import { type FsEntry, type FsFacts, isUnder, normalizePath } from "./fs-facts.ts";
 import { type ShellVars, type ShellWord, type SimpleCommand, simpleCommands } from "./shell-words.ts";
 
 export interface ScriptContext {
   /** Where the instruction comes from, for reasons: e.g. `svc steps[0].install[1]`. */
   where: string;
+  /** The instruction, for locating what it makes: its package and YAML path in that pkg.yaml. */
+  madeBy?: { pkg: string; path: readonly (string | number)[] };
   /** Environment at this point: built-ins, step `env` so far, `PKG_NAME`. */
   env: Record<string, string>;
 }
@@ -19,7 +21,7 @@ export interface ScriptContext {
 /** Commands that only read (or only change modes and contents of existing files). */
 const READ_ONLY = new Set(
   (
-    "test [ [[ echo printf cat grep egrep fgrep ls find readlink realpath stat file sha256sum sha512sum " +
+    "test [ [[ echo printf cat grep egrep fgrep ls readlink realpath stat file sha256sum sha512sum " +
     "md5sum true false exit set shift return wc head tail sort uniq cut tr awk sed chmod chown chgrp " +
     "strip diff cmp which type hash sleep date uname id basename dirname nproc local declare readonly " +
     "unset : pushd popd trap wait break continue umask ulimit getconf cd read mapfile patchelf " +
@@ -60,6 +62,16 @@ class Interpreter {
 
   run(script: string): void {
     for (const cmd of simpleCommands(script, this.vars)) this.command(cmd);
+  }
+
+  /** Records a path this instruction makes. */
+  private put(path: string, entry: FsEntry): void {
+    this.facts.add(path, this.ctx.madeBy ? { ...entry, madeBy: this.ctx.madeBy } : entry);
+  }
+
+  /** Records that this instruction may remove what is at or below `t`. */
+  private mayRemove(t: Target, why: string): void {
+    this.facts.addRemoval("path" in t ? t.path : t.opaque, why);
   }
 
   /** A noun phrase for diagnostics: what wrote content lint cannot follow. */
@@ -110,7 +122,7 @@ class Interpreter {
     for (const w of cmd.writes) {
       const t = this.target(w);
       if ("path" in t) {
-        if (!isUnder(t.path, "/dev") && !isUnder(t.path, "/proc")) this.facts.add(t.path, { kind: "file" });
+        if (!isUnder(t.path, "/dev") && !isUnder(t.path, "/proc")) this.put(t.path, { kind: "file" });
       } else this.markOpaque(t, this.reason(`${words[0]?.text ?? ""} >`, "a computed path"));
     }
     while (words.length && !words[0]!.computed && PREFIXES.has(words[0]!.text)) words = words.slice(1);
@@ -123,7 +135,9 @@ class Interpreter {
     }
     const head = words[0]!;
     if (head.computed) {
-      this.markOpaque({ opaque: "/" }, this.reason(head.prefix || "$…", "a computed command"));
+      const why = this.reason(head.prefix || "$…", "a computed command");
+      this.markOpaque({ opaque: "/" }, why);
+      this.mayRemove({ opaque: "/" }, why);
       return;
     }
     const name = posix.basename(head.text);
@@ -164,6 +178,7 @@ class Interpreter {
         for (const a of operands(args, [])) {
           const t = this.target(a);
           if ("path" in t) this.facts.remove(t.path);
+          else this.mayRemove(t, this.reason(name, "a computed path"));
         }
         return;
       case "tee":
@@ -177,6 +192,10 @@ class Interpreter {
       case "eval":
       case "xargs":
         this.markOpaque({ opaque: "/" }, this.reason(name));
+        this.mayRemove({ opaque: "/" }, this.reason(name));
+        return;
+      case "find":
+        this.find(args);
         return;
     }
     if (READ_ONLY.has(name)) return;
@@ -198,7 +217,7 @@ class Interpreter {
 
   private create(w: ShellWord, cmd: string, kind: "file" | "dir" | "any"): void {
     const t = this.target(w);
-    if ("path" in t) this.facts.add(t.path, { kind });
+    if ("path" in t) this.put(t.path, { kind });
     else this.markOpaque(t, this.reason(cmd, "a computed path"));
   }
 
@@ -264,20 +283,22 @@ class Interpreter {
     for (const s of sources) {
       if (!("path" in s)) {
         // Unknown sources: whatever they are lands in the destination.
-        this.facts.add(dest.path, { kind: intoDir ? "dir" : "any" });
+        this.put(dest.path, { kind: intoDir ? "dir" : "any" });
         this.markOpaque(dest, this.reason(cmd, "computed sources"));
+        if (move) this.mayRemove(s, this.reason(cmd, "computed sources"));
         continue;
       }
       const to = intoDir ? posix.join(dest.path, posix.basename(s.path)) : dest.path;
       const at = this.facts.lookup(s.path);
       if (at.state === "present" && (at.entry.kind !== "dir" || recursive)) {
         if (at.entry.kind === "dir" || this.facts.isDir(s.path)) this.facts.copyFrom(this.facts, s.path, to);
-        else this.facts.add(to, at.entry);
+        else this.put(to, at.entry);
       } else if (at.state === "present") {
         continue; // cp without -r skips a directory
       } else {
-        // Made by a step lint cannot follow (a build output), or in an opaque region.
-        this.facts.add(to, { kind: "any" });
+        // Made by a step lint cannot follow (a build output), or in an opaque region. Without
+        // -r, cp and install copy only non-directories.
+        this.put(to, { kind: recursive ? "any" : "file" });
         if (recursive) this.markOpaque({ path: to }, this.reason(cmd, `of ${s.path}`));
       }
       if (move) this.facts.remove(s.path);
@@ -290,7 +311,7 @@ class Interpreter {
     if (rest.length === 1) {
       const t = this.target(rest[0]!);
       const name = "path" in t ? posix.basename(t.path) : undefined;
-      if (name && this.cwd) this.facts.add(posix.join(this.cwd, name), { kind: "any" });
+      if (name && this.cwd) this.put(posix.join(this.cwd, name), { kind: "file" });
       return;
     }
     const destWord = rest[rest.length - 1]!;
@@ -304,7 +325,7 @@ class Interpreter {
       const name = posix.basename(s.computed ? s.prefix : s.text);
       if (intoDir && (s.computed || name === "")) {
         this.markOpaque(dest, this.reason("ln", "computed names"));
-      } else this.facts.add(intoDir ? posix.join(dest.path, name) : dest.path, { kind: "any" });
+      } else this.put(intoDir ? posix.join(dest.path, name) : dest.path, { kind: "file" });
     }
   }
 
@@ -324,9 +345,29 @@ class Interpreter {
     }
   }
 
-  /** Any other program: it may write in the working directory and at every absolute path it is given. */
+  /** `find PATH… -delete` or `-exec …`: may remove anything below its start paths. */
+  private find(args: ShellWord[]): void {
+    if (!args.some((a) => ["-delete", "-exec", "-execdir", "-ok"].includes(a.text))) return;
+    const why = this.reason("find", "-delete/-exec");
+    const starts = args.slice(
+      0,
+      Math.max(
+        0,
+        args.findIndex((a) => /^[-(!]/.test(a.text)),
+      ),
+    );
+    if (starts.length === 0) starts.push({ text: ".", computed: false, prefix: ".", glob: false });
+    for (const a of starts) {
+      this.mayRemove(this.target(a), why);
+      if (args.some((x) => x.text.startsWith("-exec") || x.text === "-ok"))
+        this.markOpaque(this.target(a), why);
+    }
+  }
+
+  /** Any other program: it may write (or delete) in the working directory and at every absolute path it is given. */
   private generic(name: string, args: ShellWord[], assigns: ShellWord[]): void {
     const why = this.reason(name);
+    this.mayRemove(this.cwd ? { path: this.cwd } : { opaque: "/" }, why);
     if (this.cwd) this.facts.addOpaque(this.cwd, why);
     else this.facts.addOpaque("/", why);
     let destdir = false;
@@ -339,10 +380,11 @@ class Interpreter {
       const literal = value.computed ? value.prefix : value.text;
       if (!literal.startsWith("/") || isUnder(normalizePath(literal), "/dev")) continue;
       this.markOpaque(this.target(value), why);
+      this.mayRemove(this.target(value), why);
     }
     // Output files named with -o are made (the generic rule above already covers their content).
     const out = optionValue(args, "-o", "--output");
-    if (out) this.create(out, name, "any");
+    if (out) this.create(out, name, "file");
     const installs = args.some((a) => a.text === "install" || a.text === "--install");
     if (installs && !destdir) this.facts.addOpaque("/", this.reason(name, "install without DESTDIR"));
   }

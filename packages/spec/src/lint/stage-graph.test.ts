@@ -275,3 +275,59 @@ describe("broken graphs", () => {
     expect(list.filter((d) => d.severity === "error")).toEqual([]);
   });
 });
+
+describe("Talos's path allow-list on the computed image", () => {
+  const MANIFEST =
+    'version: v1alpha1\nmetadata:\n  name: rules\n  version: "1.0.0"\n  compatibility:\n    talos:\n      version: ">= v1.10.0"\n';
+  const ext = (script: string, finalize = "") =>
+    `name: rules\nvariant: scratch\nsteps:\n  - install:\n      - mkdir -p /rootfs\n      - ${script}\nfinalize:\n  - from: /rootfs\n    to: /rootfs\n  - from: /pkg/manifest.yaml\n    to: /\n${finalize}`;
+
+  test("a udev rule under /etc is an error at the instruction that puts it there", async () => {
+    const list = await lint({
+      "rules/pkg.yaml": ext("install -D -m 0644 /pkg/99-x.rules /rootfs/etc/udev/rules.d/99-x.rules"),
+      "rules/99-x.rules": "# rule\n",
+      "rules/manifest.yaml": MANIFEST,
+    });
+    expect(list).toMatchObject([
+      { code: "LINT_PATH_NOT_ALLOWED", severity: "error", file: "rules/pkg.yaml", line: 6 },
+    ]);
+    expect(list[0]!.message).toContain("/etc/udev/rules.d/99-x.rules");
+  });
+
+  test("finalized straight from /pkg: reported at finalize; under /usr/lib/udev/rules.d: clean", async () => {
+    const bad = await lint({
+      "rules/pkg.yaml": ext("true", "  - from: /pkg/99-x.rules\n    to: /rootfs/etc/udev/rules.d/\n"),
+      "rules/99-x.rules": "# rule\n",
+      "rules/manifest.yaml": MANIFEST,
+    });
+    expect(bad).toMatchObject([{ code: "LINT_PATH_NOT_ALLOWED", severity: "error", line: 7 }]);
+    const good = await lint({
+      "rules/pkg.yaml": ext("true", "  - from: /pkg/99-x.rules\n    to: /rootfs/usr/lib/udev/rules.d/\n"),
+      "rules/99-x.rules": "# rule\n",
+      "rules/manifest.yaml": MANIFEST,
+    });
+    expect(good).toEqual([]);
+  });
+
+  test("through a stage dependency; a later opaque step that may delete makes it a warning", async () => {
+    const files = (extra: string) => ({
+      "helper/pkg.yaml": pkg("helper", "", "mkdir -p /rootfs/usr/bin && touch /rootfs/usr/bin/tool"),
+      "rules/pkg.yaml": ext(extra).replace("steps:", "dependencies:\n  - stage: helper\nsteps:"),
+      "rules/manifest.yaml": MANIFEST,
+    });
+    const certain = await lint(files("true"));
+    expect(certain).toMatchObject([
+      { code: "LINT_PATH_NOT_ALLOWED", severity: "error", file: "helper/pkg.yaml" },
+    ]);
+    const unsure = await lint(files("find /rootfs/usr/bin -type f -delete"));
+    expect(unsure).toMatchObject([{ code: "LINT_PATH_NOT_ALLOWED", severity: "warning" }]);
+    expect(unsure[0]!.message).toContain("`find` in rules/pkg.yaml");
+  });
+
+  test("a helper stage without a manifest is not an extension and is not checked", async () => {
+    const list = await lint({
+      "helper/pkg.yaml": pkg("helper", "", "mkdir -p /rootfs/usr/bin && touch /rootfs/usr/bin/tool"),
+    });
+    expect(list).toEqual([]);
+  });
+});
