@@ -21,6 +21,7 @@ interface Offence {
   entry: FsEntry;
 }
 
+/** Non-directories of an extension image outside the allow-list of `talosVersion`, grouped by the instruction that made them. */
 export async function lintAllowedPaths(
   tree: LoadedTree,
   p: LoadedPackage,

@@ -53,6 +53,10 @@ export function describeUnknown(reasons: readonly string[]): string {
   return reasons.length > 3 ? `${shown}; and ${reasons.length - 3} more` : shown;
 }
 
+/**
+ * The package's own manifest (name, version format, compatibility) and whether its image has it
+ * at `/manifest.yaml`, judged on the image its stage graph makes.
+ */
 export async function lintManifest(
   tree: LoadedTree,
   p: LoadedPackage,

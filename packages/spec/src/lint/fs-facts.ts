@@ -8,6 +8,7 @@ import { posix } from "node:path";
 
 /** One path known to exist. `origin` is the tree file it was copied from, when traceable. */
 export interface FsEntry {
+  /** `any`: exists, but whether it is a directory is not known (e.g. `cp -r` of a build output). */
   kind: "file" | "dir" | "any";
   origin?: string;
   /** The script instruction that made it: a package and the YAML path of the instruction. */
@@ -16,10 +17,13 @@ export interface FsEntry {
 
 /** A region whose content is unknown: anything may exist at or below `prefix`. */
 export interface OpaqueRegion {
+  /** Normalised absolute path the region starts at. */
   prefix: string;
+  /** What made it, as a noun phrase for messages (`image x`, `` `make` in a/pkg.yaml steps[0].install[0] ``). */
   reason: string;
 }
 
+/** What lint can say about one path. */
 export type PathAnswer =
   | { state: "present"; entry: FsEntry }
   | { state: "absent" }
@@ -43,6 +47,7 @@ function rebase(path: string, from: string, to: string): string {
   return rel === "" ? to : posix.join(to, rel);
 }
 
+/** Known paths and unknown regions of one filesystem, with BuildKit-like copies between them. */
 export class FsFacts {
   /** Known paths; their ancestors are directories and exist too (kept in `dirs`). */
   private readonly entries = new Map<string, FsEntry>();

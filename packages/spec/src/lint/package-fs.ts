@@ -25,6 +25,7 @@ const SPEC_DIR = "/rootfs/usr/local/etc/containers";
 /** Beyond this many entries a package directory is taken as opaque rather than listed. */
 const MAX_PKG_ENTRIES = 20000;
 
+/** The two filesystems lint computes for a package. */
 export interface PackageFilesystems {
   /** The build rootfs after the last step (what `finalize` copies from). */
   build: FsFacts;

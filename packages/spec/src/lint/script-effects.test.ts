@@ -88,6 +88,11 @@ describe("script effects", () => {
     expect(state(f, "/rootfs/etc/y.txt")).toBe("absent");
   });
 
+  test("a glob over a directory with unknown content may match anything there", () => {
+    const f = run("mkdir -p build /rootfs/bin\ntar -xf src.tar -C build\ncp build/* /rootfs/bin/");
+    expect(state(f, "/rootfs/bin/tool")).toBe("unknown");
+  });
+
   test("variables from the step environment and the script, and cd, resolve paths", () => {
     const f = run("D=/rootfs/usr/local/lib/containers/svc\nmkdir -p $D\ncd /rootfs && mkdir -p rel/$ARCH");
     expect(state(f, "/rootfs/usr/local/lib/containers/svc")).toBe("present");

@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import { type FsEntry, type FsFacts, isUnder, normalizePath } from "./fs-facts.ts";
 import { type ShellVars, type ShellWord, type SimpleCommand, simpleCommands } from "./shell-words.ts";
 
+/** Where a script instruction runs: its provenance and environment. */
 export interface ScriptContext {
   /** Where the instruction comes from, for reasons: e.g. `svc steps[0].install[1]`. */
   where: string;
@@ -100,7 +101,8 @@ class Interpreter {
     const pattern = w.text.slice(slash + 1);
     if (/[*?[]/.test(dirText) || this.cwd === undefined) return [this.target(w)];
     const dir = normalizePath(dirText, this.cwd);
-    if (this.facts.lookup(dir).state === "unknown") return [this.target(w)];
+    // If the directory may hold names lint does not know, the glob may match them too.
+    if (this.facts.lookup(posix.join(dir, "\u0000")).state === "unknown") return [this.target(w)];
     const re = new RegExp(
       `^${pattern
         .replace(/[.+^${}()|\\]/g, "\\$&")

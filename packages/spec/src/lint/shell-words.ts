@@ -6,6 +6,7 @@
  * part, and callers treat that as "somewhere below this prefix".
  */
 
+/** One shell word, evaluated as far as the known variables allow. */
 export interface ShellWord {
   /** The word after quote removal and expansion of the known variables. */
   text: string;
@@ -17,6 +18,7 @@ export interface ShellWord {
   glob: boolean;
 }
 
+/** One simple command: its words and the files its redirections write. */
 export interface SimpleCommand {
   words: ShellWord[];
   /** Targets of `>`/`>>` redirections (files the command writes). */
