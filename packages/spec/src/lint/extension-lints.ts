@@ -7,14 +7,16 @@ import { readdir } from "node:fs/promises";
 import { posix } from "node:path";
 import { type Diagnostic, diagnostic } from "../errors.ts";
 import { satisfiesConstraint } from "../extension/constraint.ts";
-import { matchVersionFormat } from "../extension/rules.ts";
+import { CONTAINER_ROOT_DIR, matchVersionFormat } from "../extension/rules.ts";
 import { lintServiceSpec } from "../extension/service-lint.ts";
 import type { LoadedPackage, LoadedTree } from "../loader/index.ts";
 import { readTreeFile } from "../loader/read-file.ts";
 import { decodeManifest, decodeServiceSpec } from "../schema/index.ts";
 import { decodeUtf8Faithful } from "../utf8.ts";
 import { type DecodedYaml, decodeYaml } from "../yaml/decode.ts";
-import { finalizedPkgFile, scriptText } from "./tree-lints.ts";
+import type { FsFacts } from "./fs-facts.ts";
+import type { TreeFilesystems } from "./package-fs.ts";
+import { finalizedPkgFile } from "./tree-lints.ts";
 
 interface ManifestSource {
   file: string;
@@ -42,10 +44,24 @@ function safeDecode(text: string, file: string, out: Diagnostic[]): DecodedYaml 
   }
 }
 
+/**
+ * Renders lint's doubt: `reasons` (what wrote content lint cannot see) as a short list for a
+ * message, at most three of them.
+ */
+export function describeUnknown(reasons: readonly string[]): string {
+  const shown = reasons.slice(0, 3).join("; ");
+  return reasons.length > 3 ? `${shown}; and ${reasons.length - 3} more` : shown;
+}
+
+/**
+ * The package's own manifest (name, version format, compatibility) and whether its image has it
+ * at `/manifest.yaml`, judged on the image its stage graph makes.
+ */
 export async function lintManifest(
   tree: LoadedTree,
   p: LoadedPackage,
   talosVersion: string,
+  filesystems: TreeFilesystems,
 ): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const source = await manifestOf(tree, p);
@@ -101,37 +117,40 @@ export async function lintManifest(
     );
   }
   const placed = finalizedPkgFile(p, "manifest.yaml");
-  if (placed !== "/manifest.yaml") {
+  if (placed === "/manifest.yaml") return out;
+  // Another finalize entry (a whole directory, or a stage dependency's content) may still put
+  // a manifest at the image root; only when nothing can is it certainly missing.
+  const atRoot = (await filesystems.of(p.name)).output.lookup("/manifest.yaml");
+  if (atRoot.state === "present") return out;
+  const location = p.doc.locate(["finalize"], "key");
+  if (atRoot.state === "unknown") {
     out.push(
       diagnostic(
-        "LINT_MANIFEST_NOT_FINALIZED",
-        "error",
-        placed
-          ? `manifest.yaml is finalized to "${placed}", not to /manifest.yaml`
-          : "manifest.yaml is never copied into the image by finalize",
+        "LINT_MANIFEST_UNVERIFIED",
+        "warning",
+        `manifest.yaml is ${placed ? `finalized to "${placed}"` : "not finalized from /pkg/manifest.yaml"}, and lint cannot tell whether /manifest.yaml reaches the image otherwise (unknown content from ${describeUnknown(atRoot.reasons)})`,
         {
-          hint: "add a finalize entry `from: /pkg/manifest.yaml` `to: /` (Talos needs /manifest.yaml at the image root)",
-          location: p.doc.locate(["finalize"], "key"),
+          hint: "finalize `from: /pkg/manifest.yaml` `to: /` so the manifest's place does not depend on a build step",
+          location,
         },
       ),
     );
+    return out;
   }
+  out.push(
+    diagnostic(
+      "LINT_MANIFEST_NOT_FINALIZED",
+      "error",
+      placed
+        ? `manifest.yaml is finalized to "${placed}", not to /manifest.yaml`
+        : "manifest.yaml is never copied into the image by finalize",
+      {
+        hint: "add a finalize entry `from: /pkg/manifest.yaml` `to: /` (Talos needs /manifest.yaml at the image root)",
+        location,
+      },
+    ),
+  );
   return out;
-}
-
-/**
- * Container directory names the scripts create. Undefined (unknown) when no script touches
- * the containers root (the directory may come from /pkg or a dependency) or a name is computed.
- */
-function containerDirsFromScripts(script: string): string[] | undefined {
-  if (!script.includes("usr/local/lib/containers/")) return undefined;
-  const names = new Set<string>();
-  for (const m of script.matchAll(/usr\/local\/lib\/containers\/([^\s"'/;|&)]+)/g)) {
-    const name = m[1]!;
-    if (/[$`{*?]/.test(name)) return undefined;
-    names.add(name);
-  }
-  return [...names];
 }
 
 /** YAML files in the package directory that are service specs (they have a `container` key). */
@@ -151,12 +170,29 @@ async function serviceSpecFiles(
   return out;
 }
 
-export async function lintServiceSpecs(tree: LoadedTree, p: LoadedPackage): Promise<Diagnostic[]> {
+/** Codes that lintServiceSpec raises from path answers, and the warning each becomes when lint is unsure. */
+const UNVERIFIED: Record<string, string> = {
+  LINT_SERVICE_CONTAINER_DIR_MISSING: "LINT_SERVICE_CONTAINER_DIR_UNVERIFIED",
+  LINT_SERVICE_ENTRYPOINT_MISSING: "LINT_SERVICE_ENTRYPOINT_UNVERIFIED",
+};
+
+const key = (d: Diagnostic) => `${d.code}\0${d.file}\0${d.line}\0${d.column}`;
+
+/**
+ * Service specs against the package's image as its stage graph builds it. Each spec is linted
+ * twice: once taking every path lint cannot know as absent, once as present. What only the first
+ * run reports depends on content lint cannot see, and becomes a warning saying what that is.
+ */
+export async function lintServiceSpecs(
+  tree: LoadedTree,
+  p: LoadedPackage,
+  filesystems: TreeFilesystems,
+): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const files = await serviceSpecFiles(tree, p);
   if (files.length === 0) return out;
-  const script = scriptText(p);
-  const containerDirs = containerDirsFromScripts(script);
+  // Talos sees the image's /rootfs as the node's /.
+  const onNode = (path: string) => posix.join("/rootfs", path);
   const decoded = files.map((f) => {
     // Not every YAML file next to a pkg.yaml is surely a spec (some are processed by scripts
     // first), so a file that does not even parse is only a warning here.
@@ -171,19 +207,72 @@ export async function lintServiceSpecs(tree: LoadedTree, p: LoadedPackage): Prom
   for (const d of decoded) {
     if (!d.spec || !d.doc) continue;
     const doc = d.doc;
-    out.push(
-      ...lintServiceSpec(d.spec, {
+    const image = (await filesystems.of(await imageShipping(d.file, p, filesystems))).output;
+    const containerDirs = image.children(onNode(CONTAINER_ROOT_DIR));
+    const unknown = new Set<string>();
+    const run = (assumeUnknown: boolean) =>
+      lintServiceSpec(d.spec!, {
         file: d.file,
         locate: (path, which) => doc.locate(path, which),
-        // Before a build only the container directories the scripts create are known.
-        hasPath: (path) => {
-          const m = /^\/usr\/local\/lib\/containers\/([^/]+)\/?$/.exec(path);
-          return m && containerDirs ? containerDirs.includes(m[1]!) : undefined;
-        },
-        ...(containerDirs ? { containerDirs } : {}),
+        hasPath: (path) => answer(image, onNode(path), assumeUnknown, unknown),
+        containerDirs,
         otherServices: names,
-      }),
-    );
+      });
+    const pessimistic = run(false);
+    const certain = new Set(run(true).map(key));
+    for (const diag of pessimistic) {
+      const weaker = UNVERIFIED[diag.code];
+      if (!weaker) {
+        out.push(diag);
+        continue;
+      }
+      if (certain.has(key(diag))) {
+        // An entrypoint is a file some build step makes; from the source, even a certain miss
+        // stays a warning. `talos-ext validate` checks the built image and makes it an error.
+        out.push(diag.code === "LINT_SERVICE_ENTRYPOINT_MISSING" ? { ...diag, severity: "warning" } : diag);
+        continue;
+      }
+      const clause = diag.message.split(";")[0]!.replace(/ exists neither in .*/, " is not found");
+      out.push({
+        ...diag,
+        code: weaker,
+        severity: "warning",
+        message: `${clause} as far as lint can tell (unknown content from ${describeUnknown(ownFirst(unknown))})`,
+      });
+    }
   }
   return out;
+}
+
+/**
+ * The package whose image a spec is checked against: the image that ships it (traced from
+ * `/pkg`), preferring the spec's own package, and one that is an extension (has a manifest at
+ * its root) over a helper stage. A spec nobody traceably ships is checked against its own
+ * package's image.
+ */
+async function imageShipping(file: string, p: LoadedPackage, filesystems: TreeFilesystems): Promise<string> {
+  const shippers = await filesystems.shippersOf(file);
+  if (shippers.length === 0) return p.name;
+  const ranked: { name: string; rank: number }[] = [];
+  for (const name of shippers) {
+    const extension = (await filesystems.of(name)).output.lookup("/manifest.yaml").state === "present";
+    ranked.push({ name, rank: (extension ? 0 : 2) + (name === p.name ? 0 : 1) });
+  }
+  ranked.sort((a, b) => a.rank - b.rank);
+  return ranked[0]!.name;
+}
+
+/** The package's own scripts first: they are what the author can change; dependencies' images last. */
+function ownFirst(reasons: Iterable<string>): string[] {
+  const all = [...reasons];
+  const rank = (r: string) => (r.includes(" via stage ") ? 2 : r.startsWith("image ") ? 1 : 0);
+  return all.sort((a, b) => rank(a) - rank(b));
+}
+
+function answer(image: FsFacts, path: string, assumeUnknown: boolean, unknown: Set<string>): boolean {
+  const a = image.lookup(path);
+  if (a.state === "present") return true;
+  if (a.state === "absent") return false;
+  for (const r of a.reasons) unknown.add(r);
+  return assumeUnknown;
 }
