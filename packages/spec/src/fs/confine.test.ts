@@ -97,6 +97,17 @@ describe("ConfinedRoot", () => {
     expect(await readFile(join(root, "f/x"), "utf8")).toBe("x");
   });
 
+  it("keeps the file when a hard link names the file itself (or a symlink itself)", async () => {
+    const r = new ConfinedRoot(root);
+    await r.writeFile("f", "kept\n");
+    await r.link("f", "f");
+    await r.link("./f", "f");
+    expect(await readFile(join(root, "f"), "utf8")).toBe("kept\n");
+    await symlink("../../..", join(root, "l"));
+    await r.link("l", "l");
+    expect(await readlink(join(root, "l"))).toBe("../../..");
+  });
+
   it("copies trees keeping symlinks as symlinks, confined", async () => {
     const src = join(base, "src");
     await mkdir(join(src, "x"), { recursive: true });

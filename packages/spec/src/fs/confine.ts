@@ -273,6 +273,9 @@ export class ConfinedRoot {
       );
     }
     const from = this.host(src.stack, src.name);
+    // Linking a path to itself (or to a file it already is) must not clear the only copy first.
+    const dest = await this.walk(path, { create: false, followLast: false, display: path });
+    if (!dest.missing && dest.st && dest.st.ino === src.st.ino && dest.st.dev === src.st.dev) return;
     const { host } = await this.prepareLeaf(path);
     try {
       await link(from, host);
