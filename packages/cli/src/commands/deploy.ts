@@ -193,6 +193,10 @@ export const deployCommand: Command = {
       value: "DIR",
       description: "--extension: the built OCI layout (default: build it now)",
     },
+    "nx-build": {
+      type: "boolean",
+      description: "--extension: build through Nx first (cached) into --layout; skipped by --dry-run",
+    },
     "dry-run": {
       type: "boolean",
       description: "--extension: print the whole plan; build, push and change nothing",

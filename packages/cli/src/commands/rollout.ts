@@ -36,6 +36,7 @@ import {
 } from "@talos-ext/installer";
 import { type Platform, TalosExtError, validateExtension } from "@talos-ext/spec";
 import type { Talosctl } from "@talos-ext/talosctl";
+import { execa } from "execa";
 import { type CommandContext, listOption, stringOption, usageError } from "../command.ts";
 import { printJson } from "../report.ts";
 import { type TaskList, taskList } from "../tasks.ts";
@@ -128,8 +129,18 @@ async function imageStep(
   tasks: TaskList,
   dryRun: boolean,
 ): Promise<string | undefined> {
+  if (s.layout && ctx.values["nx-build"] === true && !dryRun) {
+    await tasks.run(`nx run ${s.extension}:build`, async () => {
+      await nxBuild(ctx, s.extension);
+      return { value: undefined, detail: s.layout };
+    });
+  }
   if (s.layout) {
     if (!existsSync(s.layout)) {
+      if (dryRun) {
+        tasks.note(`image: would build ${s.extension} into ${s.layout}`);
+        return undefined;
+      }
       throw usageError(
         `--layout ${s.layout}: no such image layout`,
         `build it first: talos-ext build ${s.extension}`,
@@ -159,6 +170,32 @@ async function imageStep(
     });
     return { value: result.outDir, detail: result.digest };
   });
+}
+
+/**
+ * The Nx targets pass --nx-build: the build goes through Nx (`nx run NAME:build`), so an
+ * unchanged extension comes from Nx's cache, and a dry run does not build at all (a dependsOn
+ * would build even then, and fail where the base images are out of reach). Nx's output goes to
+ * stderr, line by line, so --json keeps stdout for the result.
+ */
+async function nxBuild(ctx: CommandContext, extension: string): Promise<void> {
+  const run = execa("nx", ["run", `${extension}:build`, "--output-style=static"], {
+    cwd: ctx.io.cwd,
+    env: { ...ctx.io.env, NX_DAEMON: "false", NX_TUI: "false" },
+    extendEnv: false,
+    preferLocal: true,
+    all: true,
+    reject: false,
+  });
+  for await (const line of run.iterable({ from: "all" })) ctx.io.stderr(`  ${line}\n`);
+  const r = await run;
+  if (r.exitCode !== 0) {
+    throw new TalosExtError({
+      code: "CLI_NX_BUILD_FAILED",
+      message: `nx run ${extension}:build failed (${r.failed && r.exitCode === undefined ? r.shortMessage : `exit ${r.exitCode}`})`,
+      hint: `its output is above; run nx run ${extension}:build on its own to iterate`,
+    });
+  }
 }
 
 /** The manifest of the built image decides the tag nodes will report: `<repo>/<name>:<version>`. */

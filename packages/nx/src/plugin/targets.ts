@@ -114,15 +114,17 @@ export function targetsFor(
       help: { command: `${cli} push --help`, example: { args: [`registry.example/talos/${pkg.name}:v1`] } },
     },
   };
-  // installer and deploy run the CLI's one pipeline on this build's output: push, read the
-  // nodes, compose an installer that keeps what they run, (plan, apply). Settings come from
-  // talos-ext.yaml; extra flags pass through (nx run NAME:deploy --dry-run).
-  const rollout = `${cli} deploy --extension ${name} --layout ${sh(out)}`;
+  // installer and deploy run the CLI's one pipeline on this project's build (run through Nx by
+  // --nx-build, so it is cached): push, read the nodes, compose an installer that keeps what
+  // they run, (plan, apply). Settings come from talos-ext.yaml; extra flags pass through
+  // (nx run NAME:deploy --dry-run, which builds nothing).
+  const rollout = `${cli} deploy --extension ${name} --layout ${sh(out)} --nx-build`;
   targets.installer = {
     executor: "nx:run-commands",
     options: run(`${rollout} --until installer`),
     cache: false,
-    dependsOn: ["build", ...(cliDependsOn(o) ?? [])],
+    // Not dependsOn build: --nx-build runs it through Nx (cached), and a dry run skips it.
+    dependsOn: cliDependsOn(o),
     metadata: {
       description: `Push ${pkg.name} and compose a Talos installer that keeps the nodes' current extensions and adds it; prints the installer reference (talos-ext deploy --extension ${pkg.name} --until installer, from @talos-ext/installer). Never cached.`,
       technologies: ["talos-ext"],
@@ -133,7 +135,7 @@ export function targetsFor(
     executor: "nx:run-commands",
     options: run(rollout),
     cache: false,
-    dependsOn: ["build", ...(cliDependsOn(o) ?? [])],
+    dependsOn: cliDependsOn(o),
     metadata: {
       description: `Push ${pkg.name}, compose the installer that keeps the nodes' extensions, and roll it out one node at a time, verified (talos-ext deploy --extension ${pkg.name}, from @talos-ext/deploy). --dry-run prints the whole plan and changes nothing. Never cached.`,
       technologies: ["talos-ext"],
