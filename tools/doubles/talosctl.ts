@@ -132,7 +132,10 @@ async function pullInstaller(image: string): Promise<BootEntry | undefined> {
   const { inspectInstaller } = await import("../../packages/installer/src/index.ts");
   let report: Awaited<ReturnType<typeof inspectInstaller>>;
   try {
-    report = await inspectInstaller(image, { insecure: true, arch: process.env.TALOSCTL_DOUBLE_ARCH ?? "amd64" });
+    report = await inspectInstaller(image, {
+      insecure: true,
+      arch: process.env.TALOSCTL_DOUBLE_ARCH ?? "amd64",
+    });
   } catch {
     return undefined; // the caller reports the pull failure as a node does
   }

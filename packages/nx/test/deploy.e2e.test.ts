@@ -102,7 +102,9 @@ const env = () => ({
 });
 
 describe("nx run <extension>:deploy", () => {
-  test("multipath-tools --dry-run prints the whole plan and builds nothing", { timeout: 300_000 }, async () => {
+  test("multipath-tools --dry-run prints the whole plan and builds nothing", {
+    timeout: 300_000,
+  }, async () => {
     const before = await readFile(join(ws.dir, "state.json"), "utf8");
     // multipath-tools keeps the usb-serial-rules the nodes run: it is deployed from here too.
     const r = await ws.nx(
@@ -112,7 +114,9 @@ describe("nx run <extension>:deploy", () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const all = r.stdout + r.stderr;
     expect(all).toContain("image: would build multipath-tools into");
-    expect(all).toContain("installer: imager route, ~iscsi-tools v0.1.9->v0.2.0 ~multipath-tools 0.13.0->unbuilt");
+    expect(all).toContain(
+      "installer: imager route, ~iscsi-tools v0.1.9->v0.2.0 ~multipath-tools 0.13.0->unbuilt",
+    );
     expect(all).toMatch(/10\.5\.0\.2\s+controlplane\s+v1\.14\.0\s+v1\.14\.1\s+upgrade/);
     expect(all).toContain(`--nodes 10.5.0.4 upgrade --image ${reg.url}/ext/installer:v1.14.1`);
     expect(all).toContain("dry run: nothing was built, pushed, composed or upgraded");
@@ -120,7 +124,9 @@ describe("nx run <extension>:deploy", () => {
     expect(await readFile(join(ws.dir, "state.json"), "utf8")).toBe(before);
   });
 
-  test("usb-serial-rules --yes builds through Nx, pushes, composes and rolls out", { timeout: 600_000 }, async () => {
+  test("usb-serial-rules --yes builds through Nx, pushes, composes and rolls out", {
+    timeout: 600_000,
+  }, async () => {
     const r = await ws.nx(
       ["run", "usb-serial-rules:deploy", "--yes", "--remove", "multipath-tools", "--output-style=static"],
       env(),
