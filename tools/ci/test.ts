@@ -32,7 +32,9 @@ if (await knownCommit(base)) {
 }
 const runs = selectRuns(selection);
 process.stderr.write(
-  selection.mode === "all" ? "test: everything (no NX_BASE)\n" : `test: affected since ${selection.base}\n`,
+  selection.mode === "all"
+    ? `test: everything (${base ? `NX_BASE ${base} is not a commit here` : "no NX_BASE"})\n`
+    : `test: affected since ${selection.base}\n`,
 );
 for (const args of runs) await nx(args);
 if (runs.length === 0) process.stderr.write("test: nothing affected\n");
