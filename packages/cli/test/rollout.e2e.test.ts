@@ -13,8 +13,8 @@ import { RegistryClient } from "@talos-ext/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type DockerEngine, startDockerEngine } from "../../../tools/harness/docker.ts";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
+import { seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
 import { ensureToolchainImage } from "../../../tools/harness/toolchain.ts";
-import { pushFilesImage } from "../../installer/test/registry-image.ts";
 import { type CliIo, runCli } from "../src/index.ts";
 
 const repo = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
@@ -51,22 +51,8 @@ beforeAll(async () => {
   reg = await startRegistry();
   client = new RegistryClient({ insecure: true, retryDelayMs: 20 });
   dir = await mkdtemp(join(tmpdir(), "talos-ext-rollout-"));
-  // What ghcr.io/siderolabs would serve, behind the workspace's mirror: the base installer, the
-  // official catalog of v1.14.1 and the iscsi-tools image it pins.
-  await pushFilesImage(client, `${reg.url}/siderolabs/installer-base:v1.14.1`, [
-    [{ path: "usr/bin/installer", data: "base" }],
-  ]);
-  const iscsi = await pushFilesImage(client, `${reg.url}/siderolabs/iscsi-tools:v0.2.0`, [
-    [
-      {
-        path: "manifest.yaml",
-        data: "version: v1alpha1\nmetadata:\n  name: iscsi-tools\n  version: v0.2.0\n  author: Sidero Labs\n",
-      },
-    ],
-  ]);
-  await pushFilesImage(client, `${reg.url}/siderolabs/extensions:v1.14.1`, [
-    [{ path: "image-digests", data: `ghcr.io/siderolabs/iscsi-tools:v0.2.0@${iscsi}\n` }],
-  ]);
+  // What ghcr.io/siderolabs would serve, behind the workspace's mirror.
+  await seedSiderolabs(client, reg.url, "v1.14.1", [{ name: "iscsi-tools", version: "v0.2.0" }]);
   await writeFile(
     join(dir, "talos-ext.yaml"),
     [

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { RegistryClient } from "@talos-ext/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
-import { pushFilesImage } from "../../installer/test/registry-image.ts";
+import { seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
 import { makeWorkspace, type Workspace } from "./workspace.ts";
 
 const repo = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
@@ -37,20 +37,8 @@ beforeAll(async () => {
   ws = await makeWorkspace();
   reg = await startRegistry();
   client = new RegistryClient({ insecure: true, retryDelayMs: 20 });
-  await pushFilesImage(client, `${reg.url}/siderolabs/installer-base:v1.14.1`, [
-    [{ path: "usr/bin/installer", data: "base" }],
-  ]);
-  const iscsi = await pushFilesImage(client, `${reg.url}/siderolabs/iscsi-tools:v0.2.0`, [
-    [
-      {
-        path: "manifest.yaml",
-        data: "version: v1alpha1\nmetadata:\n  name: iscsi-tools\n  version: v0.2.0\n  author: Sidero Labs\n",
-      },
-    ],
-  ]);
-  await pushFilesImage(client, `${reg.url}/siderolabs/extensions:v1.14.1`, [
-    [{ path: "image-digests", data: `ghcr.io/siderolabs/iscsi-tools:v0.2.0@${iscsi}\n` }],
-  ]);
+  // What ghcr.io/siderolabs would serve, behind the workspace's mirror.
+  await seedSiderolabs(client, reg.url, "v1.14.1", [{ name: "iscsi-tools", version: "v0.2.0" }]);
   await writeFile(
     join(ws.dir, "talos-ext.yaml"),
     [
