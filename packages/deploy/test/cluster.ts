@@ -3,14 +3,12 @@
  * connected to it, the double's call log, and installers described as data. Tests drive the real
  * package against it; timeouts are short so a node that never returns fails in well under a second.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Talosctl, TalosctlOptions } from "@talos-ext/talosctl";
+import { type DoubleState, doubleFiles, TALOSCTL_DOUBLE } from "../../../tools/doubles/talosctl-state.ts";
 import { connect, type DeployTimeouts, type InstallerContent } from "../src/index.ts";
 
-export const DOUBLE = fileURLToPath(new URL("../../../tools/doubles/talosctl", import.meta.url));
+export const DOUBLE = TALOSCTL_DOUBLE;
+export type { DoubleState };
 
 /** Waits short enough for tests, long enough for a loaded 2-core machine. */
 export const FAST: DeployTimeouts = {
@@ -48,8 +46,6 @@ export function installer(
   };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the state is free-form JSON in tests
-export type DoubleState = Record<string, any>;
 
 /** Two control planes and two workers on `from`; installers for `targets` the nodes can pull. */
 export function clusterState(
@@ -95,35 +91,16 @@ export interface Cluster {
 }
 
 export async function makeCluster(state: DoubleState, options: TalosctlOptions = {}): Promise<Cluster> {
-  const dir = await mkdtemp(join(tmpdir(), "deploy-double-"));
-  const statePath = join(dir, "state.json");
-  const logPath = join(dir, "calls.jsonl");
-  await writeFile(statePath, JSON.stringify(state, null, 2));
-  const env = {
-    TALOSCTL_DOUBLE_STATE: statePath,
-    TALOSCTL_DOUBLE_LOG: logPath,
-    TALOSCTL_DOUBLE_NODE: process.execPath,
-    TALOSCONFIG: "",
-    ...options.env,
-  };
-  const talosctl = await connect({ binary: DOUBLE, ...options, env });
-  const calls = async () =>
-    (await readFile(logPath, "utf8").catch(() => ""))
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { argv: string[] }).argv);
+  const files = await doubleFiles("deploy-double-", state, options.env);
+  const talosctl = await connect({ binary: DOUBLE, ...options, env: files.env });
+  const calls = async () => (await files.log()).map((l) => l.argv);
   return {
-    dir,
-    statePath,
-    env,
+    ...files,
     talosctl,
-    state: async () => JSON.parse(await readFile(statePath, "utf8")) as DoubleState,
-    setState: (s) => writeFile(statePath, JSON.stringify(s, null, 2)),
     calls,
     nodesOf: async (command) =>
       (await calls())
         .filter((argv) => argv.includes(command))
         .map((argv) => argv[argv.indexOf("--nodes") + 1]!),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

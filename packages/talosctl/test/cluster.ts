@@ -2,13 +2,11 @@
  * A small cluster on the talosctl double (tools/doubles/talosctl): a state file in a temp dir,
  * a client created against it, and the double's call log. Tests drive the real package.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { type DoubleState, doubleFiles, TALOSCTL_DOUBLE } from "../../../tools/doubles/talosctl-state.ts";
 import { createTalosctl, type Talosctl, type TalosctlOptions } from "../src/index.ts";
 
-export const DOUBLE = fileURLToPath(new URL("../../../tools/doubles/talosctl", import.meta.url));
+export const DOUBLE = TALOSCTL_DOUBLE;
+export type { DoubleState };
 
 export const SCHEMATIC_ID = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
 
@@ -49,9 +47,6 @@ export function extensionSet(talos: string, multipath = "0.13.0") {
   ];
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: state is free-form JSON in tests
-export type DoubleState = Record<string, any>;
-
 /** Three nodes: two control planes and a worker, all on `talos`, with an installer for `target`. */
 export function defaultState(clientVersion: string, talos = "v1.13.4", target = "v1.14.1"): DoubleState {
   const node = (hostname: string, role: string) => ({
@@ -90,31 +85,12 @@ export interface Cluster {
 }
 
 export async function makeCluster(state: DoubleState, options: TalosctlOptions = {}): Promise<Cluster> {
-  const dir = await mkdtemp(join(tmpdir(), "talosctl-double-"));
-  const statePath = join(dir, "state.json");
-  const logPath = join(dir, "calls.jsonl");
-  await writeFile(statePath, JSON.stringify(state, null, 2));
-  const env = {
-    TALOSCTL_DOUBLE_STATE: statePath,
-    TALOSCTL_DOUBLE_LOG: logPath,
-    TALOSCTL_DOUBLE_NODE: process.execPath,
-    TALOSCONFIG: "",
-    ...options.env,
-  };
-  const talosctl = await createTalosctl({ binary: DOUBLE, ...options, env });
-  const lines = async () =>
-    (await readFile(logPath, "utf8").catch(() => ""))
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { argv: string[]; pid: number });
+  const files = await doubleFiles("talosctl-double-", state, options.env);
+  const talosctl = await createTalosctl({ binary: DOUBLE, ...options, env: files.env });
   return {
-    dir,
-    statePath,
-    env,
+    ...files,
     talosctl,
-    state: async () => JSON.parse(await readFile(statePath, "utf8")) as DoubleState,
-    calls: async () => (await lines()).map((l) => l.argv),
-    pids: async () => (await lines()).map((l) => l.pid),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    calls: async () => (await files.log()).map((l) => l.argv),
+    pids: async () => (await files.log()).map((l) => l.pid),
   };
 }
