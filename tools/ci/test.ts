@@ -9,7 +9,7 @@ import { execa } from "execa";
 import { type Selection, selectRuns } from "./select.ts";
 
 const env = { ...process.env, NX_NO_CLOUD: "true", NX_DAEMON: "false", NX_TUI: "false" };
-const nx = (args: string[]) => execa("nx", args, { env, preferLocal: true, stdio: "inherit" });
+const nx = (args: string[]) => execa("nx", args, { env, preferLocal: true, stdio: "inherit", reject: false });
 const json = async (args: string[]): Promise<string[]> =>
   JSON.parse((await execa("nx", args, { env, preferLocal: true })).stdout) as string[];
 
@@ -36,5 +36,9 @@ process.stderr.write(
     ? `test: everything (${base ? `NX_BASE ${base} is not a commit here` : "no NX_BASE"})\n`
     : `test: affected since ${selection.base}\n`,
 );
-for (const args of runs) await nx(args);
+for (const args of runs) {
+  // Nx has printed what failed; its exit code is the answer, without a trace of this script.
+  const r = await nx(args);
+  if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);
+}
 if (runs.length === 0) process.stderr.write("test: nothing affected\n");
