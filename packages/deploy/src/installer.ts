@@ -1,7 +1,7 @@
 /**
  * The installer as data: its reference and digest, the Talos version it installs, and the
  * extensions it will install (names and versions, as its extensions.yaml lists them). Kept small
- * so that @talos-ext/installer's inspection can fill it later; until then callers describe it.
+ * so that @talos-ext/installer's inspection fills it (`talos-ext deploy --extension` does) or callers describe it.
  */
 import { z } from "zod";
 import { DeployError } from "./errors.ts";
