@@ -73,7 +73,8 @@ beforeAll(async () => {
   for (const pkg of packages) packed.push(await packPackage(pkg, tarballs));
 
   // An empty project that knows nothing of the workspace: every @talos-ext package, direct or
-  // transitive, comes from its tarball (overrides), everything else from pnpm's store, offline.
+  // transitive, comes from its tarball (overrides); everything else from pnpm's store, and from
+  // the registry only what the store lacks.
   consumer = join(work, "consumer");
   mkdirSync(consumer);
   const fromTarball = Object.fromEntries(packed.map((p) => [p.pkg.name, `file:${p.tarball}`]));
@@ -98,7 +99,7 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  const install = await execa("pnpm", ["install", "--offline"], { cwd: consumer, reject: false, all: true });
+  const install = await execa("pnpm", ["install", "--prefer-offline"], { cwd: consumer, reject: false, all: true });
   if (install.exitCode !== 0) throw new Error(`pnpm install of the tarballs failed:\n${install.all}`);
 }, 120_000);
 
