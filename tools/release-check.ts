@@ -29,6 +29,8 @@ export interface PackedPackage {
   files: Set<string>;
   /** The package.json inside the tarball (what consumers and the registry see). */
   manifest: Record<string, unknown>;
+  /** The other JSON files at the tarball's root (e.g. an Nx plugin's generators.json), parsed. */
+  rootJson: Map<string, unknown>;
 }
 
 /** The publishable packages under `<root>/packages`, sorted by name. */
@@ -65,16 +67,19 @@ export async function packPackage(pkg: PublishablePackage, outDir: string): Prom
 /** Reads a `.tgz` made by `npm pack` / `pnpm pack`: its file list and its package.json. */
 export async function readPackedTarball(pkg: PublishablePackage, tarball: string): Promise<PackedPackage> {
   const files = new Set<string>();
-  let manifest: Record<string, unknown> | undefined;
+  const rootJson = new Map<string, unknown>();
   for await (const entry of readTar(createReadStream(tarball), { source: tarball })) {
     if (entry.type !== "file") continue;
     // npm and pnpm put everything under `package/`.
     const rel = entry.path.replace(/^package\//, "");
     files.add(rel);
-    if (rel === "package.json") manifest = JSON.parse(new TextDecoder().decode(await entry.bytes()));
+    if (!rel.includes("/") && rel.endsWith(".json"))
+      rootJson.set(rel, JSON.parse(new TextDecoder().decode(await entry.bytes())));
   }
+  const manifest = rootJson.get("package.json") as Record<string, unknown> | undefined;
   if (!manifest) throw new Error(`${tarball}: no package/package.json in the tarball`);
-  return { pkg, tarball, files, manifest };
+  rootJson.delete("package.json");
+  return { pkg, tarball, files, manifest, rootJson };
 }
 
 const DEPENDENCY_FIELDS = ["dependencies", "peerDependencies", "optionalDependencies", "devDependencies"];
@@ -107,7 +112,7 @@ function targetPacked(files: Set<string>, target: string): boolean {
  * What is wrong with a packed package, as sentences (empty: ready to publish). These are the
  * faults publint and attw do not catch, or catch only on the source tree: a `development`
  * condition or a `src/*.ts` target left in the published manifest, an unrewritten `workspace:`
- * range, a target missing from `files`, and the metadata the registry page and npm need.
+ * range, a target missing from `files`, the license text, and the metadata the registry and npm need.
  */
 export function packedProblems(packed: PackedPackage): string[] {
   const m = packed.manifest;
@@ -119,6 +124,12 @@ export function packedProblems(packed: PackedPackage): string[] {
   need("version", m.version === packed.pkg.version, `expected ${packed.pkg.version}`);
   need("type", m.type === "module", `must be "module" (the packages are ESM-only)`);
   need("license", typeof m.license === "string" && m.license.length > 0, "missing");
+  // MPL-2.0 travels with the code: npm and pnpm always pack a LICENSE file that exists.
+  need(
+    "LICENSE",
+    [...packed.files].some((f) => /^licen[cs]e(\.md|\.txt)?$/i.test(f)),
+    "no license text in the tarball",
+  );
   const repo = m.repository as { url?: unknown; directory?: unknown } | undefined;
   need("repository", typeof repo?.url === "string", "missing repository.url");
   need("repository.directory", typeof repo?.directory === "string", "missing (the package's folder)");
@@ -156,6 +167,22 @@ export function packedProblems(packed: PackedPackage): string[] {
   const bins = typeof bin === "string" ? { [String(m.name)]: bin } : ((bin ?? {}) as Record<string, string>);
   for (const [command, target] of Object.entries(bins))
     need(`bin.${command}`, targetPacked(packed.files, target), `${target} is not in the tarball`);
+
+  // An Nx plugin's generators: Nx resolves `factory` (extension optional) and `schema` in the package.
+  if (typeof m.generators === "string") {
+    const file = m.generators.replace(/^\.\//, "");
+    const collection = packed.rootJson.get(file) as
+      | { generators?: Record<string, { factory?: string; schema?: string }> }
+      | undefined;
+    if (!collection) problems.push(`generators: ${m.generators} is not in the tarball`);
+    for (const [name, g] of Object.entries(collection?.generators ?? {})) {
+      const factory = (g.factory ?? "").split(":")[0]!;
+      if (!targetPacked(packed.files, factory) && !targetPacked(packed.files, `${factory}.js`))
+        problems.push(`generators.${name}.factory: ${g.factory} is not in the tarball`);
+      if (g.schema && !targetPacked(packed.files, g.schema))
+        problems.push(`generators.${name}.schema: ${g.schema} is not in the tarball`);
+    }
+  }
 
   for (const field of DEPENDENCY_FIELDS) {
     for (const [dep, range] of Object.entries((m[field] ?? {}) as Record<string, string>)) {

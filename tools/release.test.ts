@@ -99,7 +99,11 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  const install = await execa("pnpm", ["install", "--prefer-offline"], { cwd: consumer, reject: false, all: true });
+  const install = await execa("pnpm", ["install", "--prefer-offline"], {
+    cwd: consumer,
+    reject: false,
+    all: true,
+  });
   if (install.exitCode !== 0) throw new Error(`pnpm install of the tarballs failed:\n${install.all}`);
 }, 120_000);
 
@@ -246,6 +250,12 @@ console.log(JSON.stringify({ id, ref, output }));`,
     writeFileSync(join(dir, "dist", "index.js"), "export const a = 1;\n");
     writeFileSync(join(dir, "dist", "index.d.ts"), "export declare const a: number;\n");
     writeFileSync(join(dir, "lib", "extra.js"), "export const b = 2;\n");
+    writeFileSync(
+      join(dir, "generators.json"),
+      JSON.stringify({
+        generators: { thing: { factory: "./dist/generators/thing", schema: "./schemas/thing.json" } },
+      }),
+    );
     const manifest = {
       name: "@talos-ext/broken",
       version: "1.0.0",
@@ -258,8 +268,9 @@ console.log(JSON.stringify({ id, ref, output }));`,
         "./extra": { types: "./dist/index.d.ts", import: "./lib/extra.js" },
       },
       types: "./dist/index.d.ts",
-      files: ["dist"],
+      files: ["dist", "generators.json"],
       bin: { broken: "./dist/bin.js" },
+      generators: "./generators.json",
     };
     writeFileSync(join(dir, "package.json"), JSON.stringify(manifest));
     const pkg = { name: "@talos-ext/broken", version: "1.0.0", dir };
@@ -274,6 +285,11 @@ console.log(JSON.stringify({ id, ref, output }));`,
         expect.stringMatching(/"types" must be the first condition/),
         expect.stringMatching(/\.\/lib\/extra\.js is not in the tarball/),
         expect.stringMatching(/bin\.broken: \.\/dist\/bin\.js is not in the tarball/),
+        expect.stringMatching(/LICENSE: no license text/),
+        expect.stringMatching(
+          /generators\.thing\.factory: \.\/dist\/generators\/thing is not in the tarball/,
+        ),
+        expect.stringMatching(/generators\.thing\.schema: \.\/schemas\/thing\.json is not in the tarball/),
       ]),
     );
     // and a manifest whose workspace: range was not rewritten (pack outside a workspace refuses it)
