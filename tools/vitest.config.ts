@@ -1,5 +1,6 @@
 import { defineConfig, mergeConfig } from "vitest/config";
 import shared from "../vitest.shared.ts";
 
-// tools/ keeps its tests next to the scripts they test (tools/*.test.ts).
-export default mergeConfig(shared, defineConfig({ test: { include: ["*.test.ts"] } }));
+// Only the workspace tooling's own tests (the CI selection, the release packaging test); the
+// harness and doubles are exercised by the packages' tests that use them.
+export default mergeConfig(shared, defineConfig({ test: { include: ["ci/**/*.test.ts", "*.test.ts"] } }));

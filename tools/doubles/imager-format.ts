@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants, gzipSync, zstdCompressSync } from "node:zlib";
-import { END_OF_ARCHIVE, entryHeader, padding } from "../../packages/spec/src/tar/write.ts";
+import { type TarFile, tarArchive } from "../../packages/installer/src/archive/tar.ts";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -216,31 +216,11 @@ export function buildUki(options: {
   return buildPe(sections, options.arch ?? "amd64");
 }
 
-/** One tar member for layers. */
-export interface LayerFile {
-  path: string;
-  data?: Uint8Array | string;
-  mode?: number;
-  dir?: boolean;
-}
+/** One tar member for layers (the installer's archive writer writes them). */
+export type LayerFile = TarFile;
 
 /** A plain tar of `files`, in the given order. */
-export function tarOf(files: readonly LayerFile[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const f of files) {
-    const data = f.data === undefined ? Buffer.alloc(0) : Buffer.from(f.data);
-    parts.push(
-      ...entryHeader(
-        { path: f.path, type: f.dir ? "dir" : "file", mode: f.mode ?? (f.dir ? 0o755 : 0o644) },
-        f.dir ? 0 : data.length,
-        0,
-      ),
-    );
-    if (!f.dir) parts.push(data, padding(data.length));
-  }
-  parts.push(END_OF_ARCHIVE);
-  return Buffer.concat(parts);
-}
+export const tarOf = (files: readonly LayerFile[]): Buffer => tarArchive(files);
 
 /** The artifacts layer: files only, mode 0000, mtime 0, sorted by path. */
 export function artifactsLayer(files: readonly LayerFile[]): Buffer {

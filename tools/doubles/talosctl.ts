@@ -119,6 +119,40 @@ if (process.env.TALOSCTL_DOUBLE_LOG) {
   appendFileSync(process.env.TALOSCTL_DOUBLE_LOG, `${JSON.stringify({ argv: argvAll, pid: process.pid })}\n`);
 }
 
+/**
+ * With TALOSCTL_DOUBLE_PULL=1, an installer the state does not list is pulled from a local
+ * registry (127.0.0.1 / localhost, plain HTTP), as a node pulls it, and what it installs is read
+ * from its boot assets. The reading is @talos-ext/installer's inspection, itself tested against
+ * images made by GNU cpio, zstd/xz and objcopy; end-to-end tests use this to boot what was composed.
+ */
+async function pullInstaller(image: string): Promise<BootEntry | undefined> {
+  if (process.env.TALOSCTL_DOUBLE_PULL !== "1" || !/^(?:127\.0\.0\.1|localhost)(?::\d+)?\//.test(image)) {
+    return undefined;
+  }
+  const { inspectInstaller } = await import("../../packages/installer/src/index.ts");
+  let report: Awaited<ReturnType<typeof inspectInstaller>>;
+  try {
+    report = await inspectInstaller(image, {
+      insecure: true,
+      arch: process.env.TALOSCTL_DOUBLE_ARCH ?? "amd64",
+    });
+  } catch {
+    return undefined; // the caller reports the pull failure as a node does
+  }
+  if (!report.talosVersion) return undefined;
+  return {
+    version: report.talosVersion,
+    extensions: report.extensions.map((e) => ({
+      id: e.id,
+      name: e.name,
+      version: e.version,
+      ...(e.author ? { author: e.author } : {}),
+      ...(e.description ? { description: e.description } : {}),
+      ...(e.talos ? { compatibility: e.talos } : {}),
+    })),
+  };
+}
+
 function die(message: string, code = 1): never {
   process.stderr.write(message.endsWith("\n") ? message : `${message}\n`);
   process.exit(code);
@@ -869,7 +903,7 @@ async function cmdUpgrade(): Promise<void> {
         "rpc error: code = FailedPrecondition desc = another installation/upgrade is already in progress",
       ),
     );
-  const target = state.images?.[image];
+  const target = state.images?.[image] ?? (await pullInstaller(image));
 
   if (lifecycle) {
     for (const legacyOnly of ["stage", "force", "preserve"]) {

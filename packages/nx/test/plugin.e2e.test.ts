@@ -66,8 +66,14 @@ describe("projects", () => {
     expect(build.options.command).toMatch(
       / build multipath-tools --root extensions --output dist\/extensions\/multipath-tools$/,
     );
-    expect(installer.options.command).toMatch(/ installer compose$/);
-    expect(deploy.options.command).toMatch(/ deploy apply$/);
+    expect(installer.options.command).toMatch(
+      / deploy --extension multipath-tools --layout dist\/extensions\/multipath-tools --nx-build --until installer$/,
+    );
+    expect(deploy.options.command).toMatch(
+      / deploy --extension multipath-tools --layout dist\/extensions\/multipath-tools --nx-build$/,
+    );
+    // Both build through Nx themselves (--nx-build, cached) so that a dry run builds nothing.
+    for (const t of [installer, deploy]) expect(t.dependsOn ?? []).not.toContain("build");
   });
 
   test("an internal stage is tagged as such and only lints", async () => {

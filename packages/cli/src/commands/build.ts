@@ -1,5 +1,6 @@
 import { arch } from "node:os";
 import { resolve } from "node:path";
+import type { ConfigFile } from "@talos-ext/config";
 import {
   type BuildEvent,
   build,
@@ -11,7 +12,14 @@ import {
   pushLayout,
 } from "@talos-ext/image";
 import type { Platform } from "@talos-ext/spec";
-import { type Command, keyValueOption, listOption, stringOption, usageError } from "../command.ts";
+import {
+  type Command,
+  type CommandContext,
+  keyValueOption,
+  listOption,
+  stringOption,
+  usageError,
+} from "../command.ts";
 import { throttledDownloadLines } from "../download-lines.ts";
 import { printDiagnostics, printJson } from "../report.ts";
 import { REGISTRY_OPTIONS, registryOptions } from "./registry-options.ts";
@@ -25,6 +33,79 @@ import {
 } from "./shared.ts";
 
 const HOST_PLATFORM: Platform = arch() === "arm64" ? "linux/arm64" : "linux/amd64";
+
+/** The build options of a command: flags over the workspace file's keys over defaults. */
+export async function buildOptions(ctx: CommandContext, target: string, config: ConfigFile | undefined) {
+  const root = rootDir(ctx, config);
+  const platforms = platformsOption(ctx, (config?.platforms as Platform[] | undefined) ?? [HOST_PLATFORM]);
+  const engine = stringOption(ctx.values.engine) ?? "auto";
+  if (!["auto", "buildx", "docker", "buildctl"].includes(engine)) {
+    throw usageError(`unknown --engine "${engine}"`, "use auto, buildx, docker or buildctl");
+  }
+  const compression = stringOption(ctx.values.compression) ?? "gzip";
+  if (compression !== "gzip" && compression !== "zstd")
+    throw usageError(`unknown --compression "${compression}"`);
+  const cacheFlag = stringOption(ctx.values["cache-dir"]);
+  const cacheDir = cacheFlag ? resolve(ctx.io.cwd, cacheFlag) : config?.cache?.sources;
+  const talosVersion = stringOption(ctx.values["talos-version"]) ?? config?.talos.version;
+  const mirrorsOf = (flag: string, fromConfig: string[] | undefined) => {
+    const given = listOption(ctx.values[flag]);
+    return (given.length ? given : (fromConfig ?? [])).map(parseMirror);
+  };
+  return {
+    root,
+    target,
+    platforms,
+    buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),
+    engine: engine as "auto",
+    outDir: resolve(ctx.io.cwd, stringOption(ctx.values.output) ?? `dist/${target}`),
+    mirrors: mirrorsOf("mirror", config?.mirrors?.images),
+    sourceMirrors: mirrorsOf("source-mirror", config?.mirrors?.sources),
+    offline: ctx.values.offline === true,
+    noCache: ctx.values["no-cache"] === true,
+    compression: compression as "gzip" | "zstd",
+    ...(cacheDir ? { sources: { cacheDir } } : {}),
+    ...(talosVersion ? { talosVersion } : {}),
+    env: ctx.io.env as NodeJS.ProcessEnv,
+  };
+}
+
+/** Build progress on stderr: a timed line per event; source downloads throttled to one line per 2 s. */
+export function buildProgress(ctx: CommandContext): (e: BuildEvent) => void {
+  const started = Date.now();
+  // Source downloads: a line when one starts, every 2 s while it runs, and once verified.
+  const slow = throttledDownloadLines(2000);
+  const downloadLine = (e: Extract<BuildEvent, { kind: "download" }>) => {
+    const p = e.progress;
+    if (p.done) return `${e.platform}: verified ${p.url} (${p.bytes} bytes)`;
+    if (p.bytes === 0)
+      return `${e.platform}: downloading ${p.url}${p.attempt > 0 ? ` (retry ${p.attempt})` : ""}`;
+    const line = slow(p);
+    return line && `${e.platform}: ${line}`;
+  };
+  return (e: BuildEvent) => {
+    if (ctx.json) return;
+    const t = `${((Date.now() - started) / 1000).toFixed(1)}s`;
+    if (e.kind === "download") {
+      const line = downloadLine(e);
+      if (line) ctx.io.stderr(`[${t}] ${line}\n`);
+      return;
+    }
+    const line =
+      e.kind === "plan"
+        ? `${e.platform}: plan ${e.packages.join(" -> ")}${e.needsEngine ? "" : " (no engine needed)"}`
+        : e.kind === "sources"
+          ? `${e.platform}: ${e.count} source(s) verified`
+          : e.kind === "engine"
+            ? `${e.platform}: engine ${e.description}`
+            : e.kind === "step"
+              ? `${e.platform}: ${e.text}`
+              : e.kind === "validate"
+                ? `${e.platform}: validating as a Talos extension`
+                : `writing ${e.outDir}`;
+    ctx.io.stderr(`[${t}] ${line}\n`);
+  };
+}
 
 export const buildCommand: Command = {
   name: "build",
@@ -90,40 +171,8 @@ export const buildCommand: Command = {
   ],
   async run(ctx) {
     const target = ctx.positionals[0]!;
-    // The workspace file gives the defaults; every flag overrides its key.
-    const config = await workspaceConfig(ctx);
-    const root = rootDir(ctx, config);
-    const platforms = platformsOption(ctx, (config?.platforms as Platform[] | undefined) ?? [HOST_PLATFORM]);
-    const engine = stringOption(ctx.values.engine) ?? "auto";
-    if (!["auto", "buildx", "docker", "buildctl"].includes(engine)) {
-      throw usageError(`unknown --engine "${engine}"`, "use auto, buildx, docker or buildctl");
-    }
-    const compression = stringOption(ctx.values.compression) ?? "gzip";
-    if (compression !== "gzip" && compression !== "zstd")
-      throw usageError(`unknown --compression "${compression}"`);
-    const cacheFlag = stringOption(ctx.values["cache-dir"]);
-    const cacheDir = cacheFlag ? resolve(ctx.io.cwd, cacheFlag) : config?.cache?.sources;
-    const talosVersion = stringOption(ctx.values["talos-version"]) ?? config?.talos.version;
-    const mirrorsOf = (flag: string, fromConfig: string[] | undefined) => {
-      const given = listOption(ctx.values[flag]);
-      return (given.length ? given : (fromConfig ?? [])).map(parseMirror);
-    };
-    const options = {
-      root,
-      target,
-      platforms,
-      buildArgs: keyValueOption(ctx.values["build-arg"], "build-arg"),
-      engine: engine as "auto",
-      outDir: resolve(ctx.io.cwd, stringOption(ctx.values.output) ?? `dist/${target}`),
-      mirrors: mirrorsOf("mirror", config?.mirrors?.images),
-      sourceMirrors: mirrorsOf("source-mirror", config?.mirrors?.sources),
-      offline: ctx.values.offline === true,
-      noCache: ctx.values["no-cache"] === true,
-      compression: compression as "gzip" | "zstd",
-      ...(cacheDir ? { sources: { cacheDir } } : {}),
-      ...(talosVersion ? { talosVersion } : {}),
-      env: ctx.io.env as NodeJS.ProcessEnv,
-    };
+    const options = await buildOptions(ctx, target, await workspaceConfig(ctx));
+    const engine = options.engine;
 
     if (ctx.values.plan) {
       // Show the Dockerfile the detected engine would get (its frontend decides the syntax).
@@ -134,7 +183,8 @@ export const buildCommand: Command = {
         engineFound = undefined;
       }
       const plans = [];
-      for (const platform of platforms) plans.push(await planPlatform(options, platform, engineFound));
+      for (const platform of options.platforms)
+        plans.push(await planPlatform(options, platform, engineFound));
       if (ctx.json) {
         printJson(ctx.io, {
           target,
@@ -160,39 +210,7 @@ export const buildCommand: Command = {
     }
 
     const reg = registryOptions(ctx);
-    const started = Date.now();
-    // Source downloads: a line when one starts, every 2 s while it runs, and once verified.
-    const slow = throttledDownloadLines(2000);
-    const downloadLine = (e: Extract<BuildEvent, { kind: "download" }>) => {
-      const p = e.progress;
-      if (p.done) return `${e.platform}: verified ${p.url} (${p.bytes} bytes)`;
-      if (p.bytes === 0)
-        return `${e.platform}: downloading ${p.url}${p.attempt > 0 ? ` (retry ${p.attempt})` : ""}`;
-      const line = slow(p);
-      return line && `${e.platform}: ${line}`;
-    };
-    const progress = (e: BuildEvent) => {
-      if (ctx.json) return;
-      const t = `${((Date.now() - started) / 1000).toFixed(1)}s`;
-      if (e.kind === "download") {
-        const line = downloadLine(e);
-        if (line) ctx.io.stderr(`[${t}] ${line}\n`);
-        return;
-      }
-      const line =
-        e.kind === "plan"
-          ? `${e.platform}: plan ${e.packages.join(" -> ")}${e.needsEngine ? "" : " (no engine needed)"}`
-          : e.kind === "sources"
-            ? `${e.platform}: ${e.count} source(s) verified`
-            : e.kind === "engine"
-              ? `${e.platform}: engine ${e.description}`
-              : e.kind === "step"
-                ? `${e.platform}: ${e.text}`
-                : e.kind === "validate"
-                  ? `${e.platform}: validating as a Talos extension`
-                  : `writing ${e.outDir}`;
-      ctx.io.stderr(`[${t}] ${line}\n`);
-    };
+    const progress = buildProgress(ctx);
     const result = await build({
       ...options,
       onEvent: progress,

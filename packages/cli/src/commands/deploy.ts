@@ -5,6 +5,7 @@ import {
   connect,
   createInterrupt,
   type DeployEvent,
+  type DeployPlan,
   type DeployReport,
   formatPlan,
   formatReport,
@@ -13,8 +14,13 @@ import {
   planDeploy,
 } from "@talos-ext/deploy";
 import { TalosExtError } from "@talos-ext/spec";
+import type { Talosctl } from "@talos-ext/talosctl";
 import { type Command, type CommandContext, listOption, stringOption, usageError } from "../command.ts";
 import { printJson } from "../report.ts";
+import { REGISTRY_OPTIONS } from "./registry-options.ts";
+import { runRollout } from "./rollout.ts";
+import { FACTORY_OPTIONS } from "./schematic.ts";
+import { BUILD_ARG_OPTION, CONFIG_OPTION, ROOT_OPTION } from "./shared.ts";
 
 /** Reads a JSON file the user named; unreadable or malformed is a usage-level input error. */
 async function readJson(ctx: CommandContext, file: string, what: string): Promise<unknown> {
@@ -112,6 +118,55 @@ async function confirm(ctx: CommandContext, nodes: number): Promise<void> {
   }
 }
 
+/** Options of {@link applyConfirmed}. */
+export interface ApplyRunOptions {
+  rollbackOnFailure: boolean;
+  /** Also write the report here (relative to the working directory). */
+  reportFile: string | undefined;
+}
+
+/**
+ * Asks (or takes --yes), then runs the plan with a progress line per step on stderr; Ctrl-C
+ * finishes the node in flight, twice stops at once. The caller prints the report.
+ */
+export async function applyConfirmed(
+  ctx: CommandContext,
+  plan: DeployPlan,
+  talosctl: Talosctl,
+  options: ApplyRunOptions,
+): Promise<DeployReport> {
+  const upgrading = plan.nodes.filter((n) => n.action === "upgrade").length;
+  await confirm(ctx, upgrading);
+  const int = createInterrupt();
+  const onSigint = () => {
+    ctx.io.stderr(
+      int.signal.aborted
+        ? "\nstopping at once\n"
+        : "\ninterrupt: finishing the node in flight (Ctrl-C again to stop at once)\n",
+    );
+    int.interrupt();
+  };
+  process.on("SIGINT", onSigint);
+  let report: DeployReport;
+  try {
+    report = await applyPlan(plan, {
+      talosctl,
+      signal: int.signal,
+      hardSignal: int.hardSignal,
+      rollbackOnFailure: options.rollbackOnFailure,
+      ...(options.reportFile ? { reportFile: resolve(ctx.io.cwd, options.reportFile) } : {}),
+      onEvent: (e) => {
+        if (ctx.json) return;
+        const line = progressLine(e);
+        if (line) ctx.io.stderr(`${line}\n`);
+      },
+    });
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  return report;
+}
+
 export const deployCommand: Command = {
   name: "deploy",
   summary: "plan or roll out an installer to Talos nodes (one node at a time, verified)",
@@ -122,9 +177,75 @@ export const deployCommand: Command = {
     "apply: runs the plan: control planes one at a time with etcd checked before each, workers in",
     "batches of --max-parallel; after each node checks its version, extensions, ext-* services and",
     "health; stops at the first failure. Ctrl-C: finish the node in flight; twice: stop at once.",
+    "--extension NAME: the whole path, settings from talos-ext.yaml: build (or --layout), push to",
+    "<registry>/<name>:<version>, read the nodes, compose an installer that keeps what they run,",
+    "plan, apply. --dry-run prints every step and the plan and changes nothing.",
   ].join("\n"),
-  positionals: [{ name: "action", required: true, description: "plan | apply" }],
+  positionals: [{ name: "action", required: false, description: "plan | apply (not with --extension)" }],
   options: {
+    extension: {
+      type: "string",
+      value: "NAME",
+      description: "the whole path for one extension: build, push, installer, plan, apply",
+    },
+    layout: {
+      type: "string",
+      value: "DIR",
+      description: "--extension: the built OCI layout (default: build it now)",
+    },
+    "nx-build": {
+      type: "boolean",
+      description: "--extension: build through Nx first (cached) into --layout; skipped by --dry-run",
+    },
+    "dry-run": {
+      type: "boolean",
+      description: "--extension: print the whole plan; build, push and change nothing",
+    },
+    until: { type: "string", value: "STEP", description: "--extension: stop after installer (pushed)" },
+    registry: {
+      type: "string",
+      value: "REPO",
+      description: "--extension: push to REPO/<name>:<version> (default registry.repository)",
+    },
+    "installer-repository": {
+      type: "string",
+      value: "REPO",
+      description: "--extension: installers go to REPO:<talos version> (default <registry>/installer)",
+    },
+    "talos-version": { type: "string", value: "V", description: "--extension: target Talos version" },
+    official: {
+      type: "string",
+      multiple: true,
+      value: "NAME",
+      description: "--extension: also add an official extension",
+    },
+    imager: { type: "string", value: "BIN", description: "--extension: a local imager binary" },
+    "catalog-image": {
+      type: "string",
+      value: "REPO",
+      description: "--extension: official catalog image (default ghcr.io/siderolabs/extensions)",
+    },
+    ...ROOT_OPTION,
+    ...CONFIG_OPTION,
+    ...BUILD_ARG_OPTION,
+    platform: { type: "string", value: "LIST", description: "--extension: platforms to build" },
+    engine: { type: "string", value: "KIND", description: "--extension: auto, buildx, docker or buildctl" },
+    offline: { type: "boolean", description: "--extension: use only the source cache" },
+    mirror: {
+      type: "string",
+      multiple: true,
+      value: "FROM=TO",
+      description: "image prefix mirror (base images, catalog, base installer)",
+    },
+    "source-mirror": {
+      type: "string",
+      multiple: true,
+      value: "FROM=TO",
+      description: "source URL prefix mirror",
+    },
+    "cache-dir": { type: "string", value: "DIR", description: "source cache directory" },
+    ...REGISTRY_OPTIONS,
+    ...FACTORY_OPTIONS,
     nodes: {
       type: "string",
       multiple: true,
@@ -171,12 +292,24 @@ export const deployCommand: Command = {
     yes: { type: "boolean", short: "y", description: "apply without asking" },
   },
   examples: [
+    "talos-ext deploy --extension hello-service --dry-run",
+    "talos-ext deploy --extension multipath-tools --layout dist/extensions/multipath-tools --yes",
     "talos-ext deploy plan --installer-content installer.json --nodes 10.5.0.2,10.5.0.3,10.5.0.4",
     "talos-ext deploy apply --installer-content installer.json --max-parallel 3 --rollback-on-failure --yes",
     "talos-ext deploy apply --installer-content installer.json --json --yes > report.json",
   ],
   async run(ctx) {
     const action = ctx.positionals[0];
+    const extension = stringOption(ctx.values.extension);
+    if (extension !== undefined) {
+      if (action !== undefined) {
+        throw usageError(
+          `deploy: --extension runs the whole path; drop "${action}"`,
+          "use --dry-run to see the plan",
+        );
+      }
+      return runRollout(ctx, extension);
+    }
     if (action !== "plan" && action !== "apply")
       throw usageError(`deploy: unknown action "${action}"`, "Use plan or apply.");
     const installer = await installerOf(ctx);
@@ -221,36 +354,10 @@ export const deployCommand: Command = {
       return 0;
     }
     if (!ctx.json) ctx.io.stderr(formatPlan(plan));
-    const upgrading = plan.nodes.filter((n) => n.action === "upgrade").length;
-    await confirm(ctx, upgrading);
-    const int = createInterrupt();
-    const onSigint = () => {
-      ctx.io.stderr(
-        int.signal.aborted
-          ? "\nstopping at once\n"
-          : "\ninterrupt: finishing the node in flight (Ctrl-C again to stop at once)\n",
-      );
-      int.interrupt();
-    };
-    process.on("SIGINT", onSigint);
-    let report: DeployReport;
-    try {
-      const reportFile = stringOption(ctx.values.report);
-      report = await applyPlan(plan, {
-        talosctl,
-        signal: int.signal,
-        hardSignal: int.hardSignal,
-        rollbackOnFailure: ctx.values["rollback-on-failure"] === true,
-        ...(reportFile ? { reportFile: resolve(ctx.io.cwd, reportFile) } : {}),
-        onEvent: (e) => {
-          if (ctx.json) return;
-          const line = progressLine(e);
-          if (line) ctx.io.stderr(`${line}\n`);
-        },
-      });
-    } finally {
-      process.off("SIGINT", onSigint);
-    }
+    const report = await applyConfirmed(ctx, plan, talosctl, {
+      rollbackOnFailure: ctx.values["rollback-on-failure"] === true,
+      reportFile: stringOption(ctx.values.report),
+    });
     if (ctx.json) printJson(ctx.io, report);
     else ctx.io.stdout(formatReport(report));
     return report.ok ? 0 : 1;

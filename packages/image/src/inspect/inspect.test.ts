@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeLayout } from "../../test/layouts.ts";
 import { writeOciLayout } from "../oci/layout.ts";
-import { writeLayout } from "../registry/test-support.ts";
 import { inspectLayout } from "./inspect.ts";
 
 const exec = promisify(execFile);

@@ -1,4 +1,8 @@
+import { symlinkEscapes } from "@talos-ext/spec";
 import { ociError } from "./errors.ts";
+
+// The lexical symlink rule and the parent list are spec's (one path policy for every tar).
+export { parentsOf } from "@talos-ext/spec";
 
 /**
  * Paths inside an image are posix, relative to the image root, without "." or empty segments.
@@ -31,27 +35,6 @@ export function normalizeEntryPath(raw: string, context: string): string {
   return parts.join("/");
 }
 
-/**
- * True if a relative symlink target climbs above the image root when resolved from the link's
- * directory. The check is lexical, step by step, so "a/../../x" is caught even though it ends
- * at a plausible depth. Absolute targets are resolved against the image root by the runtime
- * (`/..` is `/`), so they cannot escape and are allowed: rootfs trees are full of them.
- */
-export function symlinkEscapes(entryPath: string, target: string): boolean {
-  if (target.startsWith("/")) return false;
-  let depth = entryPath.split("/").length - 1;
-  for (const seg of target.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") {
-      depth--;
-      if (depth < 0) return true;
-    } else {
-      depth++;
-    }
-  }
-  return false;
-}
-
 export function checkSymlink(entryPath: string, target: string, context: string): void {
   if (target === "") {
     throw ociError(
@@ -74,14 +57,6 @@ export function checkSymlink(entryPath: string, target: string, context: string)
       "Make the link target stay inside the tree (or use an absolute target, which resolves inside the image).",
     );
   }
-}
-
-/** Parent directories of a normalised path, shallowest first ("a/b/c" -> ["a", "a/b"]). */
-export function parentsOf(path: string): string[] {
-  const parts = path.split("/");
-  const out: string[] = [];
-  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join("/"));
-  return out;
 }
 
 /** Bytewise (UTF-8) order, so the order never depends on locale or on UTF-16 quirks. */

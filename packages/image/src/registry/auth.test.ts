@@ -5,6 +5,7 @@ import { delimiter, join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRegistry, startRegistry } from "../../../../tools/harness/registry.ts";
+import { writeLayout } from "../../test/layouts.ts";
 import {
   configKeyToRegistry,
   type ProgressEvent,
@@ -13,7 +14,6 @@ import {
   pushLayout,
   RegistryClient,
 } from "./index.ts";
-import { writeLayout } from "./test-support.ts";
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const USER = "builder";

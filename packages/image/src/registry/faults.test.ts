@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRegistry, startRegistry } from "../../../../tools/harness/registry.ts";
+import { layoutTopDigest, writeLayout } from "../../test/layouts.ts";
 import { type ProgressEvent, pullLayout, pushLayout, RegistryClient } from "./index.ts";
-import { layoutTopDigest, writeLayout } from "./test-support.ts";
 
 let reg: RunningRegistry;
 let work: string;

@@ -7,8 +7,8 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRegistry, startRegistry } from "../../../../tools/harness/registry.ts";
+import { layoutTopDigest, randomLayer, writeLayout } from "../../test/layouts.ts";
 import { type ProgressEvent, pullLayout, pushLayout, RegistryClient } from "./index.ts";
-import { layoutTopDigest, randomLayer, writeLayout } from "./test-support.ts";
 
 const exec = promisify(execFile);
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRegistry, startRegistry } from "../../../../tools/harness/registry.ts";
+import { layoutTopDigest, writeLayout } from "../../test/layouts.ts";
 import { pullLayout, pushLayout, RegistryClient } from "./index.ts";
-import { layoutTopDigest, writeLayout } from "./test-support.ts";
 
 const exec = promisify(execFile);
 let reg: RunningRegistry;

@@ -9,8 +9,8 @@ import {
   type RunningRegistry,
   startRegistry,
 } from "../../../../tools/harness/registry.ts";
+import { layoutTopDigest, writeLayout } from "../../test/layouts.ts";
 import { type BlobSource, type ProgressEvent, pullLayout, pushLayout, RegistryClient } from "./index.ts";
-import { layoutTopDigest, writeLayout } from "./test-support.ts";
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const opts = (extra: object = {}) => ({ insecure: true, retryDelayMs: 20, ...extra });

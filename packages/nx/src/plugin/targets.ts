@@ -114,29 +114,32 @@ export function targetsFor(
       help: { command: `${cli} push --help`, example: { args: [`registry.example/talos/${pkg.name}:v1`] } },
     },
   };
+  // installer and deploy run the CLI's one pipeline on this project's build (run through Nx by
+  // --nx-build, so it is cached): push, read the nodes, compose an installer that keeps what
+  // they run, (plan, apply). Settings come from talos-ext.yaml; extra flags pass through
+  // (nx run NAME:deploy --dry-run, which builds nothing).
+  const rollout = `${cli} deploy --extension ${name} --layout ${sh(out)} --nx-build`;
   targets.installer = {
     executor: "nx:run-commands",
-    options: run(`${cli} installer compose${ref ? ` --add ${sh(ref)}` : ""}`),
+    options: run(`${rollout} --until installer`),
     cache: false,
-    dependsOn: ["push", ...(cliDependsOn(o) ?? [])],
+    // Not dependsOn build: --nx-build runs it through Nx (cached), and a dry run skips it.
+    dependsOn: cliDependsOn(o),
     metadata: {
-      description: `Compose a Talos installer that keeps the nodes' current extensions and adds ${pkg.name} (talos-ext installer compose, from @talos-ext/installer). Never cached.`,
+      description: `Push ${pkg.name} and compose a Talos installer that keeps the nodes' current extensions and adds it; prints the installer reference (talos-ext deploy --extension ${pkg.name} --until installer, from @talos-ext/installer). Never cached.`,
       technologies: ["talos-ext"],
-      help: {
-        command: `${cli} installer compose --help`,
-        example: { options: { "talos-version": "v1.13.9" } },
-      },
+      help: { command: `${cli} deploy --help`, example: { options: { "talos-version": "v1.13.9" } } },
     },
   };
   targets.deploy = {
     executor: "nx:run-commands",
-    options: run(`${cli} deploy apply`),
+    options: run(rollout),
     cache: false,
-    dependsOn: ["installer", ...(cliDependsOn(o) ?? [])],
+    dependsOn: cliDependsOn(o),
     metadata: {
-      description: `Roll the installer with ${pkg.name} out to the nodes one at a time, verified (talos-ext deploy apply, from @talos-ext/deploy). Never cached.`,
+      description: `Push ${pkg.name}, compose the installer that keeps the nodes' extensions, and roll it out one node at a time, verified (talos-ext deploy --extension ${pkg.name}, from @talos-ext/deploy). --dry-run prints the whole plan and changes nothing. Never cached.`,
       technologies: ["talos-ext"],
-      help: { command: `${cli} deploy apply --help`, example: { options: { "dry-run": true } } },
+      help: { command: `${cli} deploy --help`, example: { options: { "dry-run": true } } },
     },
   };
   return targets;

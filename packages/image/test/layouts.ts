@@ -6,32 +6,23 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { OCI_INDEX, OCI_MANIFEST } from "./media-types.ts";
+import { END_OF_ARCHIVE, entryHeader, padding } from "@talos-ext/spec";
+import { OCI_INDEX, OCI_MANIFEST } from "../src/registry/media-types.ts";
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-/** A minimal ustar archive of regular files. */
+/** A tar of regular files, with spec's one header encoder. */
 export function tar(files: Record<string, Uint8Array>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [name, data] of Object.entries(files)) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0, 100, "utf8");
-    h.write("0000644\0", 100);
-    h.write("0000000\0", 108);
-    h.write("0000000\0", 116);
-    h.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124);
-    h.write("00000000000\0", 136);
-    h.write("        ", 148);
-    h.write("0", 156);
-    h.write("ustar\0", 257);
-    h.write("00", 263);
-    let sum = 0;
-    for (const byte of h) sum += byte;
-    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
-    blocks.push(h, Buffer.from(data), Buffer.alloc((512 - (data.length % 512)) % 512));
+  const parts: Buffer[] = [];
+  for (const [path, data] of Object.entries(files)) {
+    parts.push(
+      ...entryHeader({ path, type: "file", mode: 0o644 }, data.length, 0),
+      Buffer.from(data),
+      padding(data.length),
+    );
   }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
 }
 
 export interface LayoutBlob {
