@@ -105,7 +105,7 @@ beforeAll(async () => {
     all: true,
   });
   if (install.exitCode !== 0) throw new Error(`pnpm install of the tarballs failed:\n${install.all}`);
-}, 120_000);
+}, 240_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -143,7 +143,7 @@ describe("published packages", () => {
         if (!r.ok) failures.push(`${p.pkg.name} ${r.tool}:\n${r.output}`);
     }
     expect(failures).toEqual([]);
-  }, 150_000);
+  }, 300_000);
 
   it("installs from the tarballs, not from the workspace", () => {
     for (const p of packed) {
