@@ -228,7 +228,17 @@ export async function runPublint(tarball: string, cwd: string): Promise<LintResu
 export async function runAttw(tarball: string, cwd: string): Promise<LintResult> {
   const r = await execa(
     "pnpm",
-    ["exec", "attw", tarball, "--profile", "esm-only", "--format", "table-flipped", "--no-emoji"],
+    [
+      "exec",
+      "attw",
+      tarball,
+      "--profile",
+      "esm-only",
+      "--no-definitely-typed",
+      "--format",
+      "table-flipped",
+      "--no-emoji",
+    ],
     { cwd, reject: false, all: true, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } },
   );
   return { tool: "attw", ok: r.exitCode === 0, output: r.all ?? "" };

@@ -241,7 +241,7 @@ console.log(JSON.stringify({ id, ref, output }));`,
     expect(r.stdout.trim()).toContain(cli.version);
   });
 
-  it("the checks catch a package that would publish broken", async () => {
+  it("the checks catch a package that would publish broken", { timeout: 120_000 }, async () => {
     // A package as it goes wrong in practice: a target outside `files`, the workspace-only
     // `development` condition and a `workspace:` range left in, `types` after `import`.
     const dir = join(work, "broken");
@@ -265,7 +265,7 @@ console.log(JSON.stringify({ id, ref, output }));`,
       engines: { node: ">=24" },
       exports: {
         ".": { development: "./src/index.ts", import: "./dist/index.js", types: "./dist/index.d.ts" },
-        "./extra": { types: "./dist/index.d.ts", import: "./lib/extra.js" },
+        "./extra": { types: "./lib/extra.d.ts", import: "./lib/extra.js" },
       },
       types: "./dist/index.d.ts",
       files: ["dist", "generators.json"],
@@ -296,7 +296,10 @@ console.log(JSON.stringify({ id, ref, output }));`,
     const reread = await readPackedTarball(pkg, result.tarball);
     reread.manifest.dependencies = { "@talos-ext/spec": "workspace:^" };
     expect(packedProblems(reread)).toContainEqual(expect.stringMatching(/was not rewritten/));
-    // and publint sees the missing file too
+    // and publint sees the missing file too, and attw the missing types
     expect((await runPublint(result.tarball, root)).ok).toBe(false);
+    const attw = await runAttw(result.tarball, root);
+    expect(attw.ok).toBe(false);
+    expect(attw.output).toMatch(/@talos-ext\/broken\/extra/);
   });
 });
