@@ -38,11 +38,13 @@ export type TalosctlErrorCode = keyof typeof TALOSCTL_ERROR_CODES;
 
 /** The fields of a `TalosctlError` (also its constructor's argument). */
 export interface TalosctlErrorOptions {
+  /** Stable code: match on it, never on the message. */
   code: TalosctlErrorCode;
   /** What went wrong, naming the node and the command. */
   message: string;
   /** What to do about it. */
   hint?: string;
+  /** The underlying failure (execa's error, a parse error), kept for debugging. */
   cause?: unknown;
   /** The node the call was for (one node per call). */
   node?: string;
