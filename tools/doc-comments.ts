@@ -9,13 +9,19 @@
 import { dirname, relative, resolve } from "node:path";
 import ts from "typescript";
 
-/** Whether `node` has a JSDoc block with text (a bare `/** @internal *\/` does not count). */
+const text = (c: string | ts.NodeArray<ts.JSDocComment> | undefined) =>
+  (typeof c === "string" ? c : (ts.getTextOfJSDocComment(c) ?? "")).trim();
+
+/**
+ * Whether `node` has a JSDoc block with text, in its body or after a tag (`@internal The
+ * matcher.` counts; a bare `/** @internal *\/` says nothing and does not).
+ */
 function hasDocText(node: ts.Node): boolean {
-  return ts.getJSDocCommentsAndTags(node).some((d) => {
-    if (!ts.isJSDoc(d)) return false;
-    const text = typeof d.comment === "string" ? d.comment : ts.getTextOfJSDocComment(d.comment);
-    return (text ?? "").trim().length > 0;
-  });
+  return ts
+    .getJSDocCommentsAndTags(node)
+    .some(
+      (d) => ts.isJSDoc(d) && (text(d.comment) !== "" || (d.tags ?? []).some((t) => text(t.comment) !== "")),
+    );
 }
 
 /** Members of an interface or an object type literal (a type alias's own `{ … }`). */
