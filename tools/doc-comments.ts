@@ -2,9 +2,10 @@
  * Test support: lists what a package exports from `src/index.ts` without a doc comment, so a
  * package's public API cannot grow an undocumented name. Every export is followed (through the
  * re-exports of index.ts and any barrel between) to its declaration, which must carry a JSDoc
- * comment with text; so must every member of an exported interface or object type. One
- * `Program` per call, rooted at index.ts: the checker resolves the aliases, nothing is
- * type-checked, so a package costs one parse of the files its index reaches.
+ * comment with text; so must every member of an exported interface or object type, and every
+ * public member of an exported class. One `Program` per call, rooted at index.ts: the checker
+ * resolves the aliases, nothing is type-checked, so a package costs one parse of the files its
+ * index reaches.
  */
 import { dirname, relative, resolve } from "node:path";
 import ts from "typescript";
@@ -24,10 +25,26 @@ function hasDocText(node: ts.Node): boolean {
     );
 }
 
-/** Members of an interface or an object type literal (a type alias's own `{ … }`). */
-function membersOf(decl: ts.Declaration): readonly ts.TypeElement[] {
+/**
+ * Members that need their own doc: every member of an interface or an object type literal (a
+ * type alias's own `{ … }`), and a class's public API. Of a class, constructors (the class and
+ * its options type say what it takes), `override`s (the base documents them) and private or
+ * protected members are left out.
+ */
+function membersOf(decl: ts.Declaration): readonly ts.NamedDeclaration[] {
   if (ts.isInterfaceDeclaration(decl)) return decl.members;
   if (ts.isTypeAliasDeclaration(decl) && ts.isTypeLiteralNode(decl.type)) return decl.type.members;
+  if (ts.isClassDeclaration(decl)) {
+    const hidden = ts.ModifierFlags.Private | ts.ModifierFlags.Protected | ts.ModifierFlags.Override;
+    return decl.members.filter(
+      (m) =>
+        !ts.isConstructorDeclaration(m) &&
+        !ts.isClassStaticBlockDeclaration(m) &&
+        !ts.isSemicolonClassElement(m) &&
+        !(m.name && ts.isPrivateIdentifier(m.name)) &&
+        (ts.getCombinedModifierFlags(m) & hidden) === 0,
+    );
+  }
   return [];
 }
 
@@ -42,7 +59,7 @@ function isOverloadImplementation(decl: ts.Declaration, all: readonly ts.Declara
 
 /**
  * Exported declarations of the package whose index is `indexFile`, and members of exported
- * interfaces, that have no doc comment: `name (path:line)` entries, paths relative to the
+ * interfaces and classes, that have no doc comment: `name (path:line)` entries, paths relative to the
  * package, sorted. Declarations outside the package (a name re-exported from a dependency)
  * are that package's business and are not listed.
  */

@@ -57,9 +57,13 @@ export interface TalosExtErrorOptions {
  */
 export class TalosExtError extends Error {
   override readonly name = "TalosExtError";
+  /** Stable code (docs/error-codes.md): match on it, never on the message. */
   readonly code: string;
+  /** What to do about it, when there is something to say. */
   readonly hint: string | undefined;
+  /** The input the error is about, when there is one. */
   readonly location: SourceLocation | undefined;
+  /** The findings that make this error: the ones given, else this error as one diagnostic. */
   readonly diagnostics: Diagnostic[];
 
   constructor(options: TalosExtErrorOptions) {

@@ -123,6 +123,10 @@ export class RegistryClient {
   // -------------------------------------------------------------------------------------------
   // Blobs
 
+  /**
+   * Whether the repository of `ref` has the blob `digest` (a HEAD, retried like every request).
+   * Throws `REGISTRY_*` errors for a bad digest, auth failures and exhausted retries.
+   */
   async blobExists(ref: ImageReference | string, digest: string): Promise<boolean> {
     const r = toReference(ref);
     parseDigest(digest);
