@@ -254,6 +254,21 @@ describe("initramfs walker", () => {
     expect([...(await readInitramfs(frames)).files.keys()]).toEqual(["x", "y"]);
   });
 
+  it("skips NUL padding between zstd parts and after the last, as the kernel does", async () => {
+    const padded = Buffer.concat([
+      compress("zstd", cpioNewc([{ name: "x" }])),
+      Buffer.alloc(3),
+      compress("zstd", cpioNewc([{ name: "extensions.yaml", data: "layers: []\n" }])),
+      Buffer.alloc(4096),
+    ]);
+    const r = await readInitramfs(padded);
+    expect([...r.files.keys()]).toEqual(["x", "extensions.yaml"]);
+    expect(r.streams).toEqual(["zstd"]);
+    // Padding is NULs only: anything else after the frames is damage.
+    const junk = Buffer.concat([padded, Buffer.from("not a frame")]);
+    await expect(readInitramfs(junk)).rejects.toMatchObject({ code: "INSPECT_COMPRESSION" });
+  });
+
   it("is streamed: a large initramfs is read in chunks", async () => {
     const big = buildInitramfs({
       compression: "zstd",

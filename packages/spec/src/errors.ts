@@ -7,27 +7,45 @@ export type Severity = "error" | "warning" | "info";
 
 /** A place in an input file. Lines and columns are 1-based. */
 export interface SourceLocation {
+  /** The file, as given to the reader (often relative to the tree root). */
   file: string;
+  /** 1-based line, when known. */
   line?: number;
+  /** 1-based column, when known. */
   column?: number;
 }
 
 /** One finding, as printed by `talos-ext lint --json`. */
 export interface Diagnostic {
+  /**
+   * Stable code (e.g. `SCHEMA_REQUIRED`): match on it, never on the message; docs/error-codes.md lists them.
+   */
   code: string;
+  /** `error` fails lint and builds; `warning` and `info` are reported only. */
   severity: Severity;
+  /** What is wrong, in one sentence. */
   message: string;
+  /** What to do about it. */
   hint?: string;
+  /** The file the finding is about, as given to the reader (often relative to the tree root). */
   file?: string;
+  /** 1-based line in `file`, when known. */
   line?: number;
+  /** 1-based column in `file`, when known. */
   column?: number;
 }
 
+/** The fields of a {@link TalosExtError} (its constructor's argument). */
 export interface TalosExtErrorOptions {
+  /** Stable code from the package's registry (docs/error-codes.md); match on it, never on the message. */
   code: string;
+  /** What is wrong, naming the input. */
   message: string;
+  /** What to do about it. */
   hint?: string;
+  /** The input the error is about, when there is one. */
   location?: SourceLocation;
+  /** The underlying failure, kept for debugging (the message already says what went wrong). */
   cause?: unknown;
   /** Several findings that together make this error (e.g. every schema issue of a file). */
   diagnostics?: Diagnostic[];
@@ -39,9 +57,13 @@ export interface TalosExtErrorOptions {
  */
 export class TalosExtError extends Error {
   override readonly name = "TalosExtError";
+  /** Stable code (docs/error-codes.md): match on it, never on the message. */
   readonly code: string;
+  /** What to do about it, when there is something to say. */
   readonly hint: string | undefined;
+  /** The input the error is about, when there is one. */
   readonly location: SourceLocation | undefined;
+  /** The findings that make this error: the ones given, else this error as one diagnostic. */
   readonly diagnostics: Diagnostic[];
 
   constructor(options: TalosExtErrorOptions) {
@@ -70,6 +92,7 @@ function toDiagnostic(e: {
   return d;
 }
 
+/** Whether `value` is a {@link TalosExtError} (for `catch` clauses, which see `unknown`). */
 export function isTalosExtError(value: unknown): value is TalosExtError {
   return value instanceof TalosExtError;
 }
@@ -123,6 +146,7 @@ export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   );
 }
 
+/** Whether any diagnostic of `list` is an error (not a warning or info). */
 export function hasErrors(list: readonly Diagnostic[]): boolean {
   return list.some((d) => d.severity === "error");
 }

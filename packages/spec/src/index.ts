@@ -246,7 +246,7 @@ export {
   tarHeader,
 } from "./tar/write.ts";
 // zstd streams of several frames (Node's decoder reads only the first).
-export { decompressZstdFrames } from "./tar/zstd-frames.ts";
+export { decompressZstdFrames, type ZstdFramesOptions } from "./tar/zstd-frames.ts";
 // Go text/template with sprig's hermetic functions.
 export {
   compileGoRegex,

@@ -134,6 +134,7 @@ export interface UpgradeOptions extends CallOptions {
 
 /** How an upgrade was run. */
 export interface UpgradeResult {
+  /** The node exactly as passed. */
   node: string;
   /** `lifecycle` (talosctl >= 1.13 and node > 1.13.0-alpha.2) or `legacy`. */
   path: "lifecycle" | "legacy";

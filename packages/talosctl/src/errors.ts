@@ -38,11 +38,13 @@ export type TalosctlErrorCode = keyof typeof TALOSCTL_ERROR_CODES;
 
 /** The fields of a `TalosctlError` (also its constructor's argument). */
 export interface TalosctlErrorOptions {
+  /** Stable code: match on it, never on the message. */
   code: TalosctlErrorCode;
   /** What went wrong, naming the node and the command. */
   message: string;
   /** What to do about it. */
   hint?: string;
+  /** The underlying failure (execa's error, a parse error), kept for debugging. */
   cause?: unknown;
   /** The node the call was for (one node per call). */
   node?: string;
@@ -69,17 +71,29 @@ export interface TalosctlErrorOptions {
 /** The one error class of this package. */
 export class TalosctlError extends Error {
   override readonly name = "TalosctlError";
+  /** Stable code: match on it, never on the message. */
   readonly code: TalosctlErrorCode;
+  /** What to do about it. */
   readonly hint: string | undefined;
+  /** The node the call was for. */
   readonly node: string | undefined;
+  /** The argv that ran, binary first (it never holds secrets). */
   readonly command: string[] | undefined;
+  /** talosctl's exit code, when it ran and exited. */
   readonly exitCode: number | undefined;
+  /** The signal that ended talosctl, when one did. */
   readonly signal: string | undefined;
+  /** Whether the call's timeout ended it. */
   readonly timedOut: boolean;
+  /** Whether the call's AbortSignal ended it. */
   readonly isCanceled: boolean;
+  /** The end of stdout (redacted); absent for commands whose output may be secret. */
   readonly stdout: string | undefined;
+  /** The end of stderr (redacted). */
   readonly stderr: string | undefined;
+  /** For TALOSCTL_UPGRADE_FAILED: the installer's output as talosctl relayed it (redacted). */
   readonly installerOutput: string | undefined;
+  /** True when the new boot entry is already installed (the node is armed for the next reboot). */
   readonly armed: boolean | undefined;
 
   constructor(options: TalosctlErrorOptions) {

@@ -7,17 +7,27 @@ import { parseAllDocuments } from "yaml";
 
 /** Resource metadata as printed by `get -o json` / `-o yaml`. */
 export interface ResourceMetadata {
+  /** COSI namespace, e.g. `runtime`. */
   namespace: string;
+  /** Resource type with its group, e.g. `ExtensionStatuses.runtime.talos.dev`. */
   type: string;
   /** A number when the id looks numeric (`0`, `1` for extensions): never key by it. */
   id: string | number;
+  /** Resource version, bumped on every change: compares two reads of one resource. */
   version: number;
+  /** The controller that owns the resource; `null` when none (the JSON prints it as empty or absent). */
   owner: string | null;
+  /** `running` or `tearingDown`. */
   phase: string;
+  /** Creation time as printed (RFC 3339). */
   created: string;
+  /** Last update time as printed (RFC 3339). */
   updated: string;
+  /** COSI labels, when the resource has any. */
   labels?: Record<string, string>;
+  /** COSI annotations, when the resource has any. */
   annotations?: Record<string, string>;
+  /** Finalizers holding the resource, when any. */
   finalizers?: string[];
 }
 
@@ -25,7 +35,9 @@ export interface ResourceMetadata {
 export interface TalosctlResource<S = unknown> {
   /** The node exactly as passed to `--nodes`. */
   node: string;
+  /** The resource's COSI metadata. */
   metadata: ResourceMetadata;
+  /** The resource's spec; its shape depends on the type (`S` for a typed view). */
   spec: S;
   /** Only with `--watch`. */
   event?: "created" | "updated" | "destroyed";
@@ -81,7 +93,9 @@ export function parseGetYaml(text: string): TalosctlResource[] {
 
 /** `spec` of an ExtensionStatus (the extension's manifest metadata). */
 export interface ExtensionStatusSpec {
+  /** The squashfs image file name the extension was loaded from (e.g. `0.sqsh`). */
   image: string;
+  /** The extension's manifest `metadata`, as the node read it. */
   metadata: {
     name: string;
     version: string;
@@ -106,6 +120,7 @@ export interface SchematicInfo {
 
 /** One extension running on a node. */
 export interface ExtensionStatus {
+  /** The node exactly as passed to `--nodes`. */
   node: string;
   /** Positional id (`0`, `1`, …, `modules.dep`), as a string; not stable across images. */
   id: string;
@@ -113,11 +128,15 @@ export interface ExtensionStatus {
   image: string;
   /** The manifest name: identify extensions by this. */
   name: string;
+  /** The manifest's `metadata.version`, as the extension declares it. */
   version: string;
+  /** The manifest's author, `""` when it names none. */
   author: string;
+  /** The manifest's description, `""` when it has none. */
   description: string;
   /** The Talos version constraint (`""` for modules.dep). */
   compatibility: string;
+  /** The manifest's free-form `extraInfo` (the schematic, for the factory's `schematic` extension). */
   extraInfo?: string;
   /** Synthesised by the imager or Image Factory (`modules.dep`, `schematic`, `embedded-config`). */
   virtual: boolean;

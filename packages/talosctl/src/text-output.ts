@@ -11,8 +11,11 @@ export interface ServerVersion {
   node: string;
   /** e.g. `v1.14.0`. */
   tag: string;
+  /** Git commit of the node's Talos (`SHA:`), empty when absent. */
   sha: string;
+  /** Build time of the node's Talos as printed (`Built:`), empty when absent. */
   built: string;
+  /** Go toolchain version the node's Talos was built with (`Go version:`). */
   goVersion: string;
   /** e.g. `linux/amd64`. */
   osArch: string;
@@ -49,7 +52,9 @@ export function parseServerVersion(stdout: string, node: string): ServerVersion 
 
 /** A table as header names and rows of cells (keyed by header name). */
 export interface ParsedTable {
+  /** Header names in order, as printed (may hold single spaces, e.g. `LAST CHANGE`). */
   columns: string[];
+  /** One record per line after the header, keyed by column name; cells are trimmed. */
   rows: Record<string, string>[];
 }
 
@@ -81,6 +86,7 @@ export function parseTable(text: string): ParsedTable {
 
 /** One line of `talosctl service` (all services of a node). */
 export interface ServiceSummary {
+  /** The node the row is for (the `NODE` column). */
   node: string;
   /** e.g. `ext-multipathd`, `etcd`. */
   id: string;
@@ -90,6 +96,7 @@ export interface ServiceSummary {
   health: string;
   /** As printed, e.g. `1m2s ago`. */
   lastChange: string;
+  /** The latest event's message, e.g. `Health check successful`. */
   lastEvent: string;
 }
 
@@ -107,7 +114,9 @@ export function parseServiceTable(stdout: string): ServiceSummary[] {
 
 /** One event of a service, newest first as talosctl prints them. */
 export interface ServiceEvent {
+  /** The state the service entered with the event (e.g. `Running`). */
   state: string;
+  /** The event's text, e.g. `Health check successful`. */
   message: string;
   /** As printed, e.g. `30m28s` (the `ago` dropped). */
   ago: string;
@@ -115,12 +124,17 @@ export interface ServiceEvent {
 
 /** `talosctl service <id>` for one node. */
 export interface ServiceStatus {
+  /** The node the status was asked of. */
   node: string;
+  /** The service id, e.g. `ext-multipathd`. */
   id: string;
+  /** The service's current state, e.g. `Running` or `Failed`. */
   state: string;
+  /** `OK`, `Fail`, or `?` when the service has no health check. */
   health: string;
   /** The `LAST HEALTH MESSAGE` line, when there is one. */
   lastHealthMessage?: string;
+  /** The service's events, newest first as printed. */
   events: ServiceEvent[];
 }
 
@@ -161,8 +175,11 @@ export function parseServiceStatus(stdout: string): ServiceStatus | undefined {
 export interface EtcdMember {
   /** 16-hex-digit member id as printed. */
   id: string;
+  /** The member's name, normally the node's hostname. */
   hostname: string;
+  /** URLs clients reach this member at (the `CLIENT URLS` column, split on commas). */
   peerUrls: string[];
+  /** URLs other members reach this one at (the `PEER URLS` column, split on commas). */
   clientUrls: string[];
   /** Absent when this talosctl does not print the LEARNER column. */
   learner?: boolean;
@@ -186,6 +203,7 @@ export function parseEtcdMembers(stdout: string): EtcdMember[] {
 
 /** `talosctl etcd status` for one control-plane node. */
 export interface EtcdMemberStatus {
+  /** The node the status was asked of (the `NODE` column). */
   node: string;
   /** This node's member id (16 hex digits). */
   memberId: string;
@@ -197,9 +215,13 @@ export interface EtcdMemberStatus {
   inUsePercent: number;
   /** The leader's member id. */
   leader: string;
+  /** This member's Raft log index. */
   raftIndex: number;
+  /** The Raft term this member sees; members of a healthy cluster agree on it. */
   raftTerm: number;
+  /** Raft index applied to this member's store; behind `raftIndex` while it catches up. */
   raftAppliedIndex: number;
+  /** True while the member is a learner (not yet voting). */
   learner: boolean;
   /** Errors etcd reports, empty when healthy. */
   errors: string[];

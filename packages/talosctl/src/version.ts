@@ -6,8 +6,11 @@
 
 /** A parsed `vMAJOR.MINOR.PATCH[-PRERELEASE]`. */
 export interface TalosVersion {
+  /** Major version (1 for every Talos so far). */
   major: number;
+  /** Minor version: flags and upgrade paths change between minors. */
   minor: number;
+  /** Patch version. */
   patch: number;
   /** e.g. `beta.1`; empty for a release. */
   prerelease: string;

@@ -28,6 +28,7 @@ import { extractTar } from "./extract.ts";
 import { assembleNatively } from "./native.ts";
 import { checkOutputReplaceable, withOutputLock } from "./output.ts";
 
+/** What `build` reports as it goes: planning, sources, engine steps, validation and the write. */
 export type BuildEvent =
   | { kind: "plan"; platform: Platform; packages: string[]; needsEngine: boolean }
   | { kind: "sources"; platform: Platform; count: number }
@@ -38,25 +39,44 @@ export type BuildEvent =
   | { kind: "validate"; platform: Platform }
   | { kind: "write"; outDir: string };
 
+/** Options of {@link build}. */
 export interface BuildOptions {
+  /** The tree root (the directory holding `Pkgfile`). */
   root: string;
+  /** The package to build: its finalize output becomes the image. */
   target: string;
+  /** Platforms to build; one image per platform, all in one layout (an index when several). */
   platforms: Platform[];
+  /**
+   * `--build-arg NAME=VALUE` pairs: template variables `BUILD_ARG_NAME`, and `SOURCE_DATE_EPOCH` for
+   * timestamps.
+   */
   buildArgs?: Record<string, string>;
+  /** Build engine to use; default `auto`: the first that works of buildx, docker, buildctl. */
   engine?: EngineKind | "auto";
   /** OCI layout directory; default `<root>/../dist/<target>` is the CLI's business. */
   outDir: string;
+  /** Image reference rewrites applied to every image dependency and base (air-gapped builds). */
   mirrors?: ImageMirror[];
+  /** Source cache and download settings (cache dir, retries, timeouts, proxy, CA). */
   sources?: Omit<SourceCacheOptions, "mirrors">;
+  /** Source URL prefix rewrites; a mirror is tried first and the original URL is the fallback. */
   sourceMirrors?: SourceCacheOptions["mirrors"];
+  /** Sources from the cache only; a missing one fails instead of being downloaded. */
   offline?: boolean;
+  /** Tell the engine not to use its build cache. */
   noCache?: boolean;
+  /** How the output's layers are compressed; default `gzip`. */
   compression?: LayerCompression;
   /** Talos version the result is validated against. */
   talosVersion?: string;
   /** Pulls an image (already mirror-resolved) into an OCI layout; needed by the no-engine path for image deps. */
   pullImage?: (ref: string, layoutDir: string) => Promise<void>;
+  /** Progress as the build goes, for a CLI to print. */
   onEvent?: (e: BuildEvent) => void;
+  /**
+   * Environment the engine is detected and run with (DOCKER_HOST, BUILDKIT_HOST, …); default `process.env`.
+   */
   env?: NodeJS.ProcessEnv;
   /**
    * Remove the work directory and the partial layout beside the output when SIGINT or SIGTERM
@@ -66,11 +86,17 @@ export interface BuildOptions {
   handleSignals?: boolean;
 }
 
+/** What `build` wrote: the OCI layout, its top digest and one manifest per platform. */
 export interface BuildResult {
+  /** The OCI layout directory written. */
   outDir: string;
+  /** Digest of what index.json points at (the image manifest, or the index for several platforms). */
   digest: string;
+  /** Media type of that manifest or index. */
   mediaType: string;
+  /** Per platform: its manifest's digest and what built it (the engine's description, or `native (no engine)`). */
   platforms: { platform: Platform; digest: string; engine: string }[];
+  /** Warnings from loading, planning and validating the result (errors throw instead). */
   diagnostics: Diagnostic[];
 }
 

@@ -7,9 +7,12 @@ import { isTalosExtError, TalosExtError } from "@talos-ext/spec";
 import { execa, execaSync } from "execa";
 import { ProgressLog } from "./progress.ts";
 
+/** A build engine: docker buildx, docker's built-in BuildKit, or buildctl against a BuildKit daemon. */
 export type EngineKind = "buildx" | "docker" | "buildctl";
 
+/** A detected build engine and how to drive it. */
 export interface Engine {
+  /** Which engine it is. */
   kind: EngineKind;
   /** Program run for builds. */
   cli: string;
@@ -19,17 +22,27 @@ export interface Engine {
   syntax: "modern" | "legacy";
 }
 
+/** One engine build: a Dockerfile and context in, the target stage's filesystem as a tar out. */
 export interface EngineBuildRequest {
+  /** Directory sent as the build context. */
   contextDir: string;
+  /** The Dockerfile text. */
   dockerfile: string;
+  /** Dockerfile stage to build and export. */
   target: string;
+  /** Platform to build for, e.g. `linux/amd64`. */
   platform: string;
+  /** Where the exported tar of the target stage is written. */
   outputTar: string;
   /** Build-wide network (legacy syntax only). */
   network: "none" | "default";
+  /** Grant `network.host` to the build (a step with `network: host`). */
   allowHostNetwork?: boolean;
+  /** Build without the engine's cache. */
   noCache?: boolean;
+  /** Environment for the engine CLI (DOCKER_HOST, BUILDKIT_HOST, …). */
   env?: NodeJS.ProcessEnv;
+  /** Each line of the engine's progress output. */
   onEvent?: (text: string) => void;
   /** Stops the build (SIGTERM, then SIGKILL after 10 s); the signal's reason is thrown. */
   signal?: AbortSignal;

@@ -25,6 +25,7 @@ export interface ChecksumStreamOptions {
   maxBytes?: number | undefined;
   /** Shown in faults. */
   url: string;
+  /** Turns a size or digest fault into the caller's coded error. */
   errors: DownloadErrorMap;
 }
 

@@ -99,6 +99,7 @@ export interface DownloadResult {
   url: string;
   /** Where the bytes finally came from, after redirects (display form). */
   finalUrl: string;
+  /** Bytes received (and, for a file target, written). */
   size: number;
   /** Every expected and computed digest (hex). */
   digests: Checksums;

@@ -58,6 +58,7 @@ export interface OpenedBody {
   body: IncomingMessage;
   /** The URL the body comes from (after redirects). */
   url: URL;
+  /** Response headers, lower-cased names. */
   headers: IncomingHttpHeaders;
   /** Whether the idle timer fired (so a body error is a timeout, not a reset). */
   timedOut(): boolean;

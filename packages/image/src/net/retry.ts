@@ -23,14 +23,17 @@ export interface RetryPolicy {
 
 /** A failure worth retrying (5xx, 429, reset, idle timeout, a cut body). */
 export class RetryableError extends Error {
+  /** Short text for retry events (`500 on GET https://host/path`). */
+  readonly reason: string;
+  /** The coded error the caller sees when no retry is left. */
+  readonly final: TalosExtError;
+  /** The server's `Retry-After` in milliseconds, which replaces the backoff step. */
+  readonly retryAfterMs: number | undefined;
   /**
    * @param reason short text for retry events (`500 on GET https://host/path`)
    * @param final the coded error the caller sees when no retry is left
    * @param retryAfterMs the server's `Retry-After`, which replaces the backoff step
    */
-  readonly reason: string;
-  readonly final: TalosExtError;
-  readonly retryAfterMs: number | undefined;
   constructor(reason: string, final: TalosExtError, retryAfterMs?: number) {
     super(reason, { cause: final });
     this.reason = reason;

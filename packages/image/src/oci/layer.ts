@@ -12,6 +12,7 @@ import { sourcePathOf } from "./source.ts";
 import { treeEntries } from "./tree.ts";
 import type { FsEntry, LayerCompression, LayerDescriptor, LayerOptions } from "./types.ts";
 
+/** The OCI layer media type for each compression. */
 export const MEDIA_TYPE_LAYER: Record<LayerCompression, string> = {
   gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
   zstd: "application/vnd.oci.image.layer.v1.tar+zstd",

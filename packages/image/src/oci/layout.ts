@@ -7,11 +7,16 @@ import { layerOptions, writeLayer, writeTreeLayer } from "./layer.ts";
 import { checkOutputReplaceable } from "./replaceable.ts";
 import type { ImageInput, LayerDescriptor, LayerOptions, Platform } from "./types.ts";
 
+/** Media type of an OCI image index. */
 export const MEDIA_TYPE_INDEX = "application/vnd.oci.image.index.v1+json";
+/** Media type of an OCI image manifest. */
 export const MEDIA_TYPE_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+/** Media type of an OCI image config. */
 export const MEDIA_TYPE_CONFIG = "application/vnd.oci.image.config.v1+json";
+/** The annotation that names a manifest's tag in index.json (`org.opencontainers.image.ref.name`). */
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 
+/** Options of {@link writeOciLayout}. */
 export interface WriteOciLayoutOptions extends LayerOptions {
   /** Tag recorded in index.json as `org.opencontainers.image.ref.name` (e.g. "v1.2.3"). */
   refName?: string;
@@ -19,10 +24,13 @@ export interface WriteOciLayoutOptions extends LayerOptions {
   annotations?: Record<string, string>;
 }
 
+/** What {@link writeOciLayout} wrote. */
 export interface OciLayoutResult {
   /** Digest of what index.json points at: the image manifest, or the image index. */
   digest: string;
+  /** Media type of that manifest or index. */
   mediaType: string;
+  /** One manifest per image, in input order: its platform and digest. */
   manifests: { platform: string; digest: string }[];
 }
 

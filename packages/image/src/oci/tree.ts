@@ -7,6 +7,7 @@ import { normalizeEntryPath, sortByPathBytes } from "./paths.ts";
 import { fileOpener } from "./source.ts";
 import type { FsEntry } from "./types.ts";
 
+/** Options of {@link collectTree}. */
 export interface CollectTreeOptions {
   /** Image path the tree is placed under (e.g. "usr/local/lib"); default: the image root. */
   prefix?: string;

@@ -5,7 +5,9 @@ export type { Platform };
 
 /** One thing to put in a layer. Paths are posix, relative to the image root, no leading "/". */
 export interface FsEntry {
+  /** Path relative to the image root (posix, no leading `/`). */
   path: string;
+  /** What the entry is; a hardlink's data is its target's. */
   type: "file" | "dir" | "symlink" | "hardlink";
   /** Permission bits (including setuid/setgid/sticky); the file type bits are ignored. */
   mode: number;
@@ -20,6 +22,7 @@ export interface FsEntry {
 /** How layers are compressed when written. */
 export type LayerCompression = "gzip" | "zstd";
 
+/** How layers are written: compression, timestamps and level, all part of the output's identity. */
 export interface LayerOptions {
   /** Default "gzip". */
   compression?: LayerCompression;
@@ -29,6 +32,7 @@ export interface LayerOptions {
   level?: number;
 }
 
+/** A layer as the manifest and config record it. */
 export interface LayerDescriptor {
   /** "sha256:<hex>" of the compressed blob. */
   digest: string;
@@ -36,10 +40,13 @@ export interface LayerDescriptor {
   size: number;
   /** "sha256:<hex>" of the uncompressed tar (the config's rootfs.diff_ids entry). */
   diffId: string;
+  /** The layer media type (gzip or zstd tar). */
   mediaType: string;
 }
 
+/** One platform's image for {@link writeOciLayout}: layers and config labels. */
 export interface ImageInput {
+  /** The platform the image is for (its manifest's platform in the index). */
   platform: Platform;
   /** Bottom layer first. A string is a directory walked with `collectTree`. */
   layers: (FsEntry[] | string)[];

@@ -4,8 +4,14 @@
  */
 import { TalosExtError } from "@talos-ext/spec";
 
+/** An image reference rewrite: references under `prefix` (at a path boundary) go to `replacement`. */
 export interface ImageMirror {
+  /**
+   * Registry and path to match, e.g. `ghcr.io/siderolabs`; also matched against the normalised
+   * `docker.io/...` form.
+   */
   prefix: string;
+  /** What replaces the prefix, e.g. `registry.internal/mirror`. */
   replacement: string;
 }
 
@@ -18,6 +24,10 @@ export function normalizeImageName(ref: string): string {
   return ref.includes("/") ? `docker.io/${ref}` : `docker.io/library/${ref}`;
 }
 
+/**
+ * The reference `ref` becomes under the first mirror whose prefix matches it (as written, or normalised);
+ * `ref` unchanged when none does.
+ */
 export function applyMirrors(ref: string, mirrors: readonly ImageMirror[]): string {
   for (const candidate of [ref, normalizeImageName(ref)]) {
     for (const m of mirrors) {

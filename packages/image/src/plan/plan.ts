@@ -28,8 +28,11 @@ export const ALPINE_BASE =
   "docker.io/alpine:3.21@sha256:a8560b36e8b8210634f77d9f7f9efd7ffa463e380b75e2e74aff4511df3ef88c";
 const PHASES = ["prepare", "build", "install"] as const;
 
+/** Options of {@link planBuild}. */
 export interface PlanOptions {
+  /** The platform to plan for (also the build platform). */
   platform: Platform;
+  /** Image reference rewrites applied to every image the plan pulls. */
   mirrors?: readonly ImageMirror[];
   /**
    * `modern`: the frontend has `RUN --network` (buildx / dockerfile:1.x), so each step gets its
@@ -41,14 +44,19 @@ export interface PlanOptions {
   cacheMountNamespace?: string;
 }
 
+/** A source of a build plan: the pkg.yaml entry, with the package and step that fetch it. */
 export interface PlannedSource extends Source {
+  /** The package whose step downloads it. */
   package: string;
+  /** Index of that step in the package's `steps`. */
   step: number;
   /** Where the verified file goes in the build context. */
   contextPath: string;
 }
 
+/** A package directory copied into the build context. */
 export interface PlannedContextDir {
+  /** The package the directory belongs to. */
   package: string;
   /** Directory in the build context, copied to /pkg. */
   contextPath: string;
@@ -58,32 +66,47 @@ export interface PlannedContextDir {
   templated: { path: string; content: string }[];
 }
 
+/** One script RUN of a build plan. */
 export interface PlannedRun {
   /** `<package>:<phase>-<step>` as bldr names its vertices, plus `#<item>` to tell script items apart. */
   label: string;
+  /** The package the RUN belongs to. */
   package: string;
+  /** The bldr phase (or `apk-install` and `base` for the RUNs bldr adds itself). */
   phase: "prepare" | "build" | "install" | "test" | "apk-install" | "base";
+  /** Index of the step in the package's `steps` (0 for the RUNs outside steps). */
   step: number;
+  /** The command the RUN executes, for messages (a script item, or the apk command bldr adds). */
   command: string;
 }
 
+/** What one platform's build of a target is: the Dockerfile, its context and what the engine must fetch. */
 export interface BuildPlan {
+  /** The package the image is built from. */
   target: string;
+  /** The platform this plan builds for. */
   platform: Platform;
+  /** The generated Dockerfile, one stage per package. */
   dockerfile: string;
   /** Stage whose filesystem is the image. */
   finalStage: string;
   /** Packages in build order (dependencies first). */
   packages: string[];
+  /** Package directories copied into the build context (each becomes `/pkg` of its stage). */
   contextDirs: PlannedContextDir[];
+  /** Sources to download and verify before the build, and where each goes in the context. */
   sources: PlannedSource[];
+  /** Every image the build pulls: as written, after mirrors, and the platform asked for. */
   images: { ref: string; resolved: string; platform?: string }[];
   /** Build-wide network the engine must grant (legacy syntax), or "none". */
   network: "none" | "default";
   /** False when no package runs anything: the image can be assembled without an engine. */
   needsEngine: boolean;
+  /** Every script RUN the Dockerfile holds, in order, for step labels and error messages. */
   runs: PlannedRun[];
+  /** Labels for the image config (the Pkgfile's `labels`). */
   labels: Record<string, string>;
+  /** Findings of planning (e.g. the build-wide network legacy engines need). */
   diagnostics: Diagnostic[];
 }
 
@@ -102,6 +125,11 @@ function checkCopyPaths(p: LoadedPackage): void {
   });
 }
 
+/**
+ * Plans one platform's build of `graph.target`: the Dockerfile, context, sources and images. Throws
+ * `BUILD_PATH_TRAVERSAL` for a copy path that leaves its root and `BUILD_CROSS_PLATFORM_DEPENDENCY` for a
+ * stage asked on another platform.
+ */
 export function planBuild(tree: LoadedTree, graph: ResolvedGraph, options: PlanOptions): BuildPlan {
   const syntax = options.syntax ?? "modern";
   const mirrors = options.mirrors ?? [];

@@ -14,8 +14,11 @@ import type { Credential, CredentialResolver } from "./credentials.ts";
 import { displayUrl, registryError } from "./errors.ts";
 import { discard, type HttpResponse, header, readBody, type Transport } from "./http.ts";
 
+/** One challenge of a `WWW-Authenticate` header (RFC 7235). */
 export interface Challenge {
+  /** The auth scheme, lower-cased (`bearer`, `basic`). */
   scheme: string;
+  /** Its auth-params (`realm`, `service`, `scope`, …), names lower-cased. */
   params: Record<string, string>;
 }
 

@@ -28,6 +28,9 @@ import { DOCKER_HUB, DOCKER_HUB_API, type ImageReference, parseReference, toRefe
 import { blobFault, statusError } from "./status-errors.ts";
 import { locationOf, type UploadContext, uploadChunked, uploadMonolithic } from "./upload.ts";
 
+/**
+ * What the registry client reports: blobs skipped, mounted, uploaded and downloaded, manifests put, retries.
+ */
 export type ProgressEvent =
   | { type: "blob-skipped"; repository: string; digest: string; size: number }
   | { type: "blob-mounted"; repository: string; digest: string; size: number; from: string }
@@ -37,6 +40,7 @@ export type ProgressEvent =
   | { type: "manifest-skipped"; repository: string; reference: string; digest: string }
   | { type: "retry"; attempt: number; reason: string; delayMs: number };
 
+/** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
   /** Plain HTTP: for every registry (`true`) or the listed hosts (`host:port`). Default HTTPS. */
   insecure?: boolean | string[];
@@ -54,12 +58,17 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Upload blobs larger than this in PATCH chunks of this size; default: one PUT. */
   chunkSize?: number;
+  /** Progress of uploads, downloads, skips and retries. */
   onProgress?: (e: ProgressEvent) => void;
 }
 
+/** A blob as a descriptor names it: what `pushBlob` uploads (or finds already there). */
 export interface BlobDescriptor {
+  /** `sha256:<hex>` the bytes must hash to. */
   digest: string;
+  /** Size in bytes. */
   size: number;
+  /** Media type of the blob, when known. */
   mediaType?: string;
 }
 
@@ -83,6 +92,10 @@ interface SendRequest {
 /** Bytes between blob download progress events. */
 const PROGRESS_STEP = 1024 * 1024;
 
+/**
+ * A Docker Registry HTTP API v2 client: auth (basic, bearer, credential helpers), verified blobs, retries.
+ * Every failure is a `REGISTRY_*` TalosExtError.
+ */
 export class RegistryClient {
   readonly #options: RegistryClientOptions;
   readonly #transport: Transport;
@@ -110,6 +123,10 @@ export class RegistryClient {
   // -------------------------------------------------------------------------------------------
   // Blobs
 
+  /**
+   * Whether the repository of `ref` has the blob `digest` (a HEAD, retried like every request).
+   * Throws `REGISTRY_*` errors for a bad digest, auth failures and exhausted retries.
+   */
   async blobExists(ref: ImageReference | string, digest: string): Promise<boolean> {
     const r = toReference(ref);
     parseDigest(digest);

@@ -10,6 +10,7 @@ import { execa } from "execa";
 import { registryError } from "./errors.ts";
 import { DOCKER_HUB } from "./reference.ts";
 
+/** Credentials for one registry: user and password, or an identity (refresh) token as docker stores it. */
 export type CredentialInput = { username: string; password: string } | { identitytoken: string };
 
 export type Credential =
@@ -36,6 +37,7 @@ export function helperServerUrl(registry: string): string {
   return registry === DOCKER_HUB ? DOCKER_HUB_CONFIG_KEY : registry;
 }
 
+/** docker's config.json: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
 export function defaultDockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const dir = env.DOCKER_CONFIG || join(homedir(), ".docker");
   return join(dir, "config.json");

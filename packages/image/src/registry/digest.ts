@@ -33,6 +33,7 @@ export function isDigest(value: string): boolean {
   }
 }
 
+/** `<algorithm>:<hex>` of `bytes` (default sha256), as registries name content. */
 export function digestOf(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
 }

@@ -40,6 +40,7 @@ interface ManifestJson {
   manifests?: PulledDescriptor[];
 }
 
+/** Options of {@link pushLayout}: the client's, plus blob mounting and parallelism. */
 export interface PushLayoutOptions extends RegistryClientOptions {
   /** A repository on the same registry to mount blobs from instead of uploading them. */
   mountFrom?: string;
@@ -47,8 +48,11 @@ export interface PushLayoutOptions extends RegistryClientOptions {
   concurrency?: number;
 }
 
+/** What {@link pushLayout} did. */
 export interface PushLayoutResult {
+  /** Digest of the top manifest (or index) now under the tag. */
   digest: string;
+  /** Media type of that manifest or index. */
   mediaType: string;
   /** Blobs uploaded. */
   pushedBlobs: number;
@@ -58,6 +62,7 @@ export interface PushLayoutResult {
   mountedBlobs: number;
 }
 
+/** Options of {@link pullLayout}: the client's, plus parallelism. */
 export interface PullLayoutOptions extends RegistryClientOptions {
   /** Blobs downloaded at once; default 3. */
   concurrency?: number;

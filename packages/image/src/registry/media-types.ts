@@ -1,6 +1,10 @@
+/** Media type of an OCI image manifest. */
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+/** Media type of an OCI image index. */
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+/** Media type of a Docker v2 schema 2 image manifest. */
 export const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+/** Media type of a Docker manifest list (the multi-platform form before OCI indexes). */
 export const DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /** Everything `getManifest` accepts, most specific first. */

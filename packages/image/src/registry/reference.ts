@@ -7,8 +7,11 @@ export interface ImageReference {
   registry: string;
   /** Path inside the registry, e.g. `library/alpine`. */
   repository: string;
+  /** The tag, when the reference has one (`latest` when it has neither tag nor digest). */
   tag?: string;
+  /** `sha256:<hex>`, when the reference pins a digest. */
   digest?: string;
+  /** The reference written out in full, e.g. `docker.io/library/alpine:latest`. */
   toString(): string;
 }
 

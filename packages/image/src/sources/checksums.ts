@@ -7,6 +7,7 @@ import type { SourceSpec } from "./types.ts";
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX128 = /^[0-9a-f]{128}$/;
 
+/** `sha256` lower-cased, when it is 64 hex digits. Throws `SOURCE_BAD_CHECKSUM` otherwise. */
 export function checkSha256(sha256: unknown, url?: string): string {
   const value = typeof sha256 === "string" ? sha256.toLowerCase() : "";
   if (!HEX64.test(value)) {
@@ -19,6 +20,7 @@ export function checkSha256(sha256: unknown, url?: string): string {
   return value;
 }
 
+/** `sha512` lower-cased, when it is 128 hex digits. Throws `SOURCE_BAD_CHECKSUM` otherwise. */
 export function checkSha512(sha512: unknown, url?: string): string {
   const value = typeof sha512 === "string" ? sha512.toLowerCase() : "";
   if (!HEX128.test(value)) {

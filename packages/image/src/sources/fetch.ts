@@ -13,6 +13,10 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RETRY_DELAY_MS = 500;
 const DEFAULT_CONCURRENCY = 4;
 
+/**
+ * The source cache directory: $TALOS_EXT_CACHE_DIR, else $XDG_CACHE_HOME/talos-ext/sources, else
+ * ~/.cache/talos-ext/sources.
+ */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TALOS_EXT_CACHE_DIR) return env.TALOS_EXT_CACHE_DIR;
   const base = env.XDG_CACHE_HOME || join(homedir(), ".cache");

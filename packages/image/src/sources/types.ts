@@ -1,14 +1,20 @@
 /** One `sources[]` item of a pkg.yaml. */
 export interface SourceSpec {
+  /** Where to download from (already rendered). */
   url: string;
+  /** File name in the step directory. */
   destination: string;
+  /** Expected SHA-256 (hex). */
   sha256: string;
+  /** Expected SHA-512 (hex). */
   sha512: string;
 }
 
+/** Progress of one source download. */
 export interface SourceProgress {
   /** The URL requested, without credentials or query. */
   url: string;
+  /** Bytes received so far. */
   bytes: number;
   /** From Content-Length, when the server sends it. */
   total?: number;
@@ -20,6 +26,7 @@ export interface SourceProgress {
   done: boolean;
 }
 
+/** Where sources are cached and how they are downloaded. */
 export interface SourceCacheOptions {
   /** Default: $TALOS_EXT_CACHE_DIR, else $XDG_CACHE_HOME/talos-ext/sources, else ~/.cache/talos-ext/sources. */
   cacheDir?: string;
@@ -54,12 +61,16 @@ export interface SourceCacheOptions {
   concurrency?: number;
 }
 
+/** A source in the cache, verified against both its checksums. */
 export interface FetchedSource {
   /** The verified file in the cache. */
   path: string;
+  /** True when no download was needed. */
   fromCache: boolean;
   /** The URL the file came from: the mirror or original URL that was requested (before redirects). */
   url: string;
+  /** The verified SHA-256 (hex), which is also its cache key. */
   sha256: string;
+  /** The file name the pkg.yaml gives it in the step directory. */
   destination: string;
 }

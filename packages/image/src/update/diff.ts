@@ -6,9 +6,11 @@
  */
 import { varsFileKind } from "./var-def.ts";
 
+/** A variable whose definition a diff adds or changes, with where the diff says so. */
 export interface DiffVariable {
   /** The file the line was added to, as named in the diff (posix, prefix stripped). */
   file: string;
+  /** The variable's name (the `KEY` of the added `KEY: value` line). */
   key: string;
   /** 1-based line in the diff text, for messages. */
   diffLine: number;

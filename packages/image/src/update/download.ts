@@ -12,6 +12,7 @@ import { cachePathFor } from "../sources/fetch.ts";
 import { showSourceUrl, sourceFault } from "../sources/http.ts";
 import { updateError } from "./errors.ts";
 
+/** Options of {@link downloadDigests}. */
 export interface DigestDownloadOptions {
   /** Idle timeout, connect included (default 30000). */
   timeoutMs?: number;
@@ -33,11 +34,15 @@ export interface DigestDownloadOptions {
   cacheDir?: string | undefined;
 }
 
+/** What {@link downloadDigests} learnt of one URL: both digests and the size. */
 export interface Digests {
   /** The URL as given (credentials removed). */
   url: string;
+  /** Hex SHA-256 of the downloaded file. */
   sha256: string;
+  /** Hex SHA-512 of the downloaded file. */
   sha512: string;
+  /** Size in bytes of the downloaded file. */
   size: number;
   /** Where the file now is in the source cache, when it was stored. */
   cachePath?: string;

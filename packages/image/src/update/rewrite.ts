@@ -9,9 +9,13 @@ import { basename, dirname, join } from "node:path";
 import { isTalosExtError } from "@talos-ext/spec";
 import { updateError } from "./errors.ts";
 
+/** One checksum value swapped for another in the tree's files. */
 export interface ChecksumReplacement {
+  /** Which digest it is. */
   algorithm: "sha256" | "sha512";
+  /** The digest as written before (hex). */
   old: string;
+  /** The digest of the file now at the URL (hex). */
   new: string;
 }
 

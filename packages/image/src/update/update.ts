@@ -34,6 +34,7 @@ import { updateError } from "./errors.ts";
 import { type ChecksumReplacement, planRewrites, unifiedDiff, writeRewrites } from "./rewrite.ts";
 import { findVarDefinitions, replaceValues, type VarDefinition, varsFileKind } from "./var-def.ts";
 
+/** What an update reports as it goes: loading, downloads and their progress, writes. */
 export type UpdateEvent =
   | { kind: "load"; platform: Platform; variable?: string }
   | { kind: "download"; url: string }
@@ -42,6 +43,7 @@ export type UpdateEvent =
   | { kind: "progress"; url: string; bytes: number; total?: number; elapsedMs: number }
   | { kind: "write"; file: string };
 
+/** Options both {@link updateChecksums} and {@link updateFromDiff} take. */
 export interface UpdateCommonOptions {
   /** Tree root (the directory with the Pkgfile). */
   root: string;
@@ -57,11 +59,17 @@ export interface UpdateCommonOptions {
   env?: Record<string, string | undefined>;
   /** Parallel downloads (default 4). */
   concurrency?: number;
+  /** Timeouts, retries, proxy and CA of the downloads. */
   download?: Omit<DigestDownloadOptions, "cacheDir">;
+  /** Progress as the update goes, for a CLI to print. */
   onEvent?: (e: UpdateEvent) => void;
 }
 
+/** Options of {@link updateChecksums}. */
 export interface UpdateOptions extends UpdateCommonOptions {
+  /**
+   * The variable whose value changed (e.g. `VERSION`); every source whose URL uses it is downloaded again.
+   */
   variable: string;
   /**
    * The Pkgfile or vars.yaml that defines the variable, relative to the root (or absolute, inside
@@ -70,6 +78,7 @@ export interface UpdateOptions extends UpdateCommonOptions {
   file?: string;
 }
 
+/** Options of {@link updateFromDiff}: the variables to refresh are the ones the diff changes. */
 export interface UpdateFromDiffOptions extends UpdateCommonOptions {
   /** A unified diff (`git diff -U0`) of the tree. */
   diff: string;
@@ -77,7 +86,9 @@ export interface UpdateFromDiffOptions extends UpdateCommonOptions {
   diffBase?: string;
 }
 
+/** A variable the update refreshed the sources of. */
 export interface UpdatedVariable {
+  /** The variable's name. */
   variable: string;
   /** The defining file, relative to the root. */
   file: string;
@@ -89,39 +100,57 @@ export interface UpdatedVariable {
   sources: number;
 }
 
+/** A source the update downloaded again. */
 export interface UpdatedSource {
+  /** The source's URL, rendered with the variable's new value. */
   url: string;
+  /** Its file name in the step directory. */
   destination: string;
   /** Packages (and their pkg.yaml files) that download it. */
   packages: string[];
+  /** The pkg.yaml files (relative to the root) that list it. */
   pkgFiles: string[];
+  /** The platforms it is downloaded for (a URL can differ per arch). */
   platforms: Platform[];
   /** The variables that put it on the list. */
   variables: string[];
+  /** The checksums as written before. */
   old: { sha256: string; sha512: string };
+  /** The checksums of the file now at the URL. */
   new: { sha256: string; sha512: string };
+  /** Size in bytes of the new file. */
   size: number;
   /** Where the file now is in the source cache. */
   cachePath?: string;
 }
 
+/** A checksum replacement with the files it was made in. */
 export interface UpdateReplacement extends ChecksumReplacement {
   /** Files it was (or, in a dry run, would be) made in. */
   files: string[];
 }
 
+/** One file the update changed (or would change). */
 export interface UpdatedFile {
+  /** The file, relative to the root. */
   file: string;
+  /** How many checksum values were replaced in it. */
   replacements: number;
   /** The change as a `-U0` unified diff. */
   diff: string;
 }
 
+/** What an update found and changed (or, in a dry run, would change). */
 export interface UpdateResult {
+  /** The tree root. */
   root: string;
+  /** True when nothing was written. */
   dryRun: boolean;
+  /** The variables whose sources were refreshed. */
   variables: UpdatedVariable[];
+  /** Every source downloaded again, with its old and new checksums. */
   sources: UpdatedSource[];
+  /** Every checksum swapped, with the files it was swapped in. */
   replacements: UpdateReplacement[];
   /** Files changed (or, in a dry run, that would change). */
   files: UpdatedFile[];

@@ -8,6 +8,7 @@
  */
 import { updateError } from "./errors.ts";
 
+/** The two kinds of file that can define template variables. */
 export type VarsFileKind = "pkgfile" | "vars";
 
 /** `Pkgfile` at the root or any `vars.yaml`; other files cannot define variables. */
@@ -19,14 +20,19 @@ export function varsFileKind(file: string): VarsFileKind | undefined {
 
 /** One `KEY: value` line. Offsets are into the whole text; the value span includes quotes. */
 export interface VarDefinition {
+  /** The defining file, relative to the root. */
   file: string;
   /** 1-based line and column of the key. */
   line: number;
+  /** 1-based column of the key. */
   column: number;
+  /** Offset of the value's first character (its quote, if quoted). */
   valueStart: number;
+  /** Offset just past the value's last character (quotes included). */
   valueEnd: number;
   /** The value as written (with its quotes, without a trailing comment). */
   raw: string;
+  /** The quote the value is written in (`""` when unquoted), kept when the value is replaced. */
   quote: '"' | "'" | "";
 }
 

@@ -4,12 +4,19 @@
  * each holding one or more newc archives; the walker goes on past every `TRAILER!!!` and skips
  * NUL padding. Node's gzip decoder and `xz -dc` decode concatenated streams as one, but Node
  * 24's zstd decoder stops after the first frame (measured, against what the reference says), so
- * zstd frames are delimited here from their headers and each is decoded on its own; their
- * output is walked as one stream. Streamed: memory holds one chunk plus `extensions.yaml`.
+ * zstd goes through spec's frame walker (`decompressZstdFrames`), told to skip the NUL padding
+ * the kernel skips between concatenated parts; the frames' output is walked as one stream.
+ * Streamed: memory holds one chunk plus `extensions.yaml`.
  */
 import { Readable } from "node:stream";
-import { createGunzip, createZstdDecompress } from "node:zlib";
-import { ByteReader, type ByteSource, sniffCompression, TalosExtError } from "@talos-ext/spec";
+import { createGunzip } from "node:zlib";
+import {
+  ByteReader,
+  type ByteSource,
+  decompressZstdFrames,
+  sniffCompression,
+  TalosExtError,
+} from "@talos-ext/spec";
 import { execa } from "execa";
 import { installerError } from "../codes.ts";
 
@@ -110,75 +117,6 @@ async function walkCpio(reader: ByteReader, out: InitramfsContents, where: strin
   }
 }
 
-const ZSTD_MAGIC = 0xfd2fb528;
-const isSkippable = (magic: number) => (magic & 0xfffffff0) === 0x184d2a50;
-
-/** The compressed bytes of the one zstd frame at the reader's position (read from its headers). */
-async function* zstdFrame(reader: ByteReader, where: string): AsyncGenerator<Uint8Array> {
-  const bad = (why: string) =>
-    installerError(
-      "INSPECT_COMPRESSION",
-      `${where}: ${why}`,
-      "the initramfs is damaged; rebuild the installer",
-    );
-  const head = await reader.read(5);
-  if (head.length < 5) throw bad("truncated zstd frame header");
-  yield head.slice();
-  const fhd = head[4] as number;
-  const singleSegment = (fhd >> 5) & 1;
-  const fcsFlag = fhd >> 6;
-  const dictFlag = fhd & 3;
-  const checksum = (fhd >> 2) & 1;
-  const rest = (singleSegment ? 0 : 1) + [0, 1, 2, 4][dictFlag]! + [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
-  const fields = await reader.read(rest);
-  if (fields.length < rest) throw bad("truncated zstd frame header");
-  yield fields.slice();
-  for (;;) {
-    const bh = await reader.read(3);
-    if (bh.length < 3) throw bad("truncated zstd block header");
-    yield bh.slice();
-    const v = (bh[0] as number) | ((bh[1] as number) << 8) | ((bh[2] as number) << 16);
-    const last = v & 1;
-    const type = (v >> 1) & 3;
-    const size = v >>> 3;
-    if (type === 3) throw bad("reserved zstd block type");
-    const stored = type === 1 ? 1 : size;
-    let got = 0;
-    for await (const c of limited(reader, stored)) {
-      got += c.length;
-      yield c;
-    }
-    if (got < stored) throw bad("truncated zstd block");
-    if (last) break;
-  }
-  if (checksum) {
-    const sum = await reader.read(4);
-    if (sum.length < 4) throw bad("truncated zstd checksum");
-    yield sum.slice();
-  }
-}
-
-/** The decoded bytes of consecutive zstd frames (skippable frames and NUL padding between them skipped). */
-async function* zstdFrames(reader: ByteReader, where: string): AsyncGenerator<Uint8Array> {
-  for (;;) {
-    if (!(await skipZeros(reader))) return;
-    const m = await reader.peek(8);
-    if (m.length < 4) return;
-    const magic = new DataView(m.buffer, m.byteOffset, m.byteLength).getUint32(0, true);
-    if (isSkippable(magic)) {
-      if (m.length < 8) return;
-      await reader.skip(8 + new DataView(m.buffer, m.byteOffset, m.byteLength).getUint32(4, true));
-      continue;
-    }
-    if (magic !== ZSTD_MAGIC) return;
-    const inflater = createZstdDecompress();
-    const src = Readable.from(zstdFrame(reader, where), { objectMode: false });
-    src.on("error", (e) => inflater.destroy(e));
-    src.pipe(inflater);
-    yield* inflater;
-  }
-}
-
 function decompressorFor(
   kind: string,
   input: AsyncIterable<Uint8Array>,
@@ -243,7 +181,12 @@ export async function readInitramfs(source: ByteSource, where = "initramfs"): Pr
     );
   }
   out.streams.push(kind);
-  const stream = kind === "zstd" ? zstdFrames(reader, where) : decompressorFor(kind, reader.rest(), where);
+  // zstd: the walker consumes the rest of the input; NULs after the last frame are padding, any
+  // other byte there is refused by a decoder (mapped to INSPECT_COMPRESSION below).
+  const stream =
+    kind === "zstd"
+      ? decompressZstdFrames(reader.rest(), { zeroPadding: true })
+      : decompressorFor(kind, reader.rest(), where);
   const inner = new ByteReader(stream, mapError);
   try {
     if ((await walkCpio(inner, out, `${where} (${kind})`)) === "other") {
@@ -254,13 +197,6 @@ export async function readInitramfs(source: ByteSource, where = "initramfs"): Pr
     }
   } finally {
     await inner.close();
-  }
-  if (kind === "zstd" && (await skipZeros(reader))) {
-    throw installerError(
-      "INSPECT_COMPRESSION",
-      `${where}: data after the zstd frames at byte ${reader.position} is not a zstd frame`,
-      "the initramfs is damaged; rebuild the installer",
-    );
   }
   return out;
 }

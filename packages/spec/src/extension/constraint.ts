@@ -160,7 +160,11 @@ export function parseRange(s: string): Range {
   return (x) => ors.some((f) => f(x));
 }
 
+/**
+ * Whether a Talos version satisfies an extension's compatibility constraint, with Talos's reason when not.
+ */
 export interface ConstraintResult {
+  /** True when the extension may be installed on the version. */
   ok: boolean;
   /** Talos's error text when `ok` is false. */
   error?: string;

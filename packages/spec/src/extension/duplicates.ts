@@ -7,6 +7,7 @@ import { type Diagnostic, diagnostic } from "../errors.ts";
 import { normalizeArchivePath } from "../tar/paths.ts";
 import { type ExtensionTree, entryLocation } from "./tree.ts";
 
+/** Files shipped by more than one of `trees` (installed together), as `EXT_DUPLICATE_PATH` warnings. */
 export function findDuplicatePaths(trees: readonly ExtensionTree[]): Diagnostic[] {
   const owners = new Map<string, number[]>();
   trees.forEach((tree, i) => {

@@ -92,6 +92,7 @@ export const VERSION_FORMATS = {
   partialSemver: /^v?(\d+\.\d+)$/,
 } as const satisfies Record<string, RegExp>;
 
+/** A version format an extension version can follow (a key of {@link VERSION_FORMATS}). */
 export type VersionFormat = keyof typeof VERSION_FORMATS;
 
 /** Which format `version` matches, if any. */

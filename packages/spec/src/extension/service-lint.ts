@@ -9,29 +9,42 @@ import { CONTAINER_ROOT_DIR, ROOTFS_PROPAGATION, TALOS_SERVICES } from "./rules.
 
 /** The parts of a decoded service spec the lints read (the schema's `ServiceSpec` fits). */
 export interface LintableServiceSpec {
+  /** The service name (the service runs as `ext-<name>`). */
   name?: string | null;
+  /** What runs: entrypoint, environment, mounts, security. */
   container?: {
     entrypoint?: string | null;
     environment?: readonly string[] | null;
     mounts?: readonly LintableMount[] | null;
     security?: { rootfsPropagation?: string | null } | null;
   } | null;
+  /** What the service waits for before it starts. */
   depends?: readonly LintableDependency[] | null;
 }
 
+/** The parts of a service spec's OCI mount the lints read. */
 export interface LintableMount {
+  /** Host path (or filesystem source) mounted. */
   source?: string | null;
+  /** Mount point inside the container. */
   destination?: string | null;
+  /** Filesystem type, e.g. `bind`. */
   type?: string | null;
+  /** Mount options, e.g. `rbind`, `ro`. */
   options?: readonly string[] | null;
 }
 
+/** The parts of a service `depends` entry the lints read. */
 export interface LintableDependency {
+  /** A Talos service id the service waits for (e.g. `cri`, `ext-other`). */
   service?: string | null;
+  /** An absolute path the service waits for. */
   path?: string | null;
+  /** `configuration: true`: the service waits for its ExtensionServiceConfig document. */
   configuration?: boolean | null;
 }
 
+/** Where a spec came from, for the locations of the lints' diagnostics. */
 export interface ServiceLintContext {
   /** Location of the spec file, used when `locate` is absent. */
   file: string;
@@ -113,6 +126,10 @@ function entrypointCandidates(entrypoint: string, environment: readonly string[]
     .map((d) => cleanAbsolute(`${d}/${entrypoint}`));
 }
 
+/**
+ * Our lints of one service spec beyond Talos's own rules (entrypoint in the container rootfs, mounts, env,
+ * dependencies); returns diagnostics, never throws.
+ */
 export function lintServiceSpec(spec: LintableServiceSpec, ctx: ServiceLintContext): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = (path: YamlPath, which: "key" | "value" = "value"): SourceLocation =>

@@ -6,6 +6,7 @@
 import { type Diagnostic, TalosExtError } from "../errors.ts";
 import { normalizeArchivePath } from "../tar/paths.ts";
 
+/** The kind of an {@link ExtensionEntry}: the file types a tar or a filesystem can hold. */
 export type ExtensionEntryType =
   | "file"
   | "dir"
@@ -16,21 +17,27 @@ export type ExtensionEntryType =
   | "fifo"
   | "socket";
 
+/** One entry of an extension image, as a directory walk, a tar or a flattened OCI image yields it. */
 export interface ExtensionEntry {
   /** Relative POSIX path, e.g. `rootfs/usr/local/bin/x`. */
   path: string;
+  /** What kind of file the entry is (tar and filesystem types mapped to one set). */
   type: ExtensionEntryType;
   /** Permission bits (`0o7777`). */
   mode: number;
+  /** Byte size of a regular file's content; 0 for other types. */
   size: number;
   /** Symlink target as written, or the tree path a hardlink points at. */
   linkTarget?: string;
+  /** Reads the entry's bytes when called; absent when the source cannot give them (not a regular file). */
   read?: () => Promise<Uint8Array> | Uint8Array;
 }
 
+/** An extension image as a flat list of entries, with where it came from (for locations in diagnostics). */
 export interface ExtensionTree {
   /** Where the tree came from: a directory, an archive, an image, or a builder's label. */
   source: string;
+  /** The entries in source order; later entries for one path win, as when extracting. */
   entries: ExtensionEntry[];
   /**
    * How locations are written: `dir` joins paths (`dir/rootfs/x`), anything else uses

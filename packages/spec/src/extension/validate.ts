@@ -32,8 +32,10 @@ import { goQuote, parseTalosVersion, type TalosVersionInfo } from "./semver.ts";
 import { lintServiceSpec } from "./service-lint.ts";
 import { type ExtensionTree, entryLocation, TreeIndex } from "./tree.ts";
 
+/** The Talos release validation targets when none is given (path allow-list and constraint check). */
 export const DEFAULT_TALOS_VERSION = "v1.14.0";
 
+/** Options of {@link validateExtension} and {@link validateExtensionTree}. */
 export interface ValidateExtensionOptions {
   /** Target Talos release (default `v1.14.0`): picks the path allow-list and evaluates the constraint. */
   talosVersion?: string;
@@ -43,13 +45,17 @@ export interface ValidateExtensionOptions {
   kernelRelease?: string;
 }
 
+/** What validating one extension image found. */
 export interface ExtensionReport {
   /** No error diagnostics. */
   ok: boolean;
+  /** The decoded manifest, when it could be read and decoded. */
   manifest?: ExtensionManifest;
+  /** Every service spec found under `rootfs/usr/local/etc/containers/`, by its path in the image. */
   services: { file: string; spec: ServiceSpec }[];
   /** Non-directory entries in the image. */
   files: number;
+  /** Every finding, errors and warnings (the tree's own read diagnostics first). */
   diagnostics: Diagnostic[];
 }
 
@@ -142,6 +148,11 @@ export async function readExtension(input: string, platform?: string): Promise<E
   return tree;
 }
 
+/**
+ * Reads an extension image (directory, tar, OCI layout or archive) and validates it as extensions-validator
+ * does. Throws a coded TalosExtError when the input cannot be read or `talosVersion` is not a version; what
+ * is wrong with the image is in the report's diagnostics.
+ */
 export async function validateExtension(
   input: string,
   options: ValidateExtensionOptions & { platform?: "linux/amd64" | "linux/arm64" | (string & {}) } = {},

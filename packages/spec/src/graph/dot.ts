@@ -11,6 +11,7 @@ import { compareBytes, type LoadedPackage, type LoadedTree } from "../loader/ind
 import type { Dependency } from "../schema/index.ts";
 import { resolveGraph, throwIfUnresolved } from "./resolve.ts";
 
+/** Options of {@link toDot}. */
 export interface DotOptions {
   /** Graph only this package and what it depends on (`bldr graph --target`). */
   target?: string;

@@ -7,26 +7,37 @@ import { compareBytes, type LoadedPackage, type LoadedTree } from "../loader/ind
 import type { Pkg, Platform } from "../schema/index.ts";
 import { resolveGraph, throwIfUnresolved } from "./resolve.ts";
 
+/** Options of {@link toDump}. */
 export interface DumpOptions {
   /** Only the target and what it depends on; each package then lists its resolved dependencies. */
   target?: string;
 }
 
+/** One package of a {@link Dump}: its decoded pkg.yaml and what it was rendered with. */
 export interface DumpedPackage {
+  /** The package's `name`. */
   name: string;
+  /** Package directory relative to the tree root (posix); `""` for the root. */
   dir: string;
+  /** The pkg.yaml, relative to the tree root (posix). */
   file: string;
+  /** The decoded pkg.yaml, after template rendering. */
   pkg: Pkg;
   /** Variables (sorted by name) the package was rendered with. */
   context: Record<string, string>;
+  /** Rendered `*.tmpl` files of the package: path relative to the package directory, and content. */
   templatedFiles: { path: string; content: string }[];
   /** With a target: the names of the packages its `stage:` dependencies resolved to, in file order. */
   dependsOn?: string[];
 }
 
+/** The whole tree as `bldr dump` prints it: every package after loading, or a target's closure. */
 export interface Dump {
+  /** The platform the tree was loaded for (it decides the template variables). */
   platform: Platform;
+  /** The target asked for, when the dump is limited to one package's closure. */
   target?: string;
+  /** The packages, sorted by name. */
   packages: DumpedPackage[];
 }
 

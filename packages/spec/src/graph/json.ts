@@ -6,12 +6,22 @@ import { compareBytes, type LoadedTree } from "../loader/index.ts";
 import { withoutGraphIgnored } from "./dot.ts";
 import { resolveGraph, throwIfUnresolved } from "./resolve.ts";
 
+/** The package graph as JSON: packages as nodes and one edge per dependency entry. */
 export interface GraphJson {
+  /** The target the graph was limited to, when one was given. */
   target?: string;
+  /** Every package shown (GRAPH_IGNORE honoured): its pkg.yaml, variant and the images it depends on. */
   nodes: { name: string; file: string; variant: string; images: string[] }[];
+  /**
+   * One edge per dependency entry, from the dependency (package or image) to the package that declares it.
+   */
   edges: { from: string; to: string; kind: "stage" | "image"; runtime: boolean }[];
 }
 
+/**
+ * The package graph as JSON, optionally limited to `target`'s closure. Throws `GRAPH_*` codes when that
+ * target does not resolve.
+ */
 export function toGraphJson(tree: LoadedTree, options: { target?: string } = {}): GraphJson {
   const shown = withoutGraphIgnored(tree);
   let names = [...shown.packages.keys()].sort(compareBytes);

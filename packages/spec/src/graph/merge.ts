@@ -29,6 +29,10 @@ export function runtimeDependencies(
   return out;
 }
 
+/**
+ * The merge list of `pkgName` in `graph`, as bldr builds it. Throws `GRAPH_TARGET_UNKNOWN` when the package
+ * is not in the graph.
+ */
 export function mergeList(graph: ResolvedGraph, pkgName: string): MergeEntry[] {
   const node = graph.nodes.get(pkgName);
   if (!node) {

@@ -2,6 +2,7 @@ import type { Diagnostic } from "../errors.ts";
 import type { LoadedPackage } from "../loader/index.ts";
 import type { Dependency } from "../schema/index.ts";
 
+/** One declared dependency of a graph node, with the package it resolved to. */
 export interface ResolvedDependency {
   /** The dependency as written (from/to kept optional, as in the file). */
   dep: Dependency;
@@ -11,14 +12,19 @@ export interface ResolvedDependency {
   viaRuntimeOf?: string;
 }
 
+/** A package in a resolved graph, with its dependencies resolved to nodes where they are stages. */
 export interface GraphNode {
+  /** The package's `name`. */
   name: string;
+  /** The loaded package. */
   pkg: LoadedPackage;
   /** Every declared dependency, in file order. */
   dependencies: ResolvedDependency[];
 }
 
+/** The packages a target reaches through `stage:` dependencies, resolved and ordered. */
 export interface ResolvedGraph {
+  /** The package the graph was resolved for. */
   target: string;
   /** Every package reachable from `target` through `stage:` dependencies (target included). */
   nodes: Map<string, GraphNode>;

@@ -8,6 +8,7 @@ export interface ImageRefPinning {
   digest?: string;
 }
 
+/** Splits an image reference into name, tag and digest, enough to judge how well it is pinned. */
 export function splitImageRef(ref: string): ImageRefPinning {
   let rest = ref.trim();
   let digest: string | undefined;

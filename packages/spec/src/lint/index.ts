@@ -7,6 +7,7 @@ import { lintManifest, lintServiceSpecs } from "./extension-lints.ts";
 import { TreeFilesystems } from "./package-fs.ts";
 import { packageLints } from "./tree-lints.ts";
 
+/** Options of {@link lintTree}. */
 export interface LintOptions {
   /** Talos version for the path allow-list and compatibility checks; default DEFAULT_TALOS_VERSION. */
   talosVersion?: string;

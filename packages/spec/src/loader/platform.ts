@@ -34,6 +34,7 @@ const FACTS: Record<Platform, PlatformFacts> = {
   },
 };
 
+/** Whether `value` is one of {@link PLATFORMS}. */
 export function isPlatform(value: string): value is Platform {
   return (PLATFORMS as readonly string[]).includes(value);
 }

@@ -10,6 +10,7 @@ import { TalosExtError } from "../errors.ts";
 /** Where the build environment of the steps comes from: a stage of the tree, or an image. */
 export type ScaffoldBuilder = { stage: string } | { image: string };
 
+/** Options of {@link scaffoldExtension}. */
 export interface ExtensionScaffoldOptions {
   /** Package, manifest and (with `service`) service name: lowercase letters, digits and dashes. */
   name: string;
@@ -29,7 +30,9 @@ export interface ExtensionScaffoldOptions {
 
 /** One file of a scaffold, relative to the new package's directory (posix). */
 export interface ScaffoldedFile {
+  /** Path relative to the new package's directory (posix). */
   path: string;
+  /** The file's text. */
   content: string;
   /** Octal file mode; default 0o644. */
   mode?: number;
@@ -37,7 +40,9 @@ export interface ScaffoldedFile {
 
 /** What `scaffoldExtension` produced. */
 export interface ExtensionScaffold {
+  /** The package name (as validated). */
   name: string;
+  /** The files to write, paths relative to the new package's directory. */
   files: ScaffoldedFile[];
   /** The variable to pass to `talos-ext update` so it fills the placeholder checksums; absent without a source. */
   updateVariable?: string;

@@ -13,7 +13,9 @@ import { type GoMeta, goMeta, isRecord, unmarshalMessage } from "./go.ts";
 
 /** What every `decode*` function returns: `value` is `undefined` exactly when there is an error diagnostic. */
 export interface DecodeResult<T> {
+  /** The decoded document; `undefined` when any diagnostic is an error. */
   value: T | undefined;
+  /** Every finding of decode and validation, errors and warnings, with positions in the file. */
   diagnostics: Diagnostic[];
 }
 

@@ -20,14 +20,22 @@ import {
   zeroIfNull,
 } from "./go.ts";
 
+/** The only `apiVersion` of an ExtensionServiceConfig document Talos accepts. */
 export const ESC_API_VERSION = "v1alpha1";
+/** The `kind` of an ExtensionServiceConfig machine-config document. */
 export const ESC_KIND = "ExtensionServiceConfig";
 
+/** An ExtensionServiceConfig machine-config document: files and environment for one extension service. */
 export interface ExtensionServiceConfig {
+  /** Always `v1alpha1`. */
   apiVersion: "v1alpha1";
+  /** Always `ExtensionServiceConfig`. */
   kind: "ExtensionServiceConfig";
+  /** The service's `name` (its spec's name, without `ext-`). */
   name: string;
+  /** Files Talos writes and bind-mounts read-only into the service container at `mountPath`. */
   configFiles: { content: string; mountPath: string }[];
+  /** `KEY=VALUE` entries added to the service's environment. */
   environment: string[];
 }
 
@@ -155,6 +163,7 @@ function validateEsc(c: unknown, ctx: IssueSink): void {
   });
 }
 
+/** The ExtensionServiceConfig schema: decodes the document, fills in Go zero values, checks Talos's rules. */
 export const extensionServiceConfigSchema = zeroIfNull(escFields).transform(
   (c): ExtensionServiceConfig => ({ ...c, apiVersion: ESC_API_VERSION, kind: ESC_KIND }),
 );

@@ -13,6 +13,7 @@ import { pkgSchema } from "./pkg.ts";
 import { pkgfileSchema, varsSchema } from "./pkgfile.ts";
 import { serviceSpecSchema } from "./service.ts";
 
+/** A file kind we generate a JSON Schema for (editors complete and validate from it). */
 export type JsonSchemaName = "pkgfile" | "pkg" | "vars" | "manifest" | "service" | "extension-service-config";
 
 interface Entry {
@@ -59,6 +60,7 @@ const ENTRIES: Record<JsonSchemaName, Entry> = {
   },
 };
 
+/** The names of every JSON Schema we generate (one per file kind). */
 export const JSON_SCHEMA_NAMES = Object.keys(ENTRIES) as JsonSchemaName[];
 
 /** The `$id` of a generated schema. */

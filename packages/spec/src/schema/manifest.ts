@@ -16,8 +16,11 @@ import {
   zeroIfNull,
 } from "./go.ts";
 
+/** An extension's `manifest.yaml` (Talos `extensions.Manifest`), as decoded. */
 export interface ExtensionManifest {
+  /** The manifest format; `v1alpha1` is the only one Talos knows. */
   version: "v1alpha1";
+  /** What the extension is: name, version, author, description and the Talos versions it fits. */
   metadata: {
     name: string;
     version: string;
@@ -79,10 +82,15 @@ function validateManifest(m: unknown, ctx: IssueSink): void {
   }
 }
 
+/** The manifest.yaml schema: decodes leniently, fills in Go zero values, checks Talos's rules. */
 export const manifestSchema = zeroIfNull(manifestFields).transform(
   (m): ExtensionManifest => ({ ...m, version: m.version as "v1alpha1" }),
 );
 
+/**
+ * Decodes a `manifest.yaml` document leniently as Talos does and checks it with Talos's messages; errors are
+ * diagnostics, never thrown.
+ */
 export function decodeManifest(doc: DecodedYaml): DecodeResult<ExtensionManifest> {
   return decodeWithSchema(manifestSchema, doc);
 }

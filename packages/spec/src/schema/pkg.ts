@@ -23,58 +23,118 @@ import {
   zeroIfNull,
 } from "./go.ts";
 
+/** The platforms bldr builds for. */
 export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+/** One of {@link PLATFORMS}. */
 export type Platform = (typeof PLATFORMS)[number];
+/** The bases a package builds on: `alpine` (with apk) or an empty `scratch`. */
 export const VARIANTS = ["alpine", "scratch"] as const;
+/** One of {@link VARIANTS}. */
 export type Variant = (typeof VARIANTS)[number];
+/** The `network` modes of a step's script RUNs; bldr's default is `none`. */
 export const NETWORK_MODES = ["none", "default", "host"] as const;
+/** A step's `network` mode. */
 export type Network = (typeof NETWORK_MODES)[number];
 
+/**
+ * One `dependencies` entry of a pkg.yaml: another package of the tree (`stage`) or an image, whose files are
+ * merged into the build.
+ */
 export interface Dependency {
+  /** Internal dependency: the `name` of another package in the tree (checked when the graph resolves). */
   stage?: string;
+  /** External dependency: an image reference; only its filesystem is used, its config is ignored. */
   image?: string;
+  /** Path inside the dependency to copy from; bldr's default is `/`. */
   from?: string;
+  /**
+   * Where the copied files go in this build; bldr's default is `/`, but the raw text is part of the dedupe
+   * id.
+   */
   to?: string;
+  /** Pull the image for, or rebuild the stage on, this platform instead of the build platform. */
   platform?: Platform;
+  /** Also merged into every package that depends on this one, transitively. */
   runtime: boolean;
 }
+/**
+ * A `sources` entry: a file downloaded into the step's working directory and checked against both digests.
+ */
 export interface Source {
+  /** Where to download from (templated, e.g. with `{{ .VERSION }}`). */
   url: string;
+  /** File name in the step directory (a plain name, not a sub-path). */
   destination: string;
+  /** Hex SHA-256 of the file (bldr checks only that it has 64 characters). */
   sha256: string;
+  /** Hex SHA-512 of the file (bldr checks only that it has 128 characters). */
   sha512: string;
 }
+/** A step's `sbom`: an SPDX JSON file written into the rootfs after the step's scripts. */
 export interface Sbom {
+  /** Absolute path of the SPDX file; empty writes nothing. */
   outputPath?: string;
+  /** Package name in the SBOM; default the pkg `name`. */
   name?: string;
+  /** Version in the SBOM. */
   version?: string;
+  /** CPE 2.3 strings; bldr silently writes no SBOM when one fails to parse. */
   cpes?: string[];
+  /** Package URL (purl). */
   purl?: string;
+  /** License ids. */
   licenses?: string[];
 }
+/** One build step: sources to fetch, then scripts in phases, with its env, caches and network. */
 export interface Step {
+  /** Files to download into the step's working directory before its scripts. */
   sources: Source[];
+  /** Env vars for this step and every later one (kept as text; not template variables). */
   env: Record<string, string>;
+  /** Persistent cache mounts for this step's script RUNs only. */
   cachePaths: string[];
+  /** Phase 1 script instructions, each its own RUN (`cd` and `export` do not carry over). */
   prepare: string[];
+  /** Phase 2 script instructions, each its own RUN. */
   build: string[];
+  /** Phase 3 script instructions. */
   install: string[];
+  /** Phase 4, detached: failure fails the build but its filesystem changes are dropped. */
   test: string[];
+  /** Network for this step's script RUNs; bldr's default is `none`. */
   network: Network;
+  /** Writes an SPDX SBOM after the step's scripts when `outputPath` is set. */
   sbom?: Sbom;
 }
+/** One `finalize` entry: what of the finished build goes into the package's output image. */
 export interface Finalize {
+  /**
+   * Path in the finished build; relative paths are against the build's working dir (`/tmp/build` with steps,
+   * else `/pkg`).
+   */
   from?: string;
+  /** Destination in the output image, relative to its `/`. */
   to?: string;
 }
+/** A decoded pkg.yaml (bldr v1alpha2 `Pkg`), Go zero values filled in. */
 export interface Pkg {
+  /** Package id: `stage:` references, `--target`, `PKG_NAME`, the default SBOM name. */
   name: string;
+  /** The base of the build: `alpine` or an empty `scratch`. */
   variant: Variant;
+  /** Program that runs every script instruction as `<shell> -c`; default `/bin/sh`. */
   shell: string;
+  /** Package names given to `apk add` after dependencies are merged (whatever the variant). */
   install: string[];
+  /** Stages and images merged into the build before `install` runs. */
   dependencies: Dependency[];
+  /** Build steps, in order; env and files carry over from one to the next. */
   steps: Step[];
+  /** What of the finished build goes into the output image; empty with steps means an empty image. */
   finalize: Finalize[];
+  /**
+   * Pins the platform the build runs on (cross-compiling); read only from the package at the top of a solve.
+   */
   buildPlatform?: Platform;
 }
 
@@ -401,6 +461,10 @@ export const pkgSchema = zeroIfNull(pkgFields).transform(
   (p): Pkg => ({ ...p, variant: p.variant as Variant }),
 );
 
+/**
+ * Decodes a rendered pkg.yaml as bldr does and validates it with bldr's messages; errors are diagnostics,
+ * never thrown.
+ */
 export function decodePkg(doc: DecodedYaml): DecodeResult<Pkg> {
   return decodeWithSchema(pkgSchema, doc);
 }

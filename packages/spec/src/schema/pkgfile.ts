@@ -17,11 +17,16 @@ import {
   zeroIfNull,
 } from "./go.ts";
 
+/** The Pkgfile formats bldr loads (only `v1alpha2`). */
 export const PKGFILE_FORMATS = ["v1alpha2"] as const;
 
+/** A decoded `Pkgfile`: the tree's format, global template variables and image labels. */
 export interface Pkgfile {
+  /** The format; only `v1alpha2` loads. */
   format: "v1alpha2";
+  /** Global template variables, every scalar kept as its text (they cannot use build args). */
   vars: Record<string, string>;
+  /** Labels for the output image's config (only the BuildKit frontend applies them). */
   labels: Record<string, string>;
 }
 
@@ -64,6 +69,7 @@ export const pkgfileSchema = zeroIfNull(pkgfileFields).transform(
   (p): Pkgfile => ({ ...p, format: p.format as Pkgfile["format"] }),
 );
 
+/** Decodes a `Pkgfile` and checks its format; errors are diagnostics, never thrown. */
 export function decodePkgfile(doc: DecodedYaml): DecodeResult<Pkgfile> {
   return decodeWithSchema(pkgfileSchema, doc);
 }
@@ -78,6 +84,7 @@ export const varsSchema = emptyIfNull(
   () => ({}),
 );
 
+/** Decodes a rendered `vars.yaml` (a flat map of scalars, kept as text); errors are diagnostics. */
 export function decodeVars(doc: DecodedYaml): DecodeResult<Record<string, string>> {
   return decodeWithSchema(varsSchema, doc);
 }

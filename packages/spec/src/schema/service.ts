@@ -22,9 +22,13 @@ import {
   zeroIfNull,
 } from "./go.ts";
 
+/** How Talos restarts an extension service: forever, never, or until it exits 0. */
 export const RESTART_KINDS = ["always", "never", "untilSuccess"] as const;
+/** One of {@link RESTART_KINDS}. */
 export type RestartKind = (typeof RESTART_KINDS)[number];
+/** The network readiness checks a service can wait for (`depends: [{ network: [...] }]`). */
 export const NETWORK_STATUSES = ["addresses", "connectivity", "hostname", "etcfiles"] as const;
+/** One network readiness check (see {@link NETWORK_STATUSES}). */
 export type NetworkStatus = (typeof NETWORK_STATUSES)[number];
 
 /** An OCI id mapping; YAML keys are the lower-cased Go field names. */
@@ -35,42 +39,71 @@ export interface IdMapping {
 }
 /** An OCI mount (`specs.Mount`); YAML keys are the lower-cased Go field names. */
 export interface ServiceMount {
+  /** Host path (or filesystem source); created as a directory when missing. */
   source: string;
+  /** Mount point inside the container. */
   destination: string;
+  /** Filesystem type, e.g. `bind`. */
   type: string;
+  /** Mount options, e.g. `rbind`, `ro`. */
   options: string[];
+  /** User id mappings for an idmapped mount. */
   uidmappings: IdMapping[];
+  /** Group id mappings for an idmapped mount. */
   gidmappings: IdMapping[];
 }
+/** A container's `security`; Go zero values when absent. */
 export interface ServiceSecurity {
+  /** False: the container rootfs is read-only. */
   writeableRootfs: boolean;
+  /** True: `/sys` is mounted read-write. */
   writeableSysfs: boolean;
   /** `null`: absent or null, containerd's defaults stay; `[]`: the defaults are cleared. */
   maskedPaths: string[] | null;
+  /** `null`: containerd's default read-only paths stay; `[]`: they are cleared. */
   readonlyPaths: string[] | null;
+  /** OCI rootfs propagation, passed verbatim (`shared`, `rslave`, …); `""` is the runtime default. */
   rootfsPropagation: string;
 }
+/** A service spec's `container`: what runs and how it is confined. */
 export interface ServiceContainer {
+  /** argv[0], resolved inside the container rootfs (`./bin` or an absolute container path). */
   entrypoint: string;
+  /** Arguments appended after the entrypoint. */
   args: string[];
+  /** `KEY=VALUE` entries; Talos does not validate them. */
   environment: string[];
+  /** Deprecated host path of an env file; the service waits for it to exist. */
   environmentFile: string;
+  /** OCI mounts; a missing `source` is created as a directory (0700) before start. */
   mounts: ServiceMount[];
+  /** Rootfs and sysfs writability, masked and read-only paths, mount propagation. */
   security: ServiceSecurity;
 }
 /** One `depends` entry; Go zero values for the kinds not set (`time: false` counts as not set). */
 export interface ServiceDependency {
+  /** A Talos service id to wait for (`cri`, `ext-other`); `""` when not set. */
   service: string;
+  /** An absolute path to wait for; `""` when not set. */
   path: string;
+  /** Network readiness checks to wait for; empty when not set. */
   network: NetworkStatus[];
+  /** `time: true`: wait for time sync. */
   time: boolean;
+  /** `configuration: true`: wait for this service's ExtensionServiceConfig (forever if there is none). */
   configuration: boolean;
 }
+/** An extension service spec (`/usr/local/etc/containers/<file>.yaml`), Go zero values filled in. */
 export interface ServiceSpec {
+  /** The service name, `^[-_a-z0-9]+$`; Talos runs it as `ext-<name>`. */
   name: string;
+  /** What runs and how it is confined. */
   container: ServiceContainer;
+  /** What the service waits for; `containerd` is always implied. */
   depends: ServiceDependency[];
+  /** How Talos restarts it. */
   restart: RestartKind;
+  /** Also log to the console (forced on by machine config `debug: true`). */
   logToConsole: boolean;
 }
 
@@ -275,10 +308,15 @@ function validateSpec(s: unknown, ctx: IssueSink): void {
   }
 }
 
+/** The service spec schema: decodes leniently, fills in Go zero values, checks Talos's rules. */
 export const serviceSpecSchema = zeroIfNull(specFields).transform(
   (s): ServiceSpec => ({ ...s, restart: s.restart as RestartKind }),
 );
 
+/**
+ * Decodes a service spec as Talos does and validates it with Talos's messages; errors are diagnostics, never
+ * thrown.
+ */
 export function decodeServiceSpec(doc: DecodedYaml): DecodeResult<ServiceSpec> {
   return decodeWithSchema(serviceSpecSchema, doc);
 }

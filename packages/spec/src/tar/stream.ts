@@ -13,6 +13,7 @@ import { decompressZstdFrames } from "./zstd-frames.ts";
 /** Anything bytes can come from: one buffer, or a (sync or async) sequence of chunks. */
 export type ByteSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
+/** A compression `openDecompressed` undoes; `none` is plain bytes (`sniffCompression` also names xz, bzip2). */
 export type Compression = "none" | "gzip" | "zstd";
 
 /** Maps a low-level failure (zlib, fs) to the caller's error. */

@@ -3,14 +3,14 @@ import { constants, zstdCompressSync } from "node:zlib";
 import { execaSync } from "execa";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decompressZstdFrames } from "./zstd-frames.ts";
+import { decompressZstdFrames, type ZstdFramesOptions } from "./zstd-frames.ts";
 
-async function decode(bytes: Uint8Array, chunk = 1 << 16): Promise<Buffer> {
+async function decode(bytes: Uint8Array, chunk = 1 << 16, options: ZstdFramesOptions = {}): Promise<Buffer> {
   async function* chunks() {
     for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk);
   }
   const out: Buffer[] = [];
-  for await (const c of decompressZstdFrames(chunks())) out.push(c);
+  for await (const c of decompressZstdFrames(chunks(), options)) out.push(c);
   return Buffer.concat(out);
 }
 
@@ -64,5 +64,36 @@ describe("zstd streams of several frames", () => {
     bad[frame.length >> 1] = bad[frame.length >> 1]! ^ 0xff;
     await expect(decode(bad)).rejects.toThrow();
     expect((await decode(frame)).equals(payload)).toBe(true);
+  });
+
+  it("with zeroPadding, skips NUL bytes between frames and after the last, at any chunking (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.uint8Array({ maxLength: 2000 }), fc.nat({ max: 1500 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.integer({ min: 1, max: 500 }),
+        async (parts, chunk) => {
+          // Each frame followed by its run of NULs (the last run is trailing padding).
+          const padded = parts.flatMap(([p, zeros]) => [zstdCompressSync(p), Buffer.alloc(zeros)]);
+          const got = await decode(Buffer.concat(padded), chunk, { zeroPadding: true });
+          expect(got.equals(Buffer.concat(parts.map(([p]) => p)))).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("without zeroPadding, NUL padding between frames is an error; with it, other bytes still are", async () => {
+    const padded = Buffer.concat([frame, Buffer.alloc(512), frame]);
+    await expect(decode(padded)).rejects.toThrow();
+    expect((await decode(padded, 100, { zeroPadding: true })).equals(Buffer.concat([payload, payload]))).toBe(
+      true,
+    );
+    await expect(
+      decode(Buffer.concat([frame, Buffer.alloc(4), Buffer.from("junk")]), 1 << 16, { zeroPadding: true }),
+    ).rejects.toThrow();
+    expect((await decode(Buffer.alloc(4096), 1000, { zeroPadding: true })).length).toBe(0);
   });
 });

@@ -6,6 +6,10 @@
  * decompression, linear in the input, a few bytes of state), and each frame is fed to a fresh
  * decoder. Errors inside a frame are the decoder's; bytes after the last frame that are not a
  * frame go to a decoder too, which refuses them.
+ *
+ * Linux concatenates initramfs parts and pads them with NUL bytes, and its unpacker skips NULs
+ * between compressed streams; `zeroPadding` reads such a stream the same way. No frame starts
+ * with a NUL (neither magic does), so skipping them before a frame can never eat frame data.
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -132,9 +136,25 @@ class FrameWalker {
   }
 }
 
-/** Decompresses a zstd stream of one or more frames, each through its own decoder. */
+/** Options of {@link decompressZstdFrames}. */
+export interface ZstdFramesOptions {
+  /**
+   * Skip NUL bytes between frames and after the last one, as Linux does between the compressed
+   * parts of an initramfs. Off by default: in a plain zstd stream a NUL where a frame should
+   * start is corruption.
+   */
+  zeroPadding?: boolean;
+}
+
+/**
+ * Decompresses a zstd stream of one or more frames (skippable frames dropped), each through its
+ * own decoder. Rejects, with the decoder's error, a frame that is corrupt or bytes after the
+ * last frame that are not one; a truncated frame rejects with an `unexpected end` error. An
+ * empty input yields nothing.
+ */
 export async function* decompressZstdFrames(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: ZstdFramesOptions = {},
 ): AsyncGenerator<Buffer> {
   const input = (async function* () {
     yield* chunks;
@@ -156,7 +176,17 @@ export async function* decompressZstdFrames(
   };
   try {
     for (;;) {
-      const head = await next();
+      let head = await next();
+      if (options.zeroPadding) {
+        while (head) {
+          const start = head.findIndex((b) => b !== 0);
+          if (start !== -1) {
+            head = head.subarray(start);
+            break;
+          }
+          head = await next();
+        }
+      }
       if (!head) return;
       pending = head;
       const walker = new FrameWalker();

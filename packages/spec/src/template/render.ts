@@ -38,13 +38,15 @@ export interface RenderResult {
 
 /** A parsed template, reusable for several executions. */
 export interface ParsedTemplate {
+  /** The file name errors name (as given to `parseTemplate`). */
   readonly file: string;
+  /** The template's text. */
   readonly source: string;
-  /** @internal */
+  /** @internal The parsed bodies by template name (the file's own and every `define`). */
   readonly templates: ReadonlyMap<string, Node[]>;
-  /** @internal */
+  /** @internal Every function the template calls, checked against a function set before it runs. */
   readonly functionRefs: readonly FunctionRef[];
-  /** @internal */
+  /** @internal Offsets where each line of `source` starts, for 1-based positions in errors. */
   readonly lineStarts: readonly number[];
 }
 
