@@ -108,6 +108,12 @@ describe("ConfinedRoot", () => {
     expect(await readlink(join(root, "l"))).toBe("../../..");
   });
 
+  it("refuses a hard link whose making replaces its own target, with a code", async () => {
+    const r = new ConfinedRoot(root, { replace: true });
+    await r.writeFile("c", "x\n");
+    await expect(r.link("c/a", "c")).rejects.toMatchObject({ code: expect.stringMatching(/^FS_/) });
+  });
+
   it("copies trees keeping symlinks as symlinks, confined", async () => {
     const src = join(base, "src");
     await mkdir(join(src, "x"), { recursive: true });

@@ -277,6 +277,17 @@ export class ConfinedRoot {
     const dest = await this.walk(path, { create: false, followLast: false, display: path });
     if (!dest.missing && dest.st && dest.st.ino === src.st.ino && dest.st.dev === src.st.dev) return;
     const { host } = await this.prepareLeaf(path);
+    // Making room for the link can replace its own target (`c/a` -> `c` turns the file `c`
+    // into a directory): the source must still be the file that was resolved.
+    const still = await lstat(from).catch(() => undefined);
+    // (A freed inode number is reused at once, so the kind is compared too.)
+    if (!still || still.isDirectory() || still.ino !== src.st.ino || still.dev !== src.st.dev) {
+      throw this.error(
+        "FS_PATH_CONFLICT",
+        `hard link "${path}" replaces its own target "${existing}"`,
+        "a hard link cannot live inside the file it links to",
+      );
+    }
     try {
       await link(from, host);
     } catch (e) {
