@@ -46,7 +46,6 @@ export function installer(
   };
 }
 
-
 /** Two control planes and two workers on `from`; installers for `targets` the nodes can pull. */
 export function clusterState(
   client = "v1.14.0",

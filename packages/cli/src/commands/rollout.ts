@@ -44,7 +44,7 @@ import { buildOptions, buildProgress } from "./build.ts";
 import { applyConfirmed } from "./deploy.ts";
 import { registryOptions } from "./registry-options.ts";
 import { factoryClient } from "./schematic.ts";
-import { workspaceConfig } from "./shared.ts";
+import { platformsOption, workspaceConfig } from "./shared.ts";
 
 /** Everything the pipeline needs, from flags over talos-ext.yaml over defaults. */
 interface Settings {
@@ -60,6 +60,8 @@ interface Settings {
   /** A layout already built (the Nx build target's output); else the pipeline builds. */
   layout: string | undefined;
   nodes: string[] | undefined;
+  /** Built and installed for; the first is the one whose manifest is read. */
+  platforms: Platform[];
   official: string[];
   remove: string[];
 }
@@ -117,6 +119,7 @@ async function settingsOf(ctx: CommandContext, extension: string): Promise<Setti
     mirrors,
     layout: layoutFlag ? resolve(ctx.io.cwd, layoutFlag) : undefined,
     nodes: nodesFlag.length ? nodesFlag : configured.length ? configured : undefined,
+    platforms: platformsOption(ctx, (config?.platforms as Platform[] | undefined) ?? ["linux/amd64"]),
     official: [...(config?.extensions?.official ?? []), ...listOption(ctx.values.official)],
     remove: [...(config?.extensions?.remove ?? []), ...listOption(ctx.values.remove)],
   };
@@ -200,7 +203,7 @@ async function nxBuild(ctx: CommandContext, extension: string): Promise<void> {
 
 /** The manifest of the built image decides the tag nodes will report: `<repo>/<name>:<version>`. */
 async function manifestOf(layout: string, s: Settings) {
-  const report = await validateExtension(layout, { platform: "linux/amd64", talosVersion: s.talosVersion });
+  const report = await validateExtension(layout, { platform: s.platforms[0]!, talosVersion: s.talosVersion });
   if (!report.ok || !report.manifest) {
     const first = report.diagnostics.find((d) => d.severity === "error");
     throw new TalosExtError({
@@ -253,7 +256,7 @@ async function composedContent(
   composed: ComposedInstaller,
 ): Promise<InstallerContent> {
   if (composed.route === "factory") return plannedContent(s, set, composed.ref);
-  const report = await inspectInstaller(composed.ref, { ...s.registry, arch: "amd64" });
+  const report = await inspectInstaller(composed.ref, { ...s.registry, arch: archOf(s.platforms[0]!) });
   const at = composed.ref.indexOf("@");
   return {
     reference: composed.ref,
@@ -281,19 +284,12 @@ export async function runRollout(ctx: CommandContext, extension: string): Promis
   const out: Record<string, unknown> = { extension, talosVersion: s.talosVersion, dryRun };
 
   // The nodes first: a cluster the pipeline cannot serve stops it before anything is built or pushed.
+  const talosconfig = stringOption(ctx.values.talosconfig) ?? s.config?.cluster?.talosconfig;
+  const context = stringOption(ctx.values.context) ?? s.config?.cluster?.context;
   const talosctl = await connect({
     env: ctx.io.env,
-    ...(stringOption(ctx.values.talosconfig) || s.config?.cluster?.talosconfig
-      ? {
-          talosconfig: resolve(
-            ctx.io.cwd,
-            stringOption(ctx.values.talosconfig) ?? s.config!.cluster!.talosconfig!,
-          ),
-        }
-      : {}),
-    ...(stringOption(ctx.values.context) || s.config?.cluster?.context
-      ? { context: stringOption(ctx.values.context) ?? s.config!.cluster!.context! }
-      : {}),
+    ...(talosconfig ? { talosconfig: resolve(ctx.io.cwd, talosconfig) } : {}),
+    ...(context ? { context } : {}),
   });
   const nodes = s.nodes ?? talosctl.talosconfig?.nodes ?? [];
   if (nodes.length === 0) {
@@ -317,7 +313,7 @@ export async function runRollout(ctx: CommandContext, extension: string): Promis
     if (dryRun) {
       tasks.note(`push: would push ${layout} to ${ref}`);
       entry = await buildEntry(layout, `${ref}@${UNPUSHED}`, {
-        platform: "linux/amd64",
+        platform: s.platforms[0]!,
         talosVersion: s.talosVersion,
       });
     } else {
@@ -326,7 +322,7 @@ export async function runRollout(ctx: CommandContext, extension: string): Promis
         return { value: r.digest, detail: r.digest };
       });
       entry = await buildEntry(layout, `${ref}@${pushed}`, {
-        platform: "linux/amd64",
+        platform: s.platforms[0]!,
         talosVersion: s.talosVersion,
       });
     }
@@ -379,9 +375,7 @@ export async function runRollout(ctx: CommandContext, extension: string): Promis
   let content: InstallerContent;
   if (dryRun) content = plannedContent(s, set, target);
   else {
-    const arches = [
-      ...new Set((s.config?.platforms as Platform[] | undefined)?.map(archOf) ?? ["amd64" as Arch]),
-    ];
+    const arches = [...new Set(s.platforms.map(archOf))];
     const imagerBinary = stringOption(ctx.values.imager) ?? s.config?.installer?.imager?.binary;
     const composed = await tasks.run(`compose installer (${route})`, async () => {
       const c = await composeInstaller({
