@@ -150,12 +150,18 @@ export class RegistryAuth {
   #tokens: CachedToken[] = [];
   #pending = new Map<string, Promise<CachedToken>>();
 
-  constructor(
-    readonly registry: string,
-    private readonly credentials: CredentialResolver,
-    private readonly transport: Transport,
-    private readonly policy: RetryPolicy,
-  ) {}
+  /** The registry host this state is for. */
+  readonly registry: string;
+  private readonly credentials: CredentialResolver;
+  private readonly transport: Transport;
+  private readonly policy: RetryPolicy;
+
+  constructor(registry: string, credentials: CredentialResolver, transport: Transport, policy: RetryPolicy) {
+    this.registry = registry;
+    this.credentials = credentials;
+    this.transport = transport;
+    this.policy = policy;
+  }
 
   /** "basic", "bearer", or undefined while anonymous access works. */
   get scheme(): string | undefined {

@@ -40,8 +40,11 @@ export type BodyWriter = (sink: BodySink) => Promise<void>;
 
 /** A BodySink write after the request failed or closed: the connection's failure, not the source's. */
 export class RequestGone extends Error {
-  constructor(readonly reason?: Error) {
+  /** What closed the request, when known. */
+  readonly reason: Error | undefined;
+  constructor(reason?: Error) {
     super("request closed while its body was being written");
+    this.reason = reason;
   }
 }
 

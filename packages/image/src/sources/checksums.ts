@@ -70,8 +70,11 @@ export interface Digests {
 
 /** `digestFile` met something that is not a regular file (`what` says what it is). */
 export class CacheEntryNotFile extends Error {
-  constructor(readonly what: string) {
+  /** What the entry is instead (a directory, a FIFO, ...). */
+  readonly what: string;
+  constructor(what: string) {
     super(`not a regular file: ${what}`);
+    this.what = what;
   }
 }
 

@@ -229,13 +229,22 @@ class Session {
   private readonly diagnostics: Diagnostic[] = [];
   private readonly downloads = new Map<string, Promise<Digests>>();
 
+  private readonly options: UpdateCommonOptions;
+  private readonly root: string;
+  private readonly normal: Map<Platform, LoadedTree>;
+  /** Every file the loader reads, relative to the root (union over platforms). */
+  private readonly treeFiles: string[];
+
   private constructor(
-    private readonly options: UpdateCommonOptions,
-    private readonly root: string,
-    private readonly normal: Map<Platform, LoadedTree>,
-    /** Every file the loader reads, relative to the root (union over platforms). */
-    private readonly treeFiles: string[],
+    options: UpdateCommonOptions,
+    root: string,
+    normal: Map<Platform, LoadedTree>,
+    treeFiles: string[],
   ) {
+    this.options = options;
+    this.root = root;
+    this.normal = normal;
+    this.treeFiles = treeFiles;
     const first = [...normal.values()][0]!;
     this.definingFiles = [...(first.files.pkgfile ? [first.files.pkgfile] : []), ...first.files.vars];
   }
