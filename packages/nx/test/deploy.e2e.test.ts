@@ -1,20 +1,24 @@
 /**
  * The Nx `deploy` target end to end in a throw-away workspace: `nx run multipath-tools:deploy
  * --dry-run` plans without building (its base images are out of reach here), and
- * `nx run usb-serial-rules:deploy --yes` builds through Nx, pushes to a real registry, composes
- * with the imager double and rolls out to the talosctl double, which boots what it pulls.
+ * `nx run hello-service:deploy --yes` builds through Nx (C compiled by the docker engine's
+ * BuildKit), pushes to a real registry, composes with the imager double and rolls out to the
+ * talosctl double, which boots what it pulls.
  */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RegistryClient } from "@talos-ext/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type DockerEngine, startDockerEngine } from "../../../tools/harness/docker.ts";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
 import { seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
+import { ensureToolchainImage } from "../../../tools/harness/toolchain.ts";
 import { makeWorkspace, type Workspace } from "./workspace.ts";
 
 const repo = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 let ws: Workspace;
+let engine: DockerEngine;
 let reg: RunningRegistry;
 let client: RegistryClient;
 
@@ -27,13 +31,15 @@ const node = (hostname: string, role: string) => ({
       extensions: [
         { name: "iscsi-tools", version: "v0.1.9" },
         { name: "multipath-tools", version: "0.13.0" },
-        { name: "usb-serial-rules", version: "0.9.0" },
+        { name: "hello-service", version: "0.9.0" },
       ],
     },
   },
 });
 
 beforeAll(async () => {
+  engine = await startDockerEngine();
+  ensureToolchainImage(engine.cli, engine.host);
   ws = await makeWorkspace();
   reg = await startRegistry();
   client = new RegistryClient({ insecure: true, retryDelayMs: 20 });
@@ -52,6 +58,7 @@ beforeAll(async () => {
       "  insecure: true",
       "mirrors:",
       "  images:",
+      "    - ghcr.io/talos-ext-playground=talos-ext.local",
       `    - ghcr.io/siderolabs=${reg.url}/siderolabs`,
       "cluster:",
       "  nodes:",
@@ -74,14 +81,17 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  await engine?.stop();
   client?.close();
   await reg?.stop();
   if (ws) await rm(ws.dir, { recursive: true, force: true });
 });
 
-const env = () => ({
-  PATH: `/nonexistent:${process.env.PATH}`,
-  DOCKER_HOST: "unix:///nonexistent.sock",
+/** The dry run must not need an engine; the real run builds with the shared test engine. */
+const env = (docker = false) => ({
+  ...(docker
+    ? { DOCKER_HOST: engine.host }
+    : { PATH: `/nonexistent:${process.env.PATH}`, DOCKER_HOST: "unix:///nonexistent.sock" }),
   TALOSCTL: repo("tools/doubles/talosctl"),
   TALOSCTL_DOUBLE_STATE: join(ws.dir, "state.json"),
   TALOSCTL_DOUBLE_NODE: process.execPath,
@@ -94,9 +104,9 @@ describe("nx run <extension>:deploy", () => {
     timeout: 300_000,
   }, async () => {
     const before = await readFile(join(ws.dir, "state.json"), "utf8");
-    // multipath-tools keeps the usb-serial-rules the nodes run: it is deployed from here too.
+    // The nodes also run hello-service, whose image nodes do not record: this plan drops it by name.
     const r = await ws.nx(
-      ["run", "multipath-tools:deploy", "--dry-run", "--remove", "usb-serial-rules", "--output-style=static"],
+      ["run", "multipath-tools:deploy", "--dry-run", "--remove", "hello-service", "--output-style=static"],
       env(),
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -112,21 +122,21 @@ describe("nx run <extension>:deploy", () => {
     expect(await readFile(join(ws.dir, "state.json"), "utf8")).toBe(before);
   });
 
-  test("usb-serial-rules --yes builds through Nx, pushes, composes and rolls out", {
+  test("hello-service --yes builds through Nx, pushes, composes and rolls out", {
     timeout: 600_000,
   }, async () => {
     const r = await ws.nx(
-      ["run", "usb-serial-rules:deploy", "--yes", "--remove", "multipath-tools", "--output-style=static"],
-      env(),
+      ["run", "hello-service:deploy", "--yes", "--remove", "multipath-tools", "--output-style=static"],
+      env(true),
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const all = r.stdout + r.stderr;
-    expect(all).toContain("[ok] nx run usb-serial-rules:build");
-    expect(all).toMatch(/deployed: usb-serial-rules \S+ with \S+\/ext\/installer@sha256:[0-9a-f]{64}/);
+    expect(all).toContain("[ok] nx run hello-service:build");
+    expect(all).toMatch(/deployed: hello-service \S+ with \S+\/ext\/installer@sha256:[0-9a-f]{64}/);
     const state = JSON.parse(await readFile(join(ws.dir, "state.json"), "utf8"));
     for (const n of ["10.5.0.2", "10.5.0.4"]) {
       const names = state.nodes[n].boot.current.extensions.map((e: { name: string }) => e.name);
-      expect(names).toEqual(["iscsi-tools", "usb-serial-rules"]);
+      expect(names).toEqual(["iscsi-tools", "hello-service"]);
       expect(state.nodes[n].boot.current.version).toBe("v1.14.1");
     }
   });
