@@ -3,6 +3,7 @@
  * `ghcr.io/siderolabs=<registry>/siderolabs` mirror): a base installer, official extension
  * images, and the release's catalog image (`extensions:<tag>` with `image-digests`) pinning them.
  */
+import { fileURLToPath } from "node:url";
 import type { RegistryClient } from "@talos-ext/image";
 import { pushFilesImage } from "../../packages/installer/test/registry-image.ts";
 
@@ -33,4 +34,35 @@ export async function seedSiderolabs(
   await pushFilesImage(client, `${registry}/siderolabs/extensions:${talosVersion}`, [
     [{ path: "image-digests", data: `${lines.join("\n")}\n` }],
   ]);
+}
+
+/**
+ * A talos-ext.yaml for rollouts against that registry: Talos v1.14.1 on linux/amd64, the
+ * toolchain and siderolabs mirrors, one control plane (10.5.0.2) and one worker (10.5.0.4) of
+ * the talosctl double, and the imager double.
+ */
+export function rolloutConfig(registry: string, treeRoot: string): string {
+  const imager = fileURLToPath(new URL("../doubles/imager", import.meta.url));
+  return [
+    "talos:",
+    "  version: v1.14.1",
+    "platforms: [linux/amd64]",
+    "tree:",
+    `  root: ${treeRoot}`,
+    "registry:",
+    `  repository: ${registry}/ext`,
+    "  insecure: true",
+    "mirrors:",
+    "  images:",
+    "    - ghcr.io/talos-ext-playground=talos-ext.local",
+    `    - ghcr.io/siderolabs=${registry}/siderolabs`,
+    "cluster:",
+    "  nodes:",
+    "    controlPlane: [10.5.0.2]",
+    "    worker: [10.5.0.4]",
+    "installer:",
+    "  imager:",
+    `    binary: ${imager}`,
+    "",
+  ].join("\n");
 }

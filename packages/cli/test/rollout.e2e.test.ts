@@ -13,13 +13,12 @@ import { RegistryClient } from "@talos-ext/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type DockerEngine, startDockerEngine } from "../../../tools/harness/docker.ts";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
-import { seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
+import { rolloutConfig, seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
 import { ensureToolchainImage } from "../../../tools/harness/toolchain.ts";
 import { type CliIo, runCli } from "../src/index.ts";
 
 const repo = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 const TALOSCTL = repo("tools/doubles/talosctl");
-const IMAGER = repo("tools/doubles/imager");
 const EXTENSIONS = repo("extensions");
 
 let engine: DockerEngine;
@@ -53,31 +52,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "talos-ext-rollout-"));
   // What ghcr.io/siderolabs would serve, behind the workspace's mirror.
   await seedSiderolabs(client, reg.url, "v1.14.1", [{ name: "iscsi-tools", version: "v0.2.0" }]);
-  await writeFile(
-    join(dir, "talos-ext.yaml"),
-    [
-      "talos:",
-      "  version: v1.14.1",
-      "platforms: [linux/amd64]",
-      "tree:",
-      `  root: ${EXTENSIONS}`,
-      "registry:",
-      `  repository: ${reg.url}/ext`,
-      "  insecure: true",
-      "mirrors:",
-      "  images:",
-      "    - ghcr.io/talos-ext-playground=talos-ext.local",
-      `    - ghcr.io/siderolabs=${reg.url}/siderolabs`,
-      "cluster:",
-      "  nodes:",
-      "    controlPlane: [10.5.0.2]",
-      "    worker: [10.5.0.4]",
-      "installer:",
-      "  imager:",
-      `    binary: ${IMAGER}`,
-      "",
-    ].join("\n"),
-  );
+  await writeFile(join(dir, "talos-ext.yaml"), rolloutConfig(reg.url, EXTENSIONS));
 }, 900_000);
 
 afterAll(async () => {

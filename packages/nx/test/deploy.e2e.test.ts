@@ -12,7 +12,7 @@ import { RegistryClient } from "@talos-ext/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type DockerEngine, startDockerEngine } from "../../../tools/harness/docker.ts";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
-import { seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
+import { rolloutConfig, seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
 import { ensureToolchainImage } from "../../../tools/harness/toolchain.ts";
 import { makeWorkspace, type Workspace } from "./workspace.ts";
 
@@ -45,31 +45,7 @@ beforeAll(async () => {
   client = new RegistryClient({ insecure: true, retryDelayMs: 20 });
   // What ghcr.io/siderolabs would serve, behind the workspace's mirror.
   await seedSiderolabs(client, reg.url, "v1.14.1", [{ name: "iscsi-tools", version: "v0.2.0" }]);
-  await writeFile(
-    join(ws.dir, "talos-ext.yaml"),
-    [
-      "talos:",
-      "  version: v1.14.1",
-      "platforms: [linux/amd64]",
-      "tree:",
-      "  root: extensions",
-      "registry:",
-      `  repository: ${reg.url}/ext`,
-      "  insecure: true",
-      "mirrors:",
-      "  images:",
-      "    - ghcr.io/talos-ext-playground=talos-ext.local",
-      `    - ghcr.io/siderolabs=${reg.url}/siderolabs`,
-      "cluster:",
-      "  nodes:",
-      "    controlPlane: [10.5.0.2]",
-      "    worker: [10.5.0.4]",
-      "installer:",
-      "  imager:",
-      `    binary: ${repo("tools/doubles/imager")}`,
-      "",
-    ].join("\n"),
-  );
+  await writeFile(join(ws.dir, "talos-ext.yaml"), rolloutConfig(reg.url, "extensions"));
   await writeFile(
     join(ws.dir, "state.json"),
     JSON.stringify({
