@@ -9,6 +9,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
 import { deployCase } from "./cases/deploy.ts";
+import { installerCase } from "./cases/installer.ts";
 import { ociWriterCase } from "./cases/oci-writer.ts";
 import { pushCase } from "./cases/push.ts";
 import { rebuildCase } from "./cases/rebuild.ts";
@@ -19,7 +20,15 @@ import { fmtMs } from "./lib.ts";
 import { REPO_ROOT } from "./modules.ts";
 import { type BenchCase, type CaseResult, Skip } from "./types.ts";
 
-const CASES: BenchCase[] = [specCase, ociWriterCase, pushCase, rebuildCase, talosctlCase, deployCase];
+const CASES: BenchCase[] = [
+  specCase,
+  ociWriterCase,
+  pushCase,
+  rebuildCase,
+  talosctlCase,
+  deployCase,
+  installerCase,
+];
 
 const USAGE = `usage: node tools/bench/run.ts [options]
 
