@@ -6,11 +6,10 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { capturedCliIo, talosctlDoubleEnv } from "../../../tools/doubles/talosctl-state.ts";
 import { type CliIo, runCli } from "../src/index.ts";
 
-const DOUBLE = fileURLToPath(new URL("../../../tools/doubles/talosctl", import.meta.url));
 let dir: string;
 
 const exts = (talos: string, mp: string) => [
@@ -47,27 +46,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-function io(extra: Partial<CliIo> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: CliIo = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    cwd: dir,
-    env: {
-      ...process.env,
-      TALOSCTL: DOUBLE,
-      TALOSCTL_DOUBLE_STATE: join(dir, "state.json"),
-      TALOSCTL_DOUBLE_NODE: process.execPath,
-      TALOSCTL_DOUBLE_LOG: join(dir, "calls.jsonl"),
-      TALOSCONFIG: "",
-    },
-    interactive: false,
-    stdinInteractive: false,
-    ...extra,
-  };
-  return { io: value, out: () => out.join(""), err: () => err.join("") };
-}
+const io = (extra: Partial<CliIo> = {}) => capturedCliIo(dir, talosctlDoubleEnv(dir, { log: true }), extra);
 
 const BASE = ["--installer-content", "installer.json", "--nodes", "10.5.0.4,10.5.0.2"];
 

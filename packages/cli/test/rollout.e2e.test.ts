@@ -11,14 +11,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RegistryClient } from "@talos-ext/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { capturedCliIo, talosctlDoubleEnv } from "../../../tools/doubles/talosctl-state.ts";
 import { type DockerEngine, startDockerEngine } from "../../../tools/harness/docker.ts";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
 import { rolloutConfig, seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
 import { ensureToolchainImage } from "../../../tools/harness/toolchain.ts";
-import { type CliIo, runCli } from "../src/index.ts";
+import { runCli } from "../src/index.ts";
 
 const repo = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
-const TALOSCTL = repo("tools/doubles/talosctl");
 const EXTENSIONS = repo("extensions");
 
 let engine: DockerEngine;
@@ -62,27 +62,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: CliIo = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    cwd: dir,
-    env: {
-      ...process.env,
-      DOCKER_HOST: engine.host,
-      TALOSCTL: TALOSCTL,
-      TALOSCTL_DOUBLE_STATE: join(dir, "state.json"),
-      TALOSCTL_DOUBLE_NODE: process.execPath,
-      TALOSCTL_DOUBLE_PULL: "1",
-      TALOSCONFIG: "",
-    },
-    interactive: false,
-    stdinInteractive: false,
-  };
-  return { io: value, out: () => out.join(""), err: () => err.join("") };
-}
+const io = () => capturedCliIo(dir, { ...talosctlDoubleEnv(dir, { pull: true }), DOCKER_HOST: engine.host });
 
 const tags = async (name: string) => {
   const r = await fetch(`http://${reg.url}/v2/${name}/tags/list`);

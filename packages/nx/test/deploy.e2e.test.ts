@@ -7,16 +7,15 @@
  */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { RegistryClient } from "@talos-ext/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { talosctlDoubleEnv } from "../../../tools/doubles/talosctl-state.ts";
 import { type DockerEngine, startDockerEngine } from "../../../tools/harness/docker.ts";
 import { type RunningRegistry, startRegistry } from "../../../tools/harness/registry.ts";
 import { rolloutConfig, seedSiderolabs } from "../../../tools/harness/siderolabs.ts";
 import { ensureToolchainImage } from "../../../tools/harness/toolchain.ts";
 import { makeWorkspace, type Workspace } from "./workspace.ts";
 
-const repo = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 let ws: Workspace;
 let engine: DockerEngine;
 let reg: RunningRegistry;
@@ -68,11 +67,7 @@ const env = (docker = false) => ({
   ...(docker
     ? { DOCKER_HOST: engine.host }
     : { PATH: `/nonexistent:${process.env.PATH}`, DOCKER_HOST: "unix:///nonexistent.sock" }),
-  TALOSCTL: repo("tools/doubles/talosctl"),
-  TALOSCTL_DOUBLE_STATE: join(ws.dir, "state.json"),
-  TALOSCTL_DOUBLE_NODE: process.execPath,
-  TALOSCTL_DOUBLE_PULL: "1",
-  TALOSCONFIG: "",
+  ...talosctlDoubleEnv(ws.dir, { pull: true }),
 });
 
 describe("nx run <extension>:deploy", () => {
