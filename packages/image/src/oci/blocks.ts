@@ -17,24 +17,21 @@ const YIELD_EVERY_MS = 1;
 export class BlockWriter {
   private block: Buffer;
   private fill = 0;
-  private readonly spare: Buffer[] = [];
   private readonly onBlock: (block: Buffer) => Promise<void> | undefined;
+  private readonly next: () => Buffer;
   private readonly size: number;
-  /** Spare blocks kept for reuse: as many as the consumer holds at once, so none is allocated twice. */
-  private readonly maxSpare: number;
   private nextYield = 0;
 
-  constructor(size: number, maxSpare: number, onBlock: (block: Buffer) => Promise<void> | undefined) {
+  /**
+   * `next` gives the block to fill after each full one (the consumer's memory, so nothing is
+   * copied on the way); it is called only once `onBlock` of the block before has settled.
+   */
+  constructor(size: number, next: () => Buffer, onBlock: (block: Buffer) => Promise<void> | undefined) {
     this.size = size;
-    this.maxSpare = maxSpare;
+    this.next = next;
     this.onBlock = onBlock;
-    this.block = Buffer.allocUnsafe(size);
+    this.block = next();
   }
-
-  /** Gives a block back for reuse once its consumer no longer reads it. */
-  readonly recycle = (block: Buffer): void => {
-    if (block.length === this.size && this.spare.length < this.maxSpare) this.spare.push(block);
-  };
 
   get room(): number {
     return this.size - this.fill;
@@ -52,9 +49,15 @@ export class BlockWriter {
   flushFull(): Promise<void> | undefined {
     if (this.fill < this.size) return undefined;
     const full = this.block;
-    this.block = this.spare.pop() ?? Buffer.allocUnsafe(this.size);
     this.fill = 0;
-    return this.onBlock(full) ?? this.pause();
+    const wait = this.onBlock(full);
+    if (wait) {
+      return wait.then(() => {
+        this.block = this.next();
+      });
+    }
+    this.block = this.next();
+    return this.pause();
   }
 
   put(bytes: Uint8Array): Promise<void> | undefined {
@@ -114,8 +117,7 @@ export class BlockWriter {
   /**
    * Reads up to `max` bytes of `fd` (at its current position) into the current block, which
    * must have room; returns how many were read, 0 at the end of the file. Synchronous on
-   * purpose: a read from the page cache costs microseconds, a threadpool round trip far more,
-   * and the threadpool is busy compressing.
+   * purpose: a read from the page cache costs microseconds, a threadpool round trip far more.
    */
   readFrom(fd: number, max: number): number {
     const n = readSync(fd, this.block, this.fill, Math.min(max, this.room), null);

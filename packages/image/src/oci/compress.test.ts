@@ -124,7 +124,7 @@ describe("gzip blocks", () => {
   });
 });
 
-it("gives the same bytes when several compressions share the threadpool at once", async () => {
+it("gives the same bytes when several compressions run at once", async () => {
   const alone = {
     gzip: sha(await compressAll("gzip", 6, INPUT)),
     zstd: sha(await compressAll("zstd", 3, INPUT)),

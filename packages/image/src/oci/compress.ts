@@ -3,20 +3,25 @@
  * last one shorter), so block boundaries are a function of byte offsets only, never of read
  * sizes or timing; that is what keeps the output deterministic.
  *
- * gzip: every block is deflated on its own on the libuv threadpool, several at a time, with the
- * previous 32 KiB as a preset dictionary, ending in a sync flush (pigz's scheme). The pieces are
- * emitted in order inside one gzip member: our own header (mtime 0, OS 255), the concatenated
- * deflate data, a final empty block and the CRC-32/size trailer. The result is an ordinary
- * single-member gzip stream, barely larger than a serial one (+0.01% at 2 MiB blocks).
+ * Blocks live in the compressor's own shared memory (`nextBlock()`), so the producer fills them
+ * in place and compression threads read them without a copy; each block is compressed on its own
+ * by `compressBlock` (compress-threads.ts), several at a time, into shared output buffers that
+ * are handed to the sink in order and reused once the sink is done with them. A stream of one
+ * block is compressed on the calling thread and starts no threads at all.
  *
- * zstd: every block is its own frame (with its checksum), compressed on the threadpool several at
- * a time, and the frames are emitted in order. Concatenated frames are one zstd stream to every
- * reader (the zstd CLI, containerd, Go's decoders; ours walks frame boundaries itself since
- * Node's decoder stops after the first frame). A frame cannot refer back into the one before,
- * which costs about 1% in size at 4 MiB frames.
+ * gzip: the deflated blocks are emitted inside one gzip member: our own header (mtime 0, OS
+ * 255), the concatenated deflate data, a final empty block and the CRC-32/size trailer. The
+ * result is an ordinary single-member gzip stream, barely larger than a serial one (+0.01% at
+ * 2 MiB blocks).
+ *
+ * zstd: every block is its own frame. Concatenated frames are one zstd stream to every reader
+ * (the zstd CLI, containerd, Go's decoders; ours walks frame boundaries itself since Node's
+ * decoder stops after the first frame). A frame cannot refer back into the one before, which
+ * costs about 1% in size at 4 MiB frames.
  */
 import { availableParallelism } from "node:os";
-import { crc32, deflateRaw, constants as zc, zstdCompress } from "node:zlib";
+import * as zlib from "node:zlib";
+import { type BlockCodec, CompressionThreads, compressBlock, compressBound } from "./compress-threads.ts";
 
 /**
  * Uncompressed bytes per gzip block: what one thread deflates at a time. Part of the output's
@@ -45,18 +50,25 @@ const GZIP_OS_UNKNOWN = 0xff;
 /** A final, empty, fixed-Huffman deflate block, after a sync flush left the stream byte-aligned. */
 const DEFLATE_FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
 
-/** Receives compressed output in order. A returned promise is awaited before more is produced. */
+/**
+ * Receives compressed output in order. The chunk may be shared memory that is reused for later
+ * output once the call returns, or once its returned promise settles: a sink that keeps the
+ * bytes for later must copy them or return a promise that settles when it is done with them.
+ */
 export type OutputSink = (chunk: Buffer) => Promise<void> | undefined;
 
 export interface BlockCompressor {
   /** Size of every block but the last. */
   readonly blockSize: number;
-  /** The most blocks the compressor holds at once (before handing them to `recycle`). */
-  readonly maxBlocks: number;
   /**
-   * Takes the next block (`blockSize` bytes, except the last). The block belongs to the
-   * compressor until it hands it back through `recycle`. A returned promise means "wait before
-   * the next block" (backpressure); it rejects if compression or output failed.
+   * A block to fill, `blockSize` bytes of the compressor's own memory, handed back with
+   * `write`. There is always one after `write` has settled (or returned nothing).
+   */
+  nextBlock(): Buffer;
+  /**
+   * Takes the next block (`blockSize` bytes, except the last): one from `nextBlock()`, or a
+   * subarray of one from its start, or any other buffer (then copied). A returned promise means
+   * "wait before the next block" (backpressure); it rejects if compression or output failed.
    */
   write(block: Buffer): Promise<void> | undefined;
   /** Flushes everything to the sink; resolves once the sink has had the last byte. */
@@ -68,194 +80,246 @@ export interface BlockCompressor {
 export interface CompressorOptions {
   level: number;
   output: OutputSink;
-  /** Called with each block once the compressor no longer reads it (so it can be reused). */
-  recycle?: (block: Buffer) => void;
-  /** Blocks compressed at once (default: one per core, plus one queued); never changes output. */
+  /** Blocks compressed at once, i.e. threads (default: one per core); never changes the output. */
   jobs?: number;
 }
 
 export function createCompressor(compression: "gzip" | "zstd", options: CompressorOptions): BlockCompressor {
-  return compression === "gzip" ? new ParallelGzip(options) : new ParallelZstd(options);
+  return new ParallelBlocks(
+    compression === "gzip" ? new GzipFraming(options.level) : new ZstdFraming(),
+    options,
+  );
 }
 
-/**
- * Blocks compressed at once: one per core plus one queued (so no core waits for the main thread
- * to hand it the next block), capped below the libuv pool so file writes always find a thread.
- */
-function parallelJobs(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(availableParallelism() + 1, pool - 1));
+/** What a codec adds around its compressed blocks. */
+interface Framing {
+  readonly codec: BlockCodec;
+  readonly blockSize: number;
+  /** Bytes before the first block's output. */
+  header(): Buffer | undefined;
+  /** Sees every block in order before it is compressed; returns its dictionary. */
+  take(block: Uint8Array): Uint8Array | undefined;
+  /** Bytes after the last block's output. */
+  trailer(): Buffer | undefined;
+  /** Whether an empty input still needs one compressed (empty) block. */
+  readonly compressEmpty: boolean;
 }
 
-function deflateBlock(block: Buffer, level: number, dictionary: Buffer | undefined): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    deflateRaw(
-      block,
-      {
-        level,
-        // zlib's largest hash table: 15-18% less CPU than the default (8) at levels 1 and 6 on
-        // a rootfs, and slightly smaller output. Part of the output's identity.
-        memLevel: 9,
-        ...(dictionary ? { dictionary } : {}),
-        // The data itself is written with a sync flush (the end then adds nothing), so the
-        // output comes back as one buffer rather than two to concatenate.
-        flush: zc.Z_SYNC_FLUSH,
-        finishFlush: zc.Z_SYNC_FLUSH,
-        // One output buffer that fits the whole block (zlib's bound for stored blocks plus
-        // slack), so a block costs one threadpool round trip instead of one per 16 KiB.
-        chunkSize: block.length + (block.length >> 8) + 1024,
-      },
-      (err, out) => (err ? reject(err) : resolve(out)),
-    );
-  });
-}
-
-class ParallelGzip implements BlockCompressor {
+/** One gzip member around the deflated blocks; each block's dictionary is the previous 32 KiB. */
+class GzipFraming implements Framing {
+  readonly codec = "gzip";
   readonly blockSize = GZIP_BLOCK_SIZE;
+  readonly compressEmpty = false;
   private readonly level: number;
-  private readonly output: OutputSink;
-  private readonly recycle: (block: Buffer) => void;
-  private readonly maxJobs: number;
-  readonly maxBlocks: number;
-  /** Jobs started and not yet handed to the sink, oldest first. */
-  private readonly jobs: Promise<Buffer>[] = [];
-  private dictionary: Buffer | undefined;
+  private dictionary: Uint8Array | undefined;
   private crc = 0;
   private length = 0;
-  private started = false;
-  private failed: unknown;
 
-  constructor(options: CompressorOptions) {
-    this.level = options.level;
-    this.output = options.output;
-    this.maxJobs = Math.max(1, options.jobs ?? parallelJobs());
-    this.maxBlocks = this.maxJobs;
-    this.recycle = options.recycle ?? (() => {});
+  constructor(level: number) {
+    this.level = level;
   }
 
-  write(block: Buffer): Promise<void> | undefined {
-    if (this.failed !== undefined) return Promise.reject(this.failed);
-    this.crc = crc32(block, this.crc);
-    this.length = (this.length + block.length) >>> 0;
-    const job = deflateBlock(block, this.level, this.dictionary);
-    // The next block's dictionary is copied now: this block may be reused once its job is done.
-    this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
-    const settled = job.then(
-      (out) => {
-        this.recycle(block);
-        return out;
-      },
-      (err) => {
-        this.failed ??= err;
-        throw err;
-      },
-    );
-    settled.catch(() => {}); // observed in order by drain(); never an unhandled rejection
-    this.jobs.push(settled);
-    if (this.jobs.length < this.maxJobs) return undefined;
-    return this.drainOne();
-  }
-
-  private header(): Buffer {
+  header(): Buffer {
     const xfl = this.level === 9 ? 2 : this.level < 2 ? 4 : 0; // as zlib writes it
     return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, GZIP_OS_UNKNOWN]);
   }
 
-  private async emit(chunk: Buffer): Promise<void> {
-    if (!this.started) {
-      this.started = true;
-      const p = this.output(this.header());
-      if (p) await p;
-    }
-    const p = this.output(chunk);
-    if (p) await p;
+  take(block: Uint8Array): Uint8Array | undefined {
+    this.crc = zlib.crc32(block, this.crc);
+    this.length = (this.length + block.length) >>> 0;
+    const dictionary = this.dictionary;
+    // Copied now: the block's memory is reused once it is compressed.
+    this.dictionary = Uint8Array.prototype.slice.call(block, Math.max(0, block.length - WINDOW));
+    return dictionary;
   }
 
-  private async drainOne(): Promise<void> {
-    const out = await this.jobs.shift()!;
-    await this.emit(out);
-  }
-
-  async end(): Promise<void> {
-    while (this.jobs.length > 0) await this.drainOne();
-    if (!this.started) await this.emit(Buffer.alloc(0));
+  trailer(): Buffer {
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.crc >>> 0, 0);
     trailer.writeUInt32LE(this.length, 4);
-    await this.emit(Buffer.concat([DEFLATE_FINAL_EMPTY_BLOCK, trailer]));
-  }
-
-  destroy(): void {
-    this.failed ??= new Error("compression was stopped");
-    this.jobs.length = 0;
+    return Buffer.concat([DEFLATE_FINAL_EMPTY_BLOCK, trailer]);
   }
 }
 
-function zstdFrame(block: Buffer, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    zstdCompress(
-      block,
-      {
-        params: { [zc.ZSTD_c_compressionLevel]: level, [zc.ZSTD_c_checksumFlag]: 1 },
-        // One output buffer that fits the whole frame: one threadpool round trip per block.
-        chunkSize: block.length + (block.length >> 7) + (64 << 10),
-      },
-      (err, out) => (err ? reject(err) : resolve(out)),
-    );
-  });
-}
-
-/** Independent zstd frames, one per block, compressed in parallel and emitted in order. */
-class ParallelZstd implements BlockCompressor {
+/** Bare concatenated frames; a layer blob is never zero bytes, so empty input is one empty frame. */
+class ZstdFraming implements Framing {
+  readonly codec = "zstd";
   readonly blockSize = ZSTD_BLOCK_SIZE;
-  readonly maxBlocks: number;
+  readonly compressEmpty = true;
+  header(): undefined {
+    return undefined;
+  }
+  take(): undefined {
+    return undefined;
+  }
+  trailer(): undefined {
+    return undefined;
+  }
+}
+
+/** A block of input and the output it compresses into, both shared with the threads. */
+interface Slot {
+  input: SharedArrayBuffer;
+  output: SharedArrayBuffer;
+  inputView: Buffer;
+  outputView: Buffer;
+}
+
+/** A block taken by `write` and not compressed yet. */
+interface Taken {
+  slot: Slot;
+  length: number;
+  dictionary: Uint8Array | undefined;
+}
+
+/** Threads by default: one per core (the main thread's reading and hashing fit beside them). */
+function defaultJobs(): number {
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+class ParallelBlocks implements BlockCompressor {
+  readonly blockSize: number;
+  private readonly framing: Framing;
   private readonly level: number;
   private readonly output: OutputSink;
-  private readonly recycle: (block: Buffer) => void;
-  /** Frames started and not yet handed to the sink, oldest first. */
-  private readonly jobs: Promise<Buffer>[] = [];
-  private wrote = false;
+  private readonly jobs: number;
+  /** Blocks in play at most: one per thread, one being filled, one being written out. */
+  private readonly maxSlots: number;
+  private readonly slots = new Map<ArrayBufferLike, Slot>();
+  private readonly free: Slot[] = [];
+  private readonly waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** The first block, kept back until a second one shows whether threads are worth starting. */
+  private held: Taken | undefined;
+  private threads: CompressionThreads | undefined;
+  /** Output handed to the sink in order: each link waits for the one before. */
+  private tail: Promise<void> = Promise.resolve();
+  private started = false;
   private failed: unknown;
 
-  constructor(options: CompressorOptions) {
+  constructor(framing: Framing, options: CompressorOptions) {
+    this.framing = framing;
+    this.blockSize = framing.blockSize;
     this.level = options.level;
     this.output = options.output;
-    this.maxBlocks = Math.max(1, options.jobs ?? parallelJobs());
-    this.recycle = options.recycle ?? (() => {});
+    this.jobs = Math.max(1, options.jobs ?? defaultJobs());
+    this.maxSlots = this.jobs + 2;
+  }
+
+  nextBlock(): Buffer {
+    const slot = this.free.pop() ?? this.newSlot();
+    return slot.inputView;
+  }
+
+  private newSlot(): Slot {
+    if (this.slots.size >= this.maxSlots)
+      throw new Error("no free block: wait for write() before nextBlock()");
+    const input = new SharedArrayBuffer(this.blockSize);
+    const output = new SharedArrayBuffer(compressBound(this.blockSize));
+    const slot = { input, output, inputView: Buffer.from(input), outputView: Buffer.from(output) };
+    this.slots.set(input, slot);
+    return slot;
   }
 
   write(block: Buffer): Promise<void> | undefined {
     if (this.failed !== undefined) return Promise.reject(this.failed);
-    this.wrote = true;
-    const settled = zstdFrame(block, this.level).then(
-      (out) => {
-        this.recycle(block);
-        return out;
-      },
-      (err) => {
-        this.failed ??= err;
-        throw err;
-      },
-    );
-    settled.catch(() => {}); // observed in order by drainOne(); never an unhandled rejection
-    this.jobs.push(settled);
-    if (this.jobs.length < this.maxBlocks) return undefined;
-    return this.drainOne();
+    if (block.length > this.blockSize)
+      throw new Error(`a block of ${block.length} bytes exceeds ${this.blockSize}`);
+    const own = block.byteOffset === 0 ? this.slots.get(block.buffer) : undefined;
+    if (own) return this.take(own, block);
+    // A buffer of the caller's: copied into a free block, waiting for one if need be.
+    if (this.free.length === 0 && this.slots.size >= this.maxSlots) {
+      return this.slotReleased().then(() => this.write(block));
+    }
+    const slot = this.free.pop() ?? this.newSlot();
+    block.copy(slot.inputView);
+    return this.take(slot, slot.inputView.subarray(0, block.length));
   }
 
-  private async drainOne(): Promise<void> {
-    const p = this.output(await this.jobs.shift()!);
-    if (p) await p;
+  private take(slot: Slot, block: Buffer): Promise<void> | undefined {
+    this.start();
+    const taken = { slot, length: block.length, dictionary: this.framing.take(block) };
+    if (this.threads === undefined && this.held === undefined) {
+      this.held = taken;
+    } else {
+      if (this.held) this.dispatch(this.held);
+      this.held = undefined;
+      this.dispatch(taken);
+    }
+    if (this.free.length > 0 || this.slots.size < this.maxSlots) return undefined;
+    return this.slotReleased();
+  }
+
+  /** Emits the framing's header before anything else. */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    const header = this.framing.header();
+    if (header) this.chain(Promise.resolve(header));
+  }
+
+  private dispatch({ slot, length, dictionary }: Taken): void {
+    this.threads ??= new CompressionThreads(this.jobs);
+    const { codec } = this.framing;
+    const job = this.threads
+      .run(codec, this.level, slot.input, length, slot.output, dictionary)
+      .then((n) => slot.outputView.subarray(0, n));
+    job.catch(() => {}); // observed in order by the chain; never an unhandled rejection
+    this.chain(job, slot);
+  }
+
+  /** Compresses a block here: for a stream of one block, cheaper than starting threads. */
+  private compressHere({ slot, length, dictionary }: Taken): void {
+    const input = slot.inputView.subarray(0, length);
+    this.chain(Promise.resolve(compressBlock(zlib, this.framing.codec, this.level, input, dictionary)), slot);
+  }
+
+  /** Queues `chunk` for the sink after everything before it; then gives its block back. */
+  private chain(chunk: Promise<Buffer>, slot?: Slot): void {
+    this.tail = this.tail
+      .then(() => chunk)
+      .then((out) => this.output(out))
+      .then(() => {
+        if (slot) this.release(slot);
+      });
+    this.tail.catch((err) => this.fail(err));
+  }
+
+  private release(slot: Slot): void {
+    this.free.push(slot);
+    this.waiters.shift()?.resolve();
+  }
+
+  private slotReleased(): Promise<void> {
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private fail(err: unknown): void {
+    this.failed ??= err;
+    for (const w of this.waiters.splice(0)) w.reject(this.failed);
   }
 
   async end(): Promise<void> {
-    // An empty input is still one (empty) frame: a layer blob is never zero bytes.
-    if (!this.wrote) this.write(Buffer.alloc(0));
-    while (this.jobs.length > 0) await this.drainOne();
+    if (this.failed !== undefined) throw this.failed;
+    try {
+      this.start();
+      if (this.held) {
+        this.compressHere(this.held);
+        this.held = undefined;
+      } else if (this.threads === undefined && this.framing.compressEmpty) {
+        this.chain(
+          Promise.resolve(compressBlock(zlib, this.framing.codec, this.level, new Uint8Array(0), undefined)),
+        );
+      }
+      const trailer = this.framing.trailer();
+      if (trailer) this.chain(Promise.resolve(trailer));
+      await this.tail;
+    } finally {
+      await this.threads?.close();
+    }
   }
 
   destroy(): void {
-    this.failed ??= new Error("compression was stopped");
-    this.jobs.length = 0;
+    this.fail(new Error("compression was stopped"));
+    this.threads?.close().catch(() => {});
   }
 }

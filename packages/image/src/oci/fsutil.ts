@@ -42,73 +42,25 @@ export async function writeFileAtomic(target: string, data: Uint8Array): Promise
   }
 }
 
-/** Bytes of output that may wait for the disk before the producer is asked to pause. */
-const MAX_PENDING_WRITES = 16 << 20;
-
 /**
- * Appends to an open file with positioned writes, several in flight (the threadpool does the
- * copying while the caller goes on); `write` returns a promise only when too much is pending.
- * Buffers must not change until they are written.
+ * Appends to an open file with positioned writes. `write` resolves once the chunk is on its way
+ * to the disk (in the page cache), so the caller may reuse the chunk's memory right after.
  */
 export class FileAppender {
   private position = 0;
-  private pendingBytes = 0;
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: { error: unknown } | undefined;
-  private waiter: (() => void) | undefined;
   private readonly fh: Awaited<ReturnType<typeof open>>;
 
   constructor(fh: Awaited<ReturnType<typeof open>>) {
     this.fh = fh;
   }
 
-  write(chunk: Buffer): Promise<void> | undefined {
-    if (this.failure) return Promise.reject(this.failure.error);
-    if (chunk.length === 0) return undefined;
+  async write(chunk: Buffer): Promise<void> {
     const position = this.position;
     this.position += chunk.length;
-    this.pendingBytes += chunk.length;
-    const done: Promise<void> = this.writeAll(chunk, position).then(
-      () => {
-        this.pendingBytes -= chunk.length;
-        this.inFlight.delete(done);
-        this.wake();
-      },
-      (error) => {
-        this.failure ??= { error };
-        this.inFlight.delete(done);
-        this.wake();
-      },
-    );
-    this.inFlight.add(done);
-    if (this.pendingBytes <= MAX_PENDING_WRITES) return undefined;
-    return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.failure) reject(this.failure.error);
-        else if (this.pendingBytes <= MAX_PENDING_WRITES) resolve();
-        else this.waiter = check;
-      };
-      check();
-    });
-  }
-
-  private async writeAll(chunk: Buffer, position: number): Promise<void> {
     let off = 0;
     while (off < chunk.length) {
       const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, position + off);
       off += bytesWritten;
     }
-  }
-
-  private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
-  }
-
-  /** Waits for every write; rejects with the first failure. */
-  async flush(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-    if (this.failure) throw this.failure.error;
   }
 }

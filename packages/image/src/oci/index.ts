@@ -4,12 +4,11 @@
  * Same inputs -> byte-identical blobs, whatever the file system order, mtimes or owners:
  * entries sorted bytewise (parents first, missing parents added as 0755 dirs), uid/gid 0,
  * empty user/group names, mtime = SOURCE_DATE_EPOCH, ustar headers with pax records only for
- * names/links over 100 bytes or sizes of 8 GiB and more. The tar is cut into fixed 2 MiB
- * blocks by byte offset, never by read size or timing. gzip: one member (header mtime 0, OS 255)
- * whose blocks are deflated in parallel, each with the previous 32 KiB as its dictionary and
- * ending in a sync flush. zstd: one frame with a checksum and no content size, from one stream
- * that has processed every block before it is ended (Node's streaming zstd output otherwise
- * depends on timing).
+ * names/links over 100 bytes or sizes of 8 GiB and more. The tar is cut into fixed-size blocks
+ * by byte offset (2 MiB for gzip, 4 MiB for zstd), never by read size or timing, and each block
+ * is compressed on its own by compression threads. gzip: one member (header mtime 0, OS 255)
+ * whose blocks are deflated each with the previous 32 KiB as its dictionary and ending in a sync
+ * flush. zstd: one frame per block, with its checksum and content size.
  * The config holds architecture, os, `created` = SOURCE_DATE_EPOCH (RFC 3339), config.Labels
  * (only when there are labels) and rootfs.diff_ids; no history. JSON is written with sorted keys.
  */

@@ -269,15 +269,15 @@ async function compressBlocks(
   onBlock: (block: Buffer) => void,
   output: OutputSink,
 ): Promise<void> {
-  const compressor = createCompressor(compression, {
-    level,
-    output,
-    recycle: (block) => writer.recycle(block),
-  });
-  const writer = new BlockWriter(compressor.blockSize, compressor.maxBlocks, (block) => {
-    onBlock(block);
-    return compressor.write(block);
-  });
+  const compressor = createCompressor(compression, { level, output });
+  const writer = new BlockWriter(
+    compressor.blockSize,
+    () => compressor.nextBlock(),
+    (block) => {
+      onBlock(block);
+      return compressor.write(block);
+    },
+  );
   try {
     await produce(writer);
     await compressor.end();
@@ -396,23 +396,18 @@ async function writeBlob(
   const fh = await open(tmp, "wx", 0o644);
   try {
     const file = new FileAppender(fh);
-    try {
-      await compressBlocks(
-        (out) => writeTar(out, prepared, epoch),
-        compression,
-        level,
-        (block) => diffHash.update(block),
-        (chunk) => {
-          blobHash.update(chunk);
-          size += chunk.length;
-          return file.write(chunk);
-        },
-      );
-    } catch (err) {
-      await file.flush().catch(() => {}); // let writes in flight finish before the file is closed
-      throw err;
-    }
-    await file.flush();
+    await compressBlocks(
+      (out) => writeTar(out, prepared, epoch),
+      compression,
+      level,
+      (block) => diffHash.update(block),
+      (chunk) => {
+        blobHash.update(chunk);
+        size += chunk.length;
+        // Awaited: the chunk's memory is reused for later output once the write is done.
+        return file.write(chunk);
+      },
+    );
     await fh.sync();
   } catch (err) {
     await fh.close();
