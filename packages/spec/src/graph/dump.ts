@@ -27,7 +27,7 @@ export interface DumpedPackage {
   context: Record<string, string>;
   /** Rendered `*.tmpl` files of the package: path relative to the package directory, and content. */
   templatedFiles: {
-    /** Path of the `.tmpl` file relative to the package directory (posix), as the build sees it. */
+    /** The rendered file's path (posix, relative to the package): the `.tmpl` name, less `.tmpl`. */
     path: string;
     /** The file after rendering with `context`. */
     content: string;
