@@ -2,8 +2,10 @@
  * Test support: lists what a package exports from `src/index.ts` without a doc comment, so a
  * package's public API cannot grow an undocumented name. Every export is followed (through the
  * re-exports of index.ts and any barrel between) to its declaration, which must carry a JSDoc
- * comment with text; so must every member of an exported interface or object type, and every
- * public member of an exported class. One `Program` per call, rooted at index.ts: the checker
+ * comment with text; so must every member of an exported interface or object type, every
+ * public member of an exported class, and every field of an object type written inline inside
+ * one of those (`build?: { jobs: number }`, `{ … }[]`, `A & { … }`): a nested option is as much
+ * of the API as a top-level one. One `Program` per call, rooted at index.ts: the checker
  * resolves the aliases, nothing is type-checked, so a package costs one parse of the files its
  * index reaches.
  */
@@ -26,14 +28,71 @@ function hasDocText(node: ts.Node): boolean {
 }
 
 /**
- * Members that need their own doc: every member of an interface or an object type literal (a
- * type alias's own `{ … }`), and a class's public API. Of a class, constructors (the class and
+ * Generic wrappers whose type arguments are spelled out inline as the value's own shape, so a
+ * `{ … }` inside them is a field list of the API (`Array<{ … }>`, `Readonly<{ … }>`,
+ * `Record<string, { … }>`). Any other named type is checked where it is declared (if exported),
+ * which also keeps the walk from following a type into itself.
+ */
+const WRAPPERS = new Set([
+  "Array",
+  "ReadonlyArray",
+  "Readonly",
+  "Partial",
+  "Required",
+  "NonNullable",
+  "Record",
+  "Map",
+  "ReadonlyMap",
+  "Set",
+  "ReadonlySet",
+  "Promise",
+]);
+
+/**
+ * The object type literals that `type` itself writes out: the type, or what it wraps (arrays,
+ * tuples, unions, intersections, parentheses, `readonly`, optional and rest elements, the
+ * {@link WRAPPERS}). Named types, function types, mapped and conditional types are not entered.
+ */
+function literalsIn(type: ts.TypeNode | undefined): readonly ts.TypeLiteralNode[] {
+  if (type === undefined) return [];
+  if (ts.isTypeLiteralNode(type)) return [type];
+  if (ts.isParenthesizedTypeNode(type) || ts.isOptionalTypeNode(type) || ts.isRestTypeNode(type)) {
+    return literalsIn(type.type);
+  }
+  if (ts.isTypeOperatorNode(type)) {
+    // `readonly T[]` wraps T; `keyof { … }` and `unique symbol` name no fields.
+    return type.operator === ts.SyntaxKind.ReadonlyKeyword ? literalsIn(type.type) : [];
+  }
+  if (ts.isArrayTypeNode(type)) return literalsIn(type.elementType);
+  if (ts.isUnionTypeNode(type) || ts.isIntersectionTypeNode(type)) return type.types.flatMap(literalsIn);
+  if (ts.isTupleTypeNode(type)) {
+    return type.elements.flatMap((e) => literalsIn(ts.isNamedTupleMember(e) ? e.type : e));
+  }
+  if (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName) && WRAPPERS.has(type.typeName.text)) {
+    return (type.typeArguments ?? []).flatMap(literalsIn);
+  }
+  return [];
+}
+
+/** The type a member declares for its value, where fields can be nested: properties and index signatures. */
+function memberType(member: ts.NamedDeclaration): ts.TypeNode | undefined {
+  return ts.isPropertySignature(member) ||
+    ts.isPropertyDeclaration(member) ||
+    ts.isIndexSignatureDeclaration(member)
+    ? member.type
+    : undefined;
+}
+
+/**
+ * Members that need their own doc: every member of an interface or of an object type literal a
+ * type alias spells out (its own `{ … }`, or one inside a union, an intersection or an array:
+ * `type T = Base & { … }`), and a class's public API. Of a class, constructors (the class and
  * its options type say what it takes), `override`s (the base documents them) and private or
  * protected members are left out.
  */
 function membersOf(decl: ts.Declaration): readonly ts.NamedDeclaration[] {
   if (ts.isInterfaceDeclaration(decl)) return decl.members;
-  if (ts.isTypeAliasDeclaration(decl) && ts.isTypeLiteralNode(decl.type)) return decl.type.members;
+  if (ts.isTypeAliasDeclaration(decl)) return literalsIn(decl.type).flatMap((l) => l.members);
   if (ts.isClassDeclaration(decl)) {
     const hidden = ts.ModifierFlags.Private | ts.ModifierFlags.Protected | ts.ModifierFlags.Override;
     return decl.members.filter(
@@ -58,9 +117,10 @@ function isOverloadImplementation(decl: ts.Declaration, all: readonly ts.Declara
 }
 
 /**
- * Exported declarations of the package whose index is `indexFile`, and members of exported
- * interfaces and classes, that have no doc comment: `name (path:line)` entries, paths relative to the
- * package, sorted. Declarations outside the package (a name re-exported from a dependency)
+ * Exported declarations of the package whose index is `indexFile`, members of exported
+ * interfaces, object types and classes, and fields of the object types written inline in those
+ * members, that have no doc comment: `name (path:line)` entries (a nested field by its dotted
+ * path, `Options.build.jobs`), paths relative to the package, sorted. Declarations outside the package (a name re-exported from a dependency)
  * are that package's business and are not listed.
  */
 export function undocumentedExports(indexFile: string): string[] {
@@ -93,18 +153,22 @@ export function undocumentedExports(indexFile: string): string[] {
   };
   const inPackage = (node: ts.Node) => !relative(pkgDir, node.getSourceFile().fileName).startsWith("..");
 
+  // Nesting is bounded by the source text: only inline literals are entered, never a named type.
+  const checkMembers = (path: string, members: readonly ts.NamedDeclaration[]) => {
+    for (const member of members) {
+      const name = `${path}.${member.name ? member.name.getText() : "[signature]"}`;
+      if (!hasDocText(member)) out.add(`${name} (${where(member)})`);
+      for (const literal of literalsIn(memberType(member))) checkMembers(name, literal.members);
+    }
+  };
+
   for (const exported of checker.getExportsOfModule(moduleSymbol)) {
     const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
     const decls = (target.declarations ?? []).filter(inPackage);
     for (const decl of decls) {
       if (isOverloadImplementation(decl, decls)) continue;
       if (!hasDocText(decl)) out.add(`${exported.name} (${where(decl)})`);
-      for (const member of membersOf(decl)) {
-        if (!hasDocText(member)) {
-          const name = member.name ? member.name.getText() : "[signature]";
-          out.add(`${exported.name}.${name} (${where(member)})`);
-        }
-      }
+      checkMembers(exported.name, membersOf(decl));
     }
   }
   return [...out].sort();

@@ -17,6 +17,7 @@ import { validateCommand } from "./commands/validate.ts";
 import { type CliIo, processIo } from "./io.ts";
 import { VERSION } from "./version.ts";
 
+/** Every `talos-ext` command, in the order `--help` and the command reference list them. */
 export const COMMANDS: Command[] = [
   lintCommand,
   validateCommand,

@@ -2,35 +2,57 @@ import { parseArgs } from "node:util";
 import { TalosExtError } from "@talos-ext/spec";
 import type { CliIo } from "./io.ts";
 
+/** One `--option` of a command (its name is its key in {@link Command.options}). */
 export interface OptionSpec {
+  /** A flag (`boolean`) or an option that takes a value (`string`). */
   type: "string" | "boolean";
+  /** One-letter alias, used as `-x`. */
   short?: string;
+  /** The option may be given several times; its value is then an array. */
   multiple?: boolean;
   /** Shown in help as `--name VALUE`. */
   value?: string;
+  /** One line of help text. */
   description: string;
 }
 
+/** One positional argument of a command. */
 export interface PositionalSpec {
+  /** Shown in usage as `<name>` (required) or `[name]` (optional). */
   name: string;
+  /** Whether a missing argument is a usage error. Required ones come first. */
   required: boolean;
+  /** One line of help text. */
   description: string;
 }
 
+/** What a command's `run` gets: its parsed arguments and where to read and write. */
 export interface CommandContext {
+  /** Option values by name, as `node:util` parseArgs gives them (absent when not given). */
   values: Record<string, string | boolean | string[] | undefined>;
+  /** Positional arguments, in order (their count already checked against the command's). */
   positionals: string[];
+  /** Where the command writes its output, reads its environment and asks questions. */
   io: CliIo;
+  /** `--json` was given: print one machine-readable result on stdout and nothing else there. */
   json: boolean;
 }
 
+/** One `talos-ext` subcommand: its help (which docs/cli.md is generated from) and what it does. */
 export interface Command {
+  /** The word after `talos-ext` that selects it. */
   name: string;
+  /** One line, for the command list of `talos-ext --help` and the reference's table. */
   summary: string;
+  /** The paragraph of its `--help`. */
   description: string;
+  /** Its positional arguments, in order. */
   positionals: PositionalSpec[];
+  /** Its options by name, besides the common `--json` and `--help`. */
   options: Record<string, OptionSpec>;
+  /** Example command lines for its `--help`. */
   examples: string[];
+  /** Runs the command and resolves with its exit code (see `EXIT`); a user error is thrown as TalosExtError. */
   run(ctx: CommandContext): Promise<number>;
 }
 

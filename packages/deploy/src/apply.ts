@@ -16,14 +16,86 @@ import type { DeployReport, NodeReport, StepRecord } from "./report.ts";
 
 /** A progress event of a running deploy. */
 export type DeployEvent =
-  | { type: "run-start"; nodes: number; at: string }
-  | { type: "preflight"; ok: boolean; at: string }
-  | { type: "node-start"; node: string; version: string; at: string }
-  | { type: "step"; node: string; step: DeployStep; ok: boolean; durationMs: number; at: string }
-  | { type: "node-done"; node: string; outcome: NodeOutcome; durationMs: number; at: string }
-  | { type: "node-skipped"; node: string; at: string }
-  | { type: "stopping"; reason: "failure" | "abort"; node?: string; at: string }
-  | { type: "run-done"; ok: boolean; aborted: boolean; at: string };
+  | {
+      /** The run starts. */
+      type: "run-start";
+      /** How many nodes the plan holds, skipped ones included. */
+      nodes: number;
+      /** When it happened (ISO 8601). */
+      at: string;
+    }
+  | {
+      /** Preflight is over: every node answered, with the version the plan was made for. */
+      type: "preflight";
+      /** It passed; when not, nothing was changed and the run stops. */
+      ok: boolean;
+      /** When it happened (ISO 8601). */
+      at: string;
+    }
+  | {
+      /** A node's upgrade to one version starts (once per hop when the upgrade takes several). */
+      type: "node-start";
+      /** The node (as the plan names it). */
+      node: string;
+      /** The Talos version this hop upgrades it to. */
+      version: string;
+      /** When it happened (ISO 8601). */
+      at: string;
+    }
+  | {
+      /** A step of a node's upgrade ended. */
+      type: "step";
+      /** The node (as the plan names it). */
+      node: string;
+      /** Which step. */
+      step: DeployStep;
+      /** The step succeeded. */
+      ok: boolean;
+      /** Wall time of the step, whatever it waited for included. */
+      durationMs: number;
+      /** When it happened (ISO 8601). */
+      at: string;
+    }
+  | {
+      /** A node's hop ended, upgraded or not. */
+      type: "node-done";
+      /** The node (as the plan names it). */
+      node: string;
+      /** What the node was left as. */
+      outcome: NodeOutcome;
+      /** Wall time of the hop. */
+      durationMs: number;
+      /** When it happened (ISO 8601). */
+      at: string;
+    }
+  | {
+      /** A node already runs the target version and extension set: nothing is done to it. */
+      type: "node-skipped";
+      /** The node (as the plan names it). */
+      node: string;
+      /** When it happened (ISO 8601). */
+      at: string;
+    }
+  | {
+      /** The run stops before the remaining nodes. */
+      type: "stopping";
+      /** A step failed, or the run was interrupted. */
+      reason: "failure" | "abort";
+      /** The node it stopped at, when it stopped at one. */
+      node?: string;
+      /** When it happened (ISO 8601). */
+      at: string;
+    }
+  | {
+      /** The run is over; the report follows. */
+      type: "run-done";
+      /** Every node was upgraded and verified, or skipped (as the report's `ok`). */
+      ok: boolean;
+      /** The run was interrupted (as the report's `aborted`). */
+      aborted: boolean;
+      /** When it happened (ISO 8601). */
+      at: string;
+    };
 
 /** Options of `applyPlan`. */
 export interface ApplyOptions {

@@ -60,6 +60,7 @@ export interface DeployErrorOptions {
 
 /** A deploy failure: stable `code`, `node`, `step`, the node's state, the talosctl code. */
 export class DeployError extends TalosExtError {
+  /** The stable `DEPLOY_*` code (a narrower type than the base class's). */
   declare readonly code: DeployErrorCode;
   /** The node it happened on. */
   readonly node: string | undefined;

@@ -29,7 +29,12 @@ export interface NodeExtensionDiff {
 }
 
 /** A set of name -> version, as the node or the installer has it. */
-export type ExtensionSet = { name: string; version: string }[];
+export type ExtensionSet = {
+  /** The extension's manifest name. */
+  name: string;
+  /** The extension's manifest version. */
+  version: string;
+}[];
 
 /** The node's set as plain name/version pairs. */
 export function nodeSet(list: readonly ExtensionStatus[]): ExtensionSet {

@@ -57,5 +57,13 @@ export interface DeployPlanOptions {
   /** Waits and timeouts. */
   timeouts?: DeployTimeouts;
   /** The report of an earlier run: nodes it left armed are refused. */
-  previousReport?: { nodes: { node: string; outcome: string }[] };
+  previousReport?: {
+    /** The earlier report's nodes; only these two fields are read. */
+    nodes: {
+      /** The node, as that report names it. */
+      node: string;
+      /** What that run left it as; `armed` (installed, not booted) refuses the node. */
+      outcome: string;
+    }[];
+  };
 }

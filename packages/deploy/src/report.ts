@@ -49,13 +49,21 @@ export interface DeployReport {
   ok: boolean;
   /** The run was interrupted (first abort: after the node's step; second: at once). */
   aborted: boolean;
-  /** When the run started and finished (ISO 8601). */
+  /** When the run started (ISO 8601). */
   startedAt: string;
+  /** When the run finished (ISO 8601). */
   finishedAt: string;
   /** Wall time of the run. */
   durationMs: number;
   /** The target installer's reference and digest. */
-  installer: { reference: string; digest?: string; talosVersion: string };
+  installer: {
+    /** The installer image reference the nodes were upgraded with. */
+    reference: string;
+    /** Its digest, when the plan pinned one. */
+    digest?: string;
+    /** The Talos version the installer holds: the target version of every node. */
+    talosVersion: string;
+  };
   /** Every node of the plan, in plan order. */
   nodes: NodeReport[];
   /** The error that stopped the run (as JSON: code, message, hint, node, step, nodeState). */

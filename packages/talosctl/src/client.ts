@@ -176,8 +176,22 @@ export interface RebootOptions extends CallOptions {
 
 /** The result of one node of `onNodes`. */
 export type NodeResult<T> =
-  | { node: string; ok: true; value: T }
-  | { node: string; ok: false; error: TalosctlError };
+  | {
+      /** The node, as it was passed. */
+      node: string;
+      /** The call succeeded on this node. */
+      ok: true;
+      /** What the call returned for it. */
+      value: T;
+    }
+  | {
+      /** The node, as it was passed. */
+      node: string;
+      /** The call failed on this node with a TalosctlError (the other nodes still ran). */
+      ok: false;
+      /** Why: its code, the command, exit code and redacted output excerpts. */
+      error: TalosctlError;
+    };
 
 /** Options of `onNodes`. */
 export interface OnNodesOptions {

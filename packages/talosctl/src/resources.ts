@@ -97,11 +97,23 @@ export interface ExtensionStatusSpec {
   image: string;
   /** The extension's manifest `metadata`, as the node read it. */
   metadata: {
+    /** The extension's name. */
     name: string;
+    /** The extension's own version (free text). */
     version: string;
+    /** Who maintains the extension. */
     author?: string;
+    /** What the extension adds to the node. */
     description?: string;
-    compatibility?: { talos?: { version?: string } };
+    /** Which Talos releases the extension declares it fits. */
+    compatibility?: {
+      /** Constraint on the Talos release. */
+      talos?: {
+        /** A semver range such as `>= v1.10.0`. */
+        version?: string;
+      };
+    };
+    /** Free-form extra information from the manifest. */
     extraInfo?: string;
   };
 }

@@ -30,14 +30,60 @@ import { checkOutputReplaceable, withOutputLock } from "./output.ts";
 
 /** What `build` reports as it goes: planning, sources, engine steps, validation and the write. */
 export type BuildEvent =
-  | { kind: "plan"; platform: Platform; packages: string[]; needsEngine: boolean }
-  | { kind: "sources"; platform: Platform; count: number }
-  /** A source download's progress: at its start, every 256 KiB, and once verified. */
-  | { kind: "download"; platform: Platform; progress: SourceProgress }
-  | { kind: "engine"; platform: Platform; description: string }
-  | { kind: "step"; platform: Platform; text: string }
-  | { kind: "validate"; platform: Platform }
-  | { kind: "write"; outDir: string };
+  | {
+      /** The platform's build is planned (after the engine, if one is needed, was picked). */
+      kind: "plan";
+      /** The platform this step is for (`linux/amd64` or `linux/arm64`). */
+      platform: Platform;
+      /** The packages built, in build order (dependencies first). */
+      packages: string[];
+      /** Whether any package runs steps, so the build goes through an engine. */
+      needsEngine: boolean;
+    }
+  | {
+      /** Every source of the platform is downloaded (or found in the cache) and verified. */
+      kind: "sources";
+      /** The platform this step is for (`linux/amd64` or `linux/arm64`). */
+      platform: Platform;
+      /** How many sources the plan lists. */
+      count: number;
+    }
+  | {
+      /** A source download's progress: at its start, every 256 KiB, and once verified. */
+      kind: "download";
+      /** The platform this step is for (`linux/amd64` or `linux/arm64`). */
+      platform: Platform;
+      /** Which source, and how far it got. */
+      progress: SourceProgress;
+    }
+  | {
+      /** The build engine was picked (once per build, at the first platform that needs one). */
+      kind: "engine";
+      /** The platform this step is for (`linux/amd64` or `linux/arm64`). */
+      platform: Platform;
+      /** Which engine and version (e.g. `docker buildx (…)`, or buildctl and its BUILDKIT_HOST). */
+      description: string;
+    }
+  | {
+      /** A line of the engine's progress output. */
+      kind: "step";
+      /** The platform this step is for (`linux/amd64` or `linux/arm64`). */
+      platform: Platform;
+      /** The line, as the engine printed it. */
+      text: string;
+    }
+  | {
+      /** The platform's filesystem is built and has a manifest.yaml: it is validated as a Talos extension. */
+      kind: "validate";
+      /** The platform this step is for (`linux/amd64` or `linux/arm64`). */
+      platform: Platform;
+    }
+  | {
+      /** Every platform is built: the OCI layout is written. */
+      kind: "write";
+      /** The OCI layout directory being written. */
+      outDir: string;
+    };
 
 /** Options of {@link build}. */
 export interface BuildOptions {
@@ -95,7 +141,14 @@ export interface BuildResult {
   /** Media type of that manifest or index. */
   mediaType: string;
   /** Per platform: its manifest's digest and what built it (the engine's description, or `native (no engine)`). */
-  platforms: { platform: Platform; digest: string; engine: string }[];
+  platforms: {
+    /** The platform (`linux/amd64` or `linux/arm64`). */
+    platform: Platform;
+    /** Digest of its image manifest. */
+    digest: string;
+    /** The engine's description, or `native (no engine)` when no package ran a step. */
+    engine: string;
+  }[];
   /** Warnings from loading, planning and validating the result (errors throw instead). */
   diagnostics: Diagnostic[];
 }

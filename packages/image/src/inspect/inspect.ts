@@ -27,9 +27,21 @@ export interface InspectedImage {
   /** The image manifest's digest. */
   digest: string;
   /** The config blob: its digest and `config.Labels`. */
-  config: { digest: string; labels: Record<string, string> };
+  config: {
+    /** The config blob's digest. */
+    digest: string;
+    /** The image's `config.Labels` (empty when it has none). */
+    labels: Record<string, string>;
+  };
   /** The layers, bottom first. */
-  layers: { digest: string; size: number; mediaType: string }[];
+  layers: {
+    /** The layer blob's digest. */
+    digest: string;
+    /** The blob's size in bytes, as the manifest records it. */
+    size: number;
+    /** The layer's media type, which says how it is compressed. */
+    mediaType: string;
+  }[];
   /** Present when the image holds a Talos extension (`/manifest.yaml`). */
   extension?: {
     /** The parsed manifest, when it parses. */

@@ -35,15 +35,25 @@ export interface DownloadProgress {
 
 /** Where the bytes go. */
 export type DownloadTarget =
-  /**
-   * A file, written to a temp file in `tmpDir` (default: the file's directory) and renamed into
-   * place only after every checksum matched. `path` may depend on the computed digests (a
-   * content-addressed cache). `optional`: a failing write (full or read-only disk) does not fail
-   * the download; it is reported in `fileError` and the digests are still returned.
-   */
-  | { file: string | ((digests: Checksums) => string); tmpDir?: string; optional?: boolean }
-  /** A writable made afresh for every attempt (e.g. a file stream the caller renames). */
-  | { sink: () => NodeJS.WritableStream };
+  /** A file, written to a temp file and renamed into place only after every checksum matched. */
+  | {
+      /** The file's path, or a function of the computed digests that gives it (a content-addressed cache). */
+      file: string | ((digests: Checksums) => string);
+      /**
+       * Where the temp file is written. Default: the file's directory, so the rename stays on one
+       * filesystem; a computed `file` needs it, as its directory is known only at the end.
+       */
+      tmpDir?: string;
+      /**
+       * A failing write (full or read-only disk) does not fail the download: it is reported in
+       * `fileError` and the digests are still returned.
+       */
+      optional?: boolean;
+    }
+  | {
+      /** A writable made afresh for every attempt (e.g. a file stream the caller renames). */
+      sink: () => NodeJS.WritableStream;
+    };
 
 /** Options of `download()`. */
 export interface DownloadOptions {

@@ -7,36 +7,130 @@ import type { TalosExtError } from "@talos-ext/spec";
 
 /** One failure of a download attempt. `url` is already safe to print (no user info, no query). */
 export type DownloadFault =
-  /** A non-2xx answer (or a 2xx that is not the whole file, e.g. 206). */
-  | { kind: "status"; url: string; status: number; statusText: string }
-  /** A socket-level failure: reset, refused, DNS, proxy tunnel. `code` is Node's (`ECONNRESET`). */
-  | { kind: "network"; url: string; code: string; message: string; cause: unknown }
-  /** TLS verification failed (never retried: a certificate does not become trusted by waiting). */
-  | { kind: "tls"; url: string; code: string; cause: unknown }
-  /** No byte for `timeoutMs` (connect included). */
-  | { kind: "idle-timeout"; url: string; timeoutMs: number; cause: unknown }
-  /** The overall deadline of the download passed (`bytes` had arrived in the last attempt). */
-  | { kind: "deadline"; url: string; deadlineMs: number; bytes: number }
-  /** The connection closed before `total` (Content-Length) or before the body was complete. */
-  | { kind: "truncated"; url: string; bytes: number; total?: number | undefined }
-  /** More bytes than `limit` (the expected size or the caller's maximum). */
-  | { kind: "too-large"; url: string; limit: number }
-  /** The body ended with another size than the expected one. */
-  | { kind: "size"; url: string; expected: number; actual: number }
-  /** A checksum did not match (`expected` and `actual` are lowercase hex). */
-  | { kind: "checksum"; url: string; algorithm: string; expected: string; actual: string; size: number }
-  /** A redirect without Location, to an unparsable URL, or to a scheme other than http(s). */
   | {
-      kind: "bad-redirect";
+      /** A non-2xx answer (or a 2xx that is not the whole file, e.g. 206). */
+      kind: "status";
+      /** The URL, safe to print (no user info, no query). */
       url: string;
+      /** The HTTP status code. */
       status: number;
+      /** The reason phrase the server sent with it (may be empty). */
+      statusText: string;
+    }
+  | {
+      /** A socket-level failure: reset, refused, DNS, proxy tunnel. */
+      kind: "network";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** Node's error code (`ECONNRESET`, `EAI_AGAIN`, …): it decides whether to retry. */
+      code: string;
+      /** Node's error message. */
+      message: string;
+      /** The underlying error, for debugging; not part of any message. */
+      cause: unknown;
+    }
+  | {
+      /** TLS verification failed (never retried: a certificate does not become trusted by waiting). */
+      kind: "tls";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** Node's TLS error code (e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`). */
+      code: string;
+      /** The underlying error, for debugging; not part of any message. */
+      cause: unknown;
+    }
+  | {
+      /** No byte for `timeoutMs` (connect included). */
+      kind: "idle-timeout";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The idle timeout that passed, in ms. */
+      timeoutMs: number;
+      /** The underlying error, for debugging; not part of any message. */
+      cause: unknown;
+    }
+  | {
+      /** The overall deadline of the download passed. */
+      kind: "deadline";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The deadline, in ms from the download's start. */
+      deadlineMs: number;
+      /** Bytes that had arrived in the last attempt. */
+      bytes: number;
+    }
+  | {
+      /** The connection closed before `total` (Content-Length) or before the body was complete. */
+      kind: "truncated";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** Bytes received before the connection closed. */
+      bytes: number;
+      /** The Content-Length announced, when there was one. */
+      total?: number | undefined;
+    }
+  | {
+      /** More bytes than `limit` arrived. */
+      kind: "too-large";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The byte limit: the expected size or the caller's maximum. */
+      limit: number;
+    }
+  | {
+      /** The body ended with another size than the expected one. */
+      kind: "size";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The size the caller expected, in bytes. */
+      expected: number;
+      /** The size received, in bytes. */
+      actual: number;
+    }
+  | {
+      /** A checksum did not match. */
+      kind: "checksum";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The checksum that failed (`sha256` or `sha512`). */
+      algorithm: string;
+      /** The checksum the caller expected, lowercase hex. */
+      expected: string;
+      /** The checksum of the bytes received, lowercase hex. */
+      actual: string;
+      /** Bytes received (and hashed). */
+      size: number;
+    }
+  | {
+      /** A redirect without Location, to an unparsable URL, or to a scheme other than http(s). */
+      kind: "bad-redirect";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The redirect status (3xx). */
+      status: number;
+      /** The Location, when there was one. */
       to?: string | undefined;
+      /** What was wrong: no Location, a Location that is no URL, or a scheme other than http(s). */
       reason: "no-location" | "invalid" | "scheme";
     }
-  /** An https download redirected to plain http. */
-  | { kind: "insecure-redirect"; url: string; to: string }
-  /** More than `max` redirects; `loop` when a URL came back. */
-  | { kind: "too-many-redirects"; url: string; max: number; loop: boolean };
+  | {
+      /** An https download redirected to plain http. */
+      kind: "insecure-redirect";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The plain-http URL it redirected to. */
+      to: string;
+    }
+  | {
+      /** Too many redirects, or a redirect loop. */
+      kind: "too-many-redirects";
+      /** The URL, safe to print (no user info, no query). */
+      url: string;
+      /** The most redirects followed for one download. */
+      max: number;
+      /** A URL came back: following further could never end. */
+      loop: boolean;
+    };
 
 /** Turns a fault into the caller's coded error. */
 export type DownloadErrorMap = (fault: DownloadFault) => TalosExtError;

@@ -31,7 +31,12 @@ export interface OciLayoutResult {
   /** Media type of that manifest or index. */
   mediaType: string;
   /** One manifest per image, in input order: its platform and digest. */
-  manifests: { platform: string; digest: string }[];
+  manifests: {
+    /** `os/arch[/variant]` of the image. */
+    platform: string;
+    /** The image manifest's digest. */
+    digest: string;
+  }[];
 }
 
 interface Descriptor {

@@ -63,7 +63,12 @@ export interface PlannedContextDir {
   /** The package directory on disk (absolute). */
   sourceDir: string;
   /** Rendered *.tmpl outputs, written over the copy (path relative to the package dir). */
-  templated: { path: string; content: string }[];
+  templated: {
+    /** The rendered file's path relative to the package directory: the `.tmpl` name without `.tmpl`. */
+    path: string;
+    /** The rendered text. */
+    content: string;
+  }[];
 }
 
 /** One script RUN of a build plan. */
@@ -97,7 +102,14 @@ export interface BuildPlan {
   /** Sources to download and verify before the build, and where each goes in the context. */
   sources: PlannedSource[];
   /** Every image the build pulls: as written, after mirrors, and the platform asked for. */
-  images: { ref: string; resolved: string; platform?: string }[];
+  images: {
+    /** The reference as the pkg.yaml writes it. */
+    ref: string;
+    /** The reference pulled, after image mirrors are applied. */
+    resolved: string;
+    /** The platform it is pulled for, when the dependency names one. */
+    platform?: string;
+  }[];
   /** Build-wide network the engine must grant (legacy syntax), or "none". */
   network: "none" | "default";
   /** False when no package runs anything: the image can be assembled without an engine. */

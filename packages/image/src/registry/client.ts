@@ -32,13 +32,84 @@ import { locationOf, type UploadContext, uploadChunked, uploadMonolithic } from 
  * What the registry client reports: blobs skipped, mounted, uploaded and downloaded, manifests put, retries.
  */
 export type ProgressEvent =
-  | { type: "blob-skipped"; repository: string; digest: string; size: number }
-  | { type: "blob-mounted"; repository: string; digest: string; size: number; from: string }
-  | { type: "blob-upload"; repository: string; digest: string; bytes: number; total: number }
-  | { type: "blob-download"; repository: string; digest: string; bytes: number; total: number }
-  | { type: "manifest-put"; repository: string; reference: string; digest: string; mediaType: string }
-  | { type: "manifest-skipped"; repository: string; reference: string; digest: string }
-  | { type: "retry"; attempt: number; reason: string; delayMs: number };
+  | {
+      /** The registry already has the blob: nothing is uploaded. */
+      type: "blob-skipped";
+      /** The repository (`host/name`) the client talked to. */
+      repository: string;
+      /** The blob's digest. */
+      digest: string;
+      /** The blob's size in bytes. */
+      size: number;
+    }
+  | {
+      /** The blob was mounted from another repository of the same registry instead of uploaded. */
+      type: "blob-mounted";
+      /** The repository (`host/name`) the client talked to. */
+      repository: string;
+      /** The blob's digest. */
+      digest: string;
+      /** The blob's size in bytes. */
+      size: number;
+      /** The repository it was mounted from. */
+      from: string;
+    }
+  | {
+      /** Upload progress of a blob. */
+      type: "blob-upload";
+      /** The repository (`host/name`) the client talked to. */
+      repository: string;
+      /** The blob's digest. */
+      digest: string;
+      /** Bytes sent so far. */
+      bytes: number;
+      /** The blob's size in bytes. */
+      total: number;
+    }
+  | {
+      /** Download progress of a blob. */
+      type: "blob-download";
+      /** The repository (`host/name`) the client talked to. */
+      repository: string;
+      /** The blob's digest. */
+      digest: string;
+      /** Bytes received so far. */
+      bytes: number;
+      /** The blob's size in bytes. */
+      total: number;
+    }
+  | {
+      /** A manifest (or index) was put. */
+      type: "manifest-put";
+      /** The repository (`host/name`) the client talked to. */
+      repository: string;
+      /** The tag or digest it was put under. */
+      reference: string;
+      /** The manifest's digest. */
+      digest: string;
+      /** The manifest's media type (image manifest or index, OCI or Docker). */
+      mediaType: string;
+    }
+  | {
+      /** The registry already has the manifest: it was not put again. */
+      type: "manifest-skipped";
+      /** The repository (`host/name`) the client talked to. */
+      repository: string;
+      /** The tag or digest it would have been put under. */
+      reference: string;
+      /** The manifest's digest. */
+      digest: string;
+    }
+  | {
+      /** A request failed in a retryable way and is tried again after a wait. */
+      type: "retry";
+      /** Which retry this is: 1 for the first one after the original attempt. */
+      attempt: number;
+      /** Why the previous attempt failed, printable. */
+      reason: string;
+      /** The wait before this retry, in ms (the server's Retry-After, else backoff). */
+      delayMs: number;
+    };
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {

@@ -11,7 +11,17 @@ import { registryError } from "./errors.ts";
 import { DOCKER_HUB } from "./reference.ts";
 
 /** Credentials for one registry: user and password, or an identity (refresh) token as docker stores it. */
-export type CredentialInput = { username: string; password: string } | { identitytoken: string };
+export type CredentialInput =
+  | {
+      /** The registry user name. */
+      username: string;
+      /** The user's password, or a personal access token the registry accepts in its place. */
+      password: string;
+    }
+  | {
+      /** A refresh token, exchanged at the registry's OAuth2 token endpoint for access tokens. */
+      identitytoken: string;
+    };
 
 export type Credential =
   | { kind: "basic"; username: string; password: string; source: string }

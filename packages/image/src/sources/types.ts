@@ -31,7 +31,12 @@ export interface SourceCacheOptions {
   /** Default: $TALOS_EXT_CACHE_DIR, else $XDG_CACHE_HOME/talos-ext/sources, else ~/.cache/talos-ext/sources. */
   cacheDir?: string;
   /** URL prefix rewrites; the first match is tried before the original URL (the fallback). */
-  mirrors?: { prefix: string; replacement: string }[];
+  mirrors?: {
+    /** A URL starting with this text is rewritten. */
+    prefix: string;
+    /** What replaces `prefix` in the rewritten URL. */
+    replacement: string;
+  }[];
   /** Use the cache only; never touch the network. */
   offline?: boolean;
   /** Extra attempts after a 5xx, 429, reset or timeout (default 3). 4xx is never retried. */

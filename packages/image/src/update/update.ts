@@ -36,12 +36,49 @@ import { findVarDefinitions, replaceValues, type VarDefinition, varsFileKind } f
 
 /** What an update reports as it goes: loading, downloads and their progress, writes. */
 export type UpdateEvent =
-  | { kind: "load"; platform: Platform; variable?: string }
-  | { kind: "download"; url: string }
-  | { kind: "downloaded"; url: string; size: number }
-  /** Download progress: at each attempt's start, every 256 KiB, and at the end. */
-  | { kind: "progress"; url: string; bytes: number; total?: number; elapsedMs: number }
-  | { kind: "write"; file: string };
+  | {
+      /**
+       * The tree is loaded for a platform: as written, or again with a variable's value marked to
+       * find the sources it reaches.
+       */
+      kind: "load";
+      /** The platform loaded for. */
+      platform: Platform;
+      /** The variable being traced, on a reload; absent on the first load. */
+      variable?: string;
+    }
+  | {
+      /** A source download starts. */
+      kind: "download";
+      /** The source's URL. */
+      url: string;
+    }
+  | {
+      /** A source is downloaded and hashed. */
+      kind: "downloaded";
+      /** The source's URL. */
+      url: string;
+      /** Its size in bytes. */
+      size: number;
+    }
+  | {
+      /** Download progress: at each attempt's start, every 256 KiB, and at the end. */
+      kind: "progress";
+      /** The source's URL. */
+      url: string;
+      /** Bytes received so far. */
+      bytes: number;
+      /** The Content-Length, when the server sent one. */
+      total?: number;
+      /** Time since the download started, every attempt included, in ms. */
+      elapsedMs: number;
+    }
+  | {
+      /** A file of the tree is rewritten with the new values. */
+      kind: "write";
+      /** The file written, relative to the tree root. */
+      file: string;
+    };
 
 /** Options both {@link updateChecksums} and {@link updateFromDiff} take. */
 export interface UpdateCommonOptions {
@@ -115,9 +152,19 @@ export interface UpdatedSource {
   /** The variables that put it on the list. */
   variables: string[];
   /** The checksums as written before. */
-  old: { sha256: string; sha512: string };
+  old: {
+    /** The sha256 written before, lowercase hex. */
+    sha256: string;
+    /** The sha512 written before, lowercase hex. */
+    sha512: string;
+  };
   /** The checksums of the file now at the URL. */
-  new: { sha256: string; sha512: string };
+  new: {
+    /** The new file's sha256, lowercase hex. */
+    sha256: string;
+    /** The new file's sha512, lowercase hex. */
+    sha512: string;
+  };
   /** Size in bytes of the new file. */
   size: number;
   /** Where the file now is in the source cache. */

@@ -50,7 +50,10 @@ export interface ComposeOptions {
   /** Imager route: plain HTTP pulls for local registries. */
   insecure?: boolean;
   /** Registry client options for the push. */
-  registry?: RegistryClientOptions & { client?: RegistryClient };
+  registry?: RegistryClientOptions & {
+    /** A client to reuse (its connections, tokens and progress listener); default: a new one. */
+    client?: RegistryClient;
+  };
 }
 
 /** What was composed. */
@@ -60,9 +63,26 @@ export interface ComposedInstaller {
   /** The installer reference to upgrade with (pinned by digest on the imager route). */
   ref: string;
   /** Factory route: the schematic and its ID. */
-  schematic?: { id: string; offlineId: string; document: Schematic };
+  schematic?: {
+    /**
+     * The ID the factory returned, the one in `ref`: an auth-enabled factory sets an owner, which
+     * changes it.
+     */
+    id: string;
+    /** The ID computed here from `document`; equal to `id` on a factory without auth. */
+    offlineId: string;
+    /** The schematic registered with the factory. */
+    document: Schematic;
+  };
   /** Imager route: the per-arch archives and manifest digests. */
-  images?: { arch: string; file: string; digest: string }[];
+  images?: {
+    /** The architecture (`amd64`, `arm64`) the installer runs on. */
+    arch: string;
+    /** The imager's installer archive (docker-archive tar) for that architecture. */
+    file: string;
+    /** Digest of that architecture's image manifest as pushed. */
+    digest: string;
+  }[];
 }
 
 /** The route a set takes: the factory builds only official extensions. */

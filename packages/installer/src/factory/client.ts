@@ -21,9 +21,16 @@ export const DEFAULT_FACTORY_URL = "https://factory.talos.dev";
 /** How the client authenticates to a self-hosted (Enterprise) factory. */
 export type FactoryAuth =
   /** HTTP Basic. */
-  | { username: string; password: string }
-  /** A bearer token. */
-  | { token: string };
+  | {
+      /** The factory user name. */
+      username: string;
+      /** That user's password. */
+      password: string;
+    }
+  | {
+      /** A bearer token, sent as `Authorization: Bearer <token>`. */
+      token: string;
+    };
 
 /** Options of {@link FactoryClient}. */
 export interface FactoryClientOptions {

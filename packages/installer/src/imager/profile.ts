@@ -122,12 +122,20 @@ export function imagerImage(version: string): string {
 
 /** Where one extension comes from. */
 export type ExtensionSource =
-  /** A registry reference (pinned by digest, ideally). */
-  | { imageRef: string; forceInsecure?: boolean }
-  /** An OCI layout directory (the imager picks linux/<arch>). */
-  | { ociPath: string }
-  /** A plain filesystem tar holding manifest.yaml and rootfs/. */
-  | { tarballPath: string };
+  | {
+      /** A registry reference (pinned by digest, ideally). */
+      imageRef: string;
+      /** Pull it over plain HTTP (a local registry without TLS). */
+      forceInsecure?: boolean;
+    }
+  | {
+      /** An OCI layout directory (the imager picks linux/<arch>). */
+      ociPath: string;
+    }
+  | {
+      /** A plain filesystem tar holding manifest.yaml and rootfs/. */
+      tarballPath: string;
+    };
 
 /** Options of {@link installerProfile}. */
 export interface InstallerProfileOptions {

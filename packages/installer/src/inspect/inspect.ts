@@ -51,7 +51,10 @@ export interface InstallerReport {
   /** Number of image layers (2 from the imager, 3 with an overlay). */
   layerCount: number;
   /** UKI details (first `.cmdline`, `.osrel`, `.uname`). */
-  uki?: Omit<UkiInfo, "sections"> & { sections: string[] };
+  uki?: Omit<UkiInfo, "sections"> & {
+    /** Names of the UKI's PE sections (`.linux`, `.initrd`, `.cmdline`, …), in file order. */
+    sections: string[];
+  };
   /** The compressed streams of the initramfs, in order. */
   initramfsStreams: string[];
   /** The extensions the node will report, in order (virtual ones included). */

@@ -28,7 +28,10 @@ export type OverlayOptionValue =
   | boolean
   | null
   | OverlayOptionValue[]
-  | { [key: string]: OverlayOptionValue };
+  | {
+      /** A mapping's entries, by key. */
+      [key: string]: OverlayOptionValue;
+    };
 
 const optionValue: z.ZodType<OverlayOptionValue> = z.lazy(() =>
   z.union([

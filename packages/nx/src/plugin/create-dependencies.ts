@@ -41,6 +41,10 @@ export function dependenciesOf(
   return out;
 }
 
+/**
+ * The plugin's `createDependencies`: the edges of {@link dependenciesOf} for every configured
+ * root that exists, limited to projects Nx knows.
+ */
 export const createDependencies: CreateDependencies<TalosExtPluginOptions> = async (options, context) => {
   const o = normalizeOptions(options);
   const roots = o.roots.filter((r) => existsSync(join(context.workspaceRoot, r)));

@@ -28,17 +28,28 @@ export interface TalosExtPluginOptions {
 
 /** Options with every default applied. */
 export interface NormalizedOptions {
+  /** The tree roots, without `./` in front or a slash at the end; empty entries dropped. */
   roots: string[];
+  /** The command that runs the CLI (`talos-ext` unless set). */
   cli: string;
+  /** The Nx project that builds the CLI, when the workspace develops it. */
   cliProject: string | undefined;
+  /** Platforms `build` builds; empty: the CLI's default. */
   platforms: string[];
+  /** Where `build` writes, relative to the workspace root, without a slash at the end. */
   outputDir: string;
+  /** The push prefix without a slash at the end; undefined: `push` has nowhere to publish. */
   registry: string | undefined;
+  /** Image prefix mirrors (`FROM=TO`) for `build`; empty: none. */
   mirrors: string[];
 }
 
 const trimSlashes = (p: string) => p.replace(/^\.\/+/, "").replace(/\/+$/, "");
 
+/**
+ * Applies the defaults to the options of nx.json (absent: all defaults), and trims paths the way
+ * targets join them, so every caller (nodes, dependencies, cache keys) sees the same values.
+ */
 export function normalizeOptions(options: TalosExtPluginOptions | undefined): NormalizedOptions {
   const o = options ?? {};
   return {

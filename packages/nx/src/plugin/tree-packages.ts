@@ -19,11 +19,13 @@ export type PackageKind = "extension" | "stage";
 
 /** One package of a tree, with every path relative to the workspace root (posix). */
 export interface TreePackage {
+  /** Its pkg.yaml `name:`: the Nx project name, and what `stage:` dependencies refer to. */
   name: string;
   /** The package directory: the Nx project root. */
   root: string;
   /** Its pkg.yaml. */
   file: string;
+  /** `extension` when it has a manifest.yaml (plain or templated), else `stage`. */
   kind: PackageKind;
   /** `metadata.version` of the manifest (linux/amd64 rendering), when it has one. */
   version?: string;
@@ -39,7 +41,9 @@ export interface TreePackage {
 export interface UnloadedPackage {
   /** Its `name:` as written, when that line is plain text; else the directory's name. */
   name: string;
+  /** The package directory: the Nx project root. */
   root: string;
+  /** Its pkg.yaml, the file whose lint shows what is wrong. */
   file: string;
 }
 
@@ -47,6 +51,7 @@ export interface UnloadedPackage {
 export interface TreeSummary {
   /** The tree root, relative to the workspace root. */
   root: string;
+  /** The packages that loaded, in the order the tree loads them (linux/amd64). */
   packages: TreePackage[];
   /** Kept as lint-only projects, so `nx run <name>:lint` shows what is wrong instead of "not found". */
   unloaded: UnloadedPackage[];

@@ -13,10 +13,17 @@ export interface LintableServiceSpec {
   name?: string | null;
   /** What runs: entrypoint, environment, mounts, security. */
   container?: {
+    /** The program the container runs; it must exist in the extension's rootfs. */
     entrypoint?: string | null;
+    /** `KEY=VALUE` entries of the container's environment. */
     environment?: readonly string[] | null;
+    /** OCI mounts into the container. */
     mounts?: readonly LintableMount[] | null;
-    security?: { rootfsPropagation?: string | null } | null;
+    /** Security settings of the container. */
+    security?: {
+      /** Mount propagation of the container's root filesystem (`shared`, `slave`, `private`, …). */
+      rootfsPropagation?: string | null;
+    } | null;
   } | null;
   /** What the service waits for before it starts. */
   depends?: readonly LintableDependency[] | null;

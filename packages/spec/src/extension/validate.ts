@@ -52,7 +52,12 @@ export interface ExtensionReport {
   /** The decoded manifest, when it could be read and decoded. */
   manifest?: ExtensionManifest;
   /** Every service spec found under `rootfs/usr/local/etc/containers/`, by its path in the image. */
-  services: { file: string; spec: ServiceSpec }[];
+  services: {
+    /** Path of the spec inside the image (under `rootfs/usr/local/etc/containers/`). */
+    file: string;
+    /** The decoded service spec. */
+    spec: ServiceSpec;
+  }[];
   /** Non-directory entries in the image. */
   files: number;
   /** Every finding, errors and warnings (the tree's own read diagnostics first). */

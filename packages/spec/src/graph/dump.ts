@@ -26,7 +26,12 @@ export interface DumpedPackage {
   /** Variables (sorted by name) the package was rendered with. */
   context: Record<string, string>;
   /** Rendered `*.tmpl` files of the package: path relative to the package directory, and content. */
-  templatedFiles: { path: string; content: string }[];
+  templatedFiles: {
+    /** The rendered file's path (posix, relative to the package): the `.tmpl` name, less `.tmpl`. */
+    path: string;
+    /** The file after rendering with `context`. */
+    content: string;
+  }[];
   /** With a target: the names of the packages its `stage:` dependencies resolved to, in file order. */
   dependsOn?: string[];
 }

@@ -11,11 +11,29 @@ export interface GraphJson {
   /** The target the graph was limited to, when one was given. */
   target?: string;
   /** Every package shown (GRAPH_IGNORE honoured): its pkg.yaml, variant and the images it depends on. */
-  nodes: { name: string; file: string; variant: string; images: string[] }[];
+  nodes: {
+    /** The package's name, the value edges refer to. */
+    name: string;
+    /** Its pkg.yaml, relative to the tree root (posix). */
+    file: string;
+    /** The pkg.yaml `variant` (`alpine` or `scratch`): what the package's build starts from. */
+    variant: string;
+    /** Images (not packages of the tree) its dependencies name, in file order. */
+    images: string[];
+  }[];
   /**
    * One edge per dependency entry, from the dependency (package or image) to the package that declares it.
    */
-  edges: { from: string; to: string; kind: "stage" | "image"; runtime: boolean }[];
+  edges: {
+    /** The dependency: a package name, or an image reference when `kind` is `image`. */
+    from: string;
+    /** The package whose pkg.yaml declares the dependency. */
+    to: string;
+    /** Whether the dependency is a stage of the tree or an external image. */
+    kind: "stage" | "image";
+    /** A runtime dependency (pkg.yaml `runtime: true`): packages that depend on `to` pull it in too. */
+    runtime: boolean;
+  }[];
 }
 
 /**

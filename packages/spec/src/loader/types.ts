@@ -63,5 +63,14 @@ export interface LoadedTree {
   /** Findings of loading (templates, YAML, schemas, duplicate names), errors and warnings. */
   diagnostics: Diagnostic[];
   /** Every file found (relative posix paths, in load order), whether it loaded or not. */
-  files: { pkgfile?: string; vars: string[]; pkgs: string[]; templates: string[] };
+  files: {
+    /** The Pkgfile, when there is one. */
+    pkgfile?: string;
+    /** Every `vars.yaml`. */
+    vars: string[];
+    /** Every `pkg.yaml`. */
+    pkgs: string[];
+    /** Every `*.tmpl` file. */
+    templates: string[];
+  };
 }

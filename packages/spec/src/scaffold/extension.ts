@@ -8,7 +8,15 @@ import { posix } from "node:path";
 import { TalosExtError } from "../errors.ts";
 
 /** Where the build environment of the steps comes from: a stage of the tree, or an image. */
-export type ScaffoldBuilder = { stage: string } | { image: string };
+export type ScaffoldBuilder =
+  | {
+      /** A stage of the tree (e.g. `base`) the steps run on. */
+      stage: string;
+    }
+  | {
+      /** An image reference the steps run in. */
+      image: string;
+    };
 
 /** Options of {@link scaffoldExtension}. */
 export interface ExtensionScaffoldOptions {

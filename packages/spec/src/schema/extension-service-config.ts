@@ -34,7 +34,12 @@ export interface ExtensionServiceConfig {
   /** The service's `name` (its spec's name, without `ext-`). */
   name: string;
   /** Files Talos writes and bind-mounts read-only into the service container at `mountPath`. */
-  configFiles: { content: string; mountPath: string }[];
+  configFiles: {
+    /** The file's body, written with mode 0644. */
+    content: string;
+    /** Absolute path inside the service container where the file is bind-mounted read-only. */
+    mountPath: string;
+  }[];
   /** `KEY=VALUE` entries added to the service's environment. */
   environment: string[];
 }

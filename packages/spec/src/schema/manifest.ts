@@ -22,11 +22,23 @@ export interface ExtensionManifest {
   version: "v1alpha1";
   /** What the extension is: name, version, author, description and the Talos versions it fits. */
   metadata: {
+    /** The extension's name: shown by `talosctl get extensions`, compared with validation's `--pkg-name`. */
     name: string;
+    /** The extension's own version, free text (quote it in YAML so it stays text). */
     version: string;
+    /** Who maintains the extension. */
     author: string;
+    /** One-line description of what the extension adds to a node. */
     description: string;
-    compatibility: { talos: { version: string } };
+    /** Which Talos releases the extension may be installed on. */
+    compatibility: {
+      /** Constraint on the Talos release. */
+      talos: {
+        /** A blang/semver range such as `>= v1.10.0`; an empty string accepts any release. */
+        version: string;
+      };
+    };
+    /** Free-form extra information; nothing interprets it. */
     extraInfo?: string;
   };
 }
