@@ -152,6 +152,17 @@ describe("zstd blocks", () => {
     expect(Buffer.concat(out).equals(INPUT)).toBe(true);
   });
 
+  it("declare their content size, so readers know the layer's uncompressed size from the frames", async () => {
+    const file = join(dir, "sized.zst");
+    await writeFile(file, await compressAll("zstd", 3, INPUT));
+    const { stdout } = await run("zstd", ["-lv", file]);
+    const frames = Math.ceil(INPUT.length / ZSTD_BLOCK_SIZE);
+    expect(frames).toBeGreaterThan(2);
+    expect(stdout).toContain(`# Zstandard Frames: ${frames}\n`);
+    expect(stdout).toContain(`Decompressed Size: `);
+    expect(stdout).toContain(`(${INPUT.length} B)`);
+  });
+
   it("do not depend on how many frames are compressed at once", async () => {
     const digests = new Set<string>();
     for (const jobs of [1, 2, 5]) digests.add(sha(await compressAll("zstd", 3, INPUT, { jobs })));
@@ -164,5 +175,50 @@ describe("zstd blocks", () => {
       digests.add(sha(await compressAll("zstd", 3, INPUT, opts)));
     }
     expect(digests.size).toBe(1);
+  });
+});
+
+describe("failures", () => {
+  /** Runs a script against the compressor in a child process, which must exit on its own. */
+  async function child(script: string) {
+    const module = new URL("./compress.ts", import.meta.url).href;
+    const { stdout } = await run(
+      process.execPath,
+      ["--input-type=module", "-e", `import { createCompressor } from ${JSON.stringify(module)};\n${script}`],
+      { timeout: 60_000 },
+    );
+    return stdout.trim();
+  }
+
+  it.each(["gzip", "zstd"])(
+    "%s: a failing sink fails the stream and stops the threads, so the process can exit",
+    async (codec) => {
+      const out = await child(`
+        let chunks = 0;
+        const c = createCompressor(${JSON.stringify(codec)}, {
+          level: 1,
+          output: async () => { if (++chunks === 2) throw new Error("disk full"); },
+        });
+        const block = Buffer.alloc(c.blockSize, 7);
+        try {
+          for (let i = 0; i < 6; i++) { const w = c.write(block); if (w) await w; }
+          await c.end();
+          console.log("no error");
+        } catch (err) {
+          console.log("failed: " + err.message);
+        }`);
+      expect(out).toBe("failed: disk full");
+    },
+  );
+
+  it("destroy() stops the threads of a stream that is never ended", async () => {
+    const out = await child(`
+      const c = createCompressor("zstd", { level: 3, output: () => undefined });
+      const block = Buffer.alloc(c.blockSize, 1);
+      for (let i = 0; i < 3; i++) { const w = c.write(block); if (w) await w; }
+      c.destroy();
+      const late = c.write(block);
+      console.log(late ? await late.then(() => "accepted", (e) => "refused: " + e.message) : "accepted");`);
+    expect(out).toBe("refused: compression was stopped");
   });
 });

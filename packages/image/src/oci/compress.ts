@@ -6,8 +6,8 @@
  * Blocks live in the compressor's own shared memory (`nextBlock()`), so the producer fills them
  * in place and compression threads read them without a copy; each block is compressed on its own
  * by `compressBlock` (compress-threads.ts), several at a time, into shared output buffers that
- * are handed to the sink in order and reused once the sink is done with them. A stream of one
- * block is compressed on the calling thread and starts no threads at all.
+ * are handed to the sink in order and reused once the sink is done with them. A stream shorter
+ * than one block is compressed on the calling thread and starts no threads at all.
  *
  * gzip: the deflated blocks are emitted inside one gzip member: our own header (mtime 0, OS
  * 255), the concatenated deflate data, a final empty block and the CRC-32/size trailer. The
@@ -188,8 +188,8 @@ class ParallelBlocks implements BlockCompressor {
   private readonly slots = new Map<ArrayBufferLike, Slot>();
   private readonly free: Slot[] = [];
   private readonly waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
-  /** The first block, kept back until a second one shows whether threads are worth starting. */
-  private held: Taken | undefined;
+  /** Whether any block was written. */
+  private wrote = false;
   private threads: CompressionThreads | undefined;
   /** Output handed to the sink in order: each link waits for the one before. */
   private tail: Promise<void> = Promise.resolve();
@@ -237,14 +237,12 @@ class ParallelBlocks implements BlockCompressor {
 
   private take(slot: Slot, block: Buffer): Promise<void> | undefined {
     this.start();
+    this.wrote = true;
     const taken = { slot, length: block.length, dictionary: this.framing.take(block) };
-    if (this.threads === undefined && this.held === undefined) {
-      this.held = taken;
-    } else {
-      if (this.held) this.dispatch(this.held);
-      this.held = undefined;
-      this.dispatch(taken);
-    }
+    // Only the last block is short: a short first block is the whole stream, compressed here
+    // rather than on threads started for it alone.
+    if (this.threads === undefined && block.length < this.blockSize) this.compressHere(taken);
+    else this.dispatch(taken);
     if (this.free.length > 0 || this.slots.size < this.maxSlots) return undefined;
     return this.slotReleased();
   }
@@ -293,19 +291,18 @@ class ParallelBlocks implements BlockCompressor {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** Fails the stream once; its threads stop at once, whether or not the caller ends it. */
   private fail(err: unknown): void {
     this.failed ??= err;
     for (const w of this.waiters.splice(0)) w.reject(this.failed);
+    this.threads?.close().catch(() => {});
   }
 
   async end(): Promise<void> {
     if (this.failed !== undefined) throw this.failed;
     try {
       this.start();
-      if (this.held) {
-        this.compressHere(this.held);
-        this.held = undefined;
-      } else if (this.threads === undefined && this.framing.compressEmpty) {
+      if (!this.wrote && this.framing.compressEmpty) {
         this.chain(
           Promise.resolve(compressBlock(zlib, this.framing.codec, this.level, new Uint8Array(0), undefined)),
         );
@@ -320,6 +317,5 @@ class ParallelBlocks implements BlockCompressor {
 
   destroy(): void {
     this.fail(new Error("compression was stopped"));
-    this.threads?.close().catch(() => {});
   }
 }

@@ -351,7 +351,10 @@ export function layerOptions(options: LayerOptions): {
  */
 export async function writeLayer(
   entries: AsyncIterable<FsEntry> | FsEntry[],
-  out: { dir: string },
+  out: {
+    /** The layout's `blobs` directory; the blob lands in `<dir>/sha256/<hex>`. */
+    dir: string;
+  },
   options: LayerOptions,
 ): Promise<LayerDescriptor> {
   const settings = layerOptions(options);
@@ -408,7 +411,7 @@ async function writeBlob(
         return file.write(chunk);
       },
     );
-    await fh.sync();
+    await file.sync();
   } catch (err) {
     await fh.close();
     await rm(tmp, { force: true });
