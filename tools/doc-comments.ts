@@ -5,9 +5,12 @@
  * comment with text; so must every member of an exported interface or object type, every
  * public member of an exported class, and every field of an object type written inline inside
  * one of those (`build?: { jobs: number }`, `{ … }[]`, `A & { … }`): a nested option is as much
- * of the API as a top-level one. One `Program` per call, rooted at index.ts: the checker
- * resolves the aliases, nothing is type-checked, so a package costs one parse of the files its
- * index reaches.
+ * of the API as a top-level one. So must every field of an object type written inline in the
+ * parameters or the return type of an exported function, public class method or constructor
+ * (`options: { target?: string }`, `): { ok: boolean }`) and in an exported variable's declared
+ * type: options passed inline are options all the same. One `Program` per call, rooted at
+ * index.ts: the checker resolves the aliases, nothing is type-checked, so a package costs one
+ * parse of the files its index reaches.
  */
 import { dirname, relative, resolve } from "node:path";
 import ts from "typescript";
@@ -74,13 +77,41 @@ function literalsIn(type: ts.TypeNode | undefined): readonly ts.TypeLiteralNode[
   return [];
 }
 
-/** The type a member declares for its value, where fields can be nested: properties and index signatures. */
+/**
+ * The type a member declares for its value, where fields can be nested: properties, index
+ * signatures, and accessors (a getter's return type and a setter's parameter are the type of
+ * the property its callers see).
+ */
 function memberType(member: ts.NamedDeclaration): ts.TypeNode | undefined {
-  return ts.isPropertySignature(member) ||
+  if (
+    ts.isPropertySignature(member) ||
     ts.isPropertyDeclaration(member) ||
     ts.isIndexSignatureDeclaration(member)
-    ? member.type
-    : undefined;
+  ) {
+    return member.type;
+  }
+  if (ts.isGetAccessorDeclaration(member)) return member.type;
+  if (ts.isSetAccessorDeclaration(member)) return member.parameters[0]?.type;
+  return undefined;
+}
+
+/**
+ * The function an exported declaration is, whose parameters and return type are API: a
+ * function declaration, or a variable initialized with an arrow function or function expression
+ * (`export const f = (o: { … }) => …`) that declares no type of its own (a declared type is
+ * checked as the variable's type, and a function type is not entered).
+ */
+function signatureOf(decl: ts.Declaration): ts.SignatureDeclaration | undefined {
+  if (ts.isFunctionDeclaration(decl)) return decl;
+  if (ts.isVariableDeclaration(decl) && decl.type === undefined && decl.initializer !== undefined) {
+    let init = decl.initializer;
+    // `(x) => …` written as `((x) => …)` or `… satisfies F` is still that function.
+    while (ts.isParenthesizedExpression(init) || ts.isSatisfiesExpression(init) || ts.isAsExpression(init)) {
+      init = init.expression;
+    }
+    if (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) return init;
+  }
+  return undefined;
 }
 
 /**
@@ -119,9 +150,11 @@ function isOverloadImplementation(decl: ts.Declaration, all: readonly ts.Declara
 /**
  * Exported declarations of the package whose index is `indexFile`, members of exported
  * interfaces, object types and classes, and fields of the object types written inline in those
- * members, that have no doc comment: `name (path:line)` entries (a nested field by its dotted
- * path, `Options.build.jobs`), paths relative to the package, sorted. Declarations outside the package (a name re-exported from a dependency)
- * are that package's business and are not listed.
+ * members, in exported functions' and public methods' parameters and return types and in
+ * exported variables' declared types, that have no doc comment: `name (path:line)` entries (a
+ * nested field by its dotted path: `Options.build.jobs`, `toGraphJson.options.target`,
+ * `fn.return.ok`), paths relative to the package, sorted. Declarations outside the package (a
+ * name re-exported from a dependency) are that package's business and are not listed.
  */
 export function undocumentedExports(indexFile: string): string[] {
   const index = resolve(indexFile);
@@ -159,7 +192,20 @@ export function undocumentedExports(indexFile: string): string[] {
       const name = `${path}.${member.name ? member.name.getText() : "[signature]"}`;
       if (!hasDocText(member)) out.add(`${name} (${where(member)})`);
       for (const literal of literalsIn(memberType(member))) checkMembers(name, literal.members);
+      // A class method's options are as much its API as the method (an interface's method
+      // signatures and function-typed members are types, whose parameters are not entered).
+      if (ts.isMethodDeclaration(member)) checkSignature(name, member);
     }
+  };
+  // Fields of the object types a function spells out inline in its parameters
+  // (`fn.options.target`, a destructured one by its position: `fn.[param 1].target`) and in
+  // its return type (`fn.return.ok`).
+  const checkSignature = (path: string, fn: ts.SignatureDeclaration) => {
+    fn.parameters.forEach((param, i) => {
+      const name = `${path}.${ts.isIdentifier(param.name) ? param.name.text : `[param ${i + 1}]`}`;
+      for (const literal of literalsIn(param.type)) checkMembers(name, literal.members);
+    });
+    for (const literal of literalsIn(fn.type)) checkMembers(`${path}.return`, literal.members);
   };
 
   for (const exported of checker.getExportsOfModule(moduleSymbol)) {
@@ -169,6 +215,21 @@ export function undocumentedExports(indexFile: string): string[] {
       if (isOverloadImplementation(decl, decls)) continue;
       if (!hasDocText(decl)) out.add(`${exported.name} (${where(decl)})`);
       checkMembers(exported.name, membersOf(decl));
+      const fn = signatureOf(decl);
+      if (fn) checkSignature(exported.name, fn);
+      if (ts.isVariableDeclaration(decl)) {
+        for (const literal of literalsIn(decl.type)) checkMembers(exported.name, literal.members);
+      }
+      if (ts.isClassDeclaration(decl)) {
+        // What a constructor takes is the class's API even though the constructor needs no doc.
+        const closed = ts.ModifierFlags.Private | ts.ModifierFlags.Protected;
+        const ctors = decl.members.filter(ts.isConstructorDeclaration);
+        for (const ctor of ctors) {
+          if (ctors.length > 1 && ctor.body !== undefined) continue; // the overloads say it
+          if ((ts.getCombinedModifierFlags(ctor) & closed) === 0)
+            checkSignature(`${exported.name}.constructor`, ctor);
+        }
+      }
     }
   }
   return [...out].sort();

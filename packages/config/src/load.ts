@@ -61,7 +61,17 @@ export interface LoadedConfig {
 }
 
 /** Environment variables and the keys they set (documented in the package README). */
-export const CONFIG_ENV: Readonly<Record<string, { key: string; list?: boolean }>> = {
+export const CONFIG_ENV: Readonly<
+  Record<
+    string,
+    {
+      /** The dotted configuration key the variable sets (`registry.repository`). */
+      key: string;
+      /** The value is a comma-separated list (items trimmed, empty ones dropped); default: one string. */
+      list?: boolean;
+    }
+  >
+> = {
   TALOS_EXT_TALOS_VERSION: { key: "talos.version" },
   TALOS_EXT_PLATFORMS: { key: "platforms", list: true },
   TALOS_EXT_REGISTRY: { key: "registry.repository" },

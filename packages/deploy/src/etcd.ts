@@ -27,7 +27,14 @@ export async function checkEtcd(
   via: string,
   node: string,
   step: DeployStep,
-  opts: { timeoutMs: number; signal?: AbortSignal; mustInclude?: boolean },
+  opts: {
+    /** Timeout of each talosctl call (the member list, and each member's status), in ms. */
+    timeoutMs: number;
+    /** Cancels the check (the running talosctl call is terminated). */
+    signal?: AbortSignal;
+    /** Require `node` among the members (after its upgrade); default false. */
+    mustInclude?: boolean;
+  },
 ): Promise<EtcdMember[]> {
   const call = { timeoutMs: opts.timeoutMs, signal: opts.signal };
   let members: EtcdMember[];

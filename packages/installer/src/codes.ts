@@ -63,7 +63,12 @@ export function installerError(
   code: InstallerErrorCode,
   message: string,
   hint: string,
-  extra: { location?: SourceLocation; cause?: unknown } = {},
+  extra: {
+    /** Where in the input the problem is (a file, and a line and column when known). */
+    location?: SourceLocation;
+    /** The error behind this one, kept as its `cause`. */
+    cause?: unknown;
+  } = {},
 ): TalosExtError {
   return new TalosExtError({
     code,

@@ -102,7 +102,12 @@ export function diagnostic(
   code: string,
   severity: Severity,
   message: string,
-  options: { hint?: string | undefined; location?: SourceLocation | undefined } = {},
+  options: {
+    /** What to do about it; left out of the diagnostic when undefined. */
+    hint?: string | undefined;
+    /** Where in the input the problem is; its `file`, `line` and `column` become the diagnostic's own. */
+    location?: SourceLocation | undefined;
+  } = {},
 ): Diagnostic {
   const d: Diagnostic = { code, severity, message };
   if (options.hint !== undefined) d.hint = options.hint;

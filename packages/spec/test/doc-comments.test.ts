@@ -9,7 +9,10 @@ test("every export of src/index.ts, every field of its interfaces (nested inline
 
 test("the helper lists undocumented exports through re-exports, interface fields and class members included", () => {
   const index = fileURLToPath(new URL("fixtures/doc-comments/src/index.ts", import.meta.url));
-  expect(undocumentedExports(index).filter((e) => !e.includes("src/nested.ts"))).toEqual([
+  const flat = undocumentedExports(index).filter(
+    (e) => !e.includes("src/nested.ts") && !e.includes("src/signatures.ts"),
+  );
+  expect(flat).toEqual([
     "LIMIT (src/api.ts:24)",
     "Options.b (src/api.ts:5)",
     "Pair.left (src/api.ts:28)",
@@ -37,5 +40,30 @@ test("the helper lists fields of inline object types by dotted path, through arr
     "Choice.a (src/nested.ts:48)",
     "Extended.extra (src/nested.ts:41)",
     "Holder.opts.level (src/nested.ts:57)",
+  ]);
+});
+
+test("the helper lists fields of inline object types in the parameters and return types of exported functions, public class methods and constructors, and in exported consts' declared types", () => {
+  const index = fileURLToPath(new URL("fixtures/doc-comments/src/index.ts", import.meta.url));
+  const signatures = undocumentedExports(index).filter((e) => e.includes("src/signatures.ts"));
+  // Absent on purpose: every documented field; `clean` (a named parameter type, a callback's
+  // parameter, a fully documented literal, a named return type); the implementation of
+  // `overloadedOptions` (`impl`); `NAMED` (a named declared type); `Runner.secret`,
+  // `Runner.#hidden` and the private constructor of `Closed`.
+  expect(signatures).toEqual([
+    "Runner.constructor.options.verbose (src/signatures.ts:83)",
+    "Runner.create.options.name (src/signatures.ts:99)",
+    "Runner.mode.level (src/signatures.ts:95)",
+    "Runner.run.options.dryRun (src/signatures.ts:87)",
+    "Runner.run.return.exitCode (src/signatures.ts:87)",
+    "Runner.state.phase (src/signatures.ts:91)",
+    "SETTINGS.retries (src/signatures.ts:72)",
+    "arrow.options.quiet (src/signatures.ts:68)",
+    "arrow.return.code (src/signatures.ts:68)",
+    "destructured.[param 2].jobs (src/signatures.ts:22)",
+    "rest.items.id (src/signatures.ts:40)",
+    "returns.return.ok (src/signatures.ts:30)",
+    "withOptions.options.depth (src/signatures.ts:12)",
+    "withOptions.options.limits.cpu (src/signatures.ts:14)",
   ]);
 });

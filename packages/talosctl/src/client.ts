@@ -453,7 +453,13 @@ export class Talosctl {
    * flags chosen for this client and a node at `serverVersion`. Throws what `upgrade` throws for
    * an option the path would ignore (TALOSCTL_UNSUPPORTED_OPTION) or a bad argument.
    */
-  upgradeCommand(node: string, opts: UpgradeOptions & { serverVersion: string }): UpgradeCommand {
+  upgradeCommand(
+    node: string,
+    opts: UpgradeOptions & {
+      /** The node's Talos version (`v1.11.2`), required here: with the client's, it picks the path and flags. */
+      serverVersion: string;
+    },
+  ): UpgradeCommand {
     this.checkNode(node);
     if (
       typeof opts.image !== "string" ||

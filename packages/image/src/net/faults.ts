@@ -190,7 +190,13 @@ export function socketFault(url: string, err: unknown, timedOut: boolean, timeou
  * `keepQuery` (a source URL's query is part of its identity), no query: storage redirects carry
  * signatures, upload URLs carry state.
  */
-export function displayUrl(url: URL | string, options: { keepQuery?: boolean } = {}): string {
+export function displayUrl(
+  url: URL | string,
+  options: {
+    /** Keep the query (default false): set for a source URL, whose query is part of what it names. */
+    keepQuery?: boolean;
+  } = {},
+): string {
   try {
     const u = new URL(String(url));
     return `${u.protocol}//${u.host}${u.pathname}${options.keepQuery ? u.search : ""}`;

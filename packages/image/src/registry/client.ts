@@ -213,7 +213,13 @@ export class RegistryClient {
     ref: ImageReference | string,
     desc: BlobDescriptor,
     open: BlobSource,
-    opts: { mountFrom?: string } = {},
+    opts: {
+      /**
+       * A repository that has the blob (`repo/name`, or `registry/repo/name`): the registry is
+       * asked to mount it from there instead of an upload; one on another registry is ignored.
+       */
+      mountFrom?: string;
+    } = {},
   ): Promise<"exists" | "mounted" | "uploaded"> {
     const r = toReference(ref);
     parseDigest(desc.digest);
@@ -335,9 +341,14 @@ export class RegistryClient {
   }
 
   /** GETs a manifest (or index) and verifies its digest against the reference or the registry's header. */
-  async getManifest(
-    ref: ImageReference | string,
-  ): Promise<{ body: Uint8Array; mediaType: string; digest: string }> {
+  async getManifest(ref: ImageReference | string): Promise<{
+    /** The manifest's bytes as the registry sent them (at most 16 MiB). */
+    body: Uint8Array;
+    /** Its media type: the `Content-Type`, or sniffed from the JSON when that is generic or missing. */
+    mediaType: string;
+    /** Its digest, verified: the reference's digest, else the registry's `Docker-Content-Digest`, else computed. */
+    digest: string;
+  }> {
     const r = toReference(ref);
     const reference = r.digest ?? r.tag ?? "latest";
     const url = this.#url(r, `manifests/${reference}`);
@@ -391,7 +402,13 @@ export class RegistryClient {
   async headManifest(
     ref: ImageReference | string,
     access: Access = "pull",
-  ): Promise<{ digest?: string } | undefined> {
+  ): Promise<
+    | {
+        /** The registry's `Docker-Content-Digest`, when it sent one. */
+        digest?: string;
+      }
+    | undefined
+  > {
     const r = toReference(ref);
     const reference = r.digest ?? r.tag ?? "latest";
     const url = this.#url(r, `manifests/${reference}`);

@@ -292,7 +292,12 @@ export async function pullLayout(
   ref: string | ImageReference,
   layoutDir: string,
   options: PullLayoutOptions = {},
-): Promise<{ digest: string; mediaType: string }> {
+): Promise<{
+  /** The digest of what `ref` names (the image manifest or the index), verified. */
+  digest: string;
+  /** The media type of that manifest or index. */
+  mediaType: string;
+}> {
   const r = toReference(ref);
   const target = resolve(layoutDir);
   const parent = dirname(target);

@@ -34,7 +34,14 @@ export function checkSha512(sha512: unknown, url?: string): string {
 }
 
 /** Validates a source before any I/O: checksum syntax and a http(s) URL. */
-export function checkSpec(src: SourceSpec): { url: URL; sha256: string; sha512: string } {
+export function checkSpec(src: SourceSpec): {
+  /** The source's URL, parsed: http or https, without credentials. */
+  url: URL;
+  /** The expected sha256, lower-case hex (64 digits). */
+  sha256: string;
+  /** The expected sha512, lower-case hex (128 digits). */
+  sha512: string;
+} {
   let url: URL;
   try {
     url = new URL(src.url);

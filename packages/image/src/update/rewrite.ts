@@ -35,7 +35,12 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 export function substitute(
   text: string,
   pairs: readonly ChecksumReplacement[],
-): { text: string; counts: Record<string, number> } {
+): {
+  /** `text` with every old checksum replaced by its new one. */
+  text: string;
+  /** How many times each old checksum was replaced (only those found). */
+  counts: Record<string, number>;
+} {
   const counts: Record<string, number> = {};
   const live = pairs.filter((p) => p.old !== "" && p.old !== p.new);
   if (live.length === 0) return { text, counts };

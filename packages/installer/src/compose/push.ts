@@ -60,7 +60,10 @@ async function digestStream(
 export async function pushDockerArchive(
   file: string,
   ref: string,
-  options: PushArchiveOptions & { byDigest?: boolean } = {},
+  options: PushArchiveOptions & {
+    /** Put the manifest by digest only, untagged (an arch's image before the index is tagged); default false. */
+    byDigest?: boolean;
+  } = {},
 ): Promise<PushedArchive> {
   const src = await openImageSource(file);
   if (src.kind !== "docker-archive" || !src.configBytes) {
@@ -116,7 +119,14 @@ export async function pushInstallerArchives(
   files: readonly string[],
   ref: string,
   options: PushArchiveOptions = {},
-): Promise<{ digest: string; ref: string; images: PushedArchive[] }> {
+): Promise<{
+  /** Digest of what `ref`'s tag now names: the index, or the one image's manifest when one archive was given. */
+  digest: string;
+  /** `<registry>/<repo>@<digest>`. */
+  ref: string;
+  /** Every archive pushed, in the order given. */
+  images: PushedArchive[];
+}> {
   const client = options.client ?? new RegistryClient(options);
   if (files.length === 0)
     throw installerError("INSTALLER_PUSH_INVALID", "no archive to push", "build at least one arch");

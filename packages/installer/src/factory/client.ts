@@ -347,7 +347,12 @@ export class FactoryClient {
   }
 
   /** Talos versions the factory serves (`GET /versions`; `broken` adds known-broken ones). */
-  async versions(options: { broken?: boolean } = {}): Promise<string[]> {
+  async versions(
+    options: {
+      /** Include the versions the factory marks as broken (default false). */
+      broken?: boolean;
+    } = {},
+  ): Promise<string[]> {
     return this.#json("GET", `/versions${options.broken ? "?broken=true" : ""}`, versionsSchema, [200]);
   }
 

@@ -92,7 +92,14 @@ export function validateImagerProfile(input: unknown): ImagerProfile {
 }
 
 /** Parsed `vX.Y.Z` as numbers. */
-export function talosMinor(version: string): { major: number; minor: number; patch: number } {
+export function talosMinor(version: string): {
+  /** The X of vX.Y.Z. */
+  major: number;
+  /** The Y of vX.Y.Z. */
+  minor: number;
+  /** The Z of vX.Y.Z (anything after it, such as `-beta.0`, is ignored). */
+  patch: number;
+} {
   const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
   if (!m) {
     throw installerError(

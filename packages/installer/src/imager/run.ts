@@ -91,9 +91,13 @@ export interface ImagerRun {
  * the output directory is `/out`, every `tarballPath`/`ociPath` is mounted read-only under `/in`.
  */
 export function dockerImagerCommand(options: {
+  /** The profile, with host paths; it is not changed (the returned one is a rewritten copy). */
   profile: ImagerProfile;
+  /** Host directory mounted at /out, where the imager writes the installer. */
   outDir: string;
+  /** docker CLI; default `docker`. */
   docker?: string;
+  /** Imager image; default `ghcr.io/siderolabs/imager:<profile version>`. */
   image?: string;
   /** Docker config directory mounted read-only at /root/.docker (the imager's registry auth). */
   dockerConfigDir?: string;
@@ -101,7 +105,12 @@ export function dockerImagerCommand(options: {
   passEnv?: readonly string[];
   /** `--network` (e.g. `host`, to reach a registry on the host's 127.0.0.1). */
   network?: string;
-}): { argv: string[]; profile: ImagerProfile } {
+}): {
+  /** The `docker run` command line (binary first); the imager reads the profile on stdin. */
+  argv: string[];
+  /** The profile to send on stdin: extension paths rewritten to their mounts under /in. */
+  profile: ImagerProfile;
+} {
   const p = structuredClone(options.profile);
   const mounts: string[] = ["-v", `${resolve(options.outDir)}:/out`];
   (p.input.systemExtensions ?? []).forEach((ext, i) => {

@@ -41,9 +41,16 @@ function bad(ref: string, why: string, hint?: string): never {
 }
 
 /** Splits an installer repository name into platform, legacy and secureboot. */
-export function parseInstallerImageName(
-  name: string,
-): { platform: string; legacy: boolean; secureboot: boolean } | undefined {
+export function parseInstallerImageName(name: string):
+  | {
+      /** `metal`, `aws`, ...; `metal` for the legacy `installer` name. */
+      platform: string;
+      /** True for the legacy `installer[-secureboot]` name. */
+      legacy: boolean;
+      /** The name ends in `-secureboot`. */
+      secureboot: boolean;
+    }
+  | undefined {
   const secureboot = name.endsWith("-secureboot");
   const base = secureboot ? name.slice(0, -"-secureboot".length) : name;
   if (base === "installer") return { platform: "metal", legacy: true, secureboot };

@@ -308,7 +308,13 @@ function typeDocument(doc: DecodedYaml, problems: Diagnostic[]): unknown {
  * Parses a schematic from YAML or JSON text (JSON is YAML), strictly, as `POST /schematics`
  * does; bad input throws `SCHEMATIC_INVALID` with positions (and one diagnostic per problem).
  */
-export function parseSchematic(text: string, options: { file?: string } = {}): Schematic {
+export function parseSchematic(
+  text: string,
+  options: {
+    /** Name used in error positions; default `schematic.yaml`. */
+    file?: string;
+  } = {},
+): Schematic {
   const file = options.file ?? "schematic.yaml";
   let doc: DecodedYaml;
   try {
@@ -449,7 +455,10 @@ export function schematicId(schematic: SchematicInput | Schematic, options: Cano
 /** A schematic listing `officialExtensions` in the given order (order changes the ID). */
 export function schematicForExtensions(
   officialExtensions: readonly string[],
-  extra: { extraKernelArgs?: readonly string[] } = {},
+  extra: {
+    /** Kernel arguments for `customization.extraKernelArgs`, in order; none: the field is left out. */
+    extraKernelArgs?: readonly string[];
+  } = {},
 ): Schematic {
   return validateSchematic({
     customization: {

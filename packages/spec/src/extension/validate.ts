@@ -160,7 +160,14 @@ export async function readExtension(input: string, platform?: string): Promise<E
  */
 export async function validateExtension(
   input: string,
-  options: ValidateExtensionOptions & { platform?: "linux/amd64" | "linux/arm64" | (string & {}) } = {},
+  options: ValidateExtensionOptions & {
+    /**
+     * The image to validate when the input is an OCI layout or archive with several
+     * (`os/arch[/variant]`; default: the only image, else `linux/amd64`); ignored for a
+     * directory or a plain tar.
+     */
+    platform?: "linux/amd64" | "linux/arm64" | (string & {});
+  } = {},
 ): Promise<ExtensionReport> {
   // Refuse a bad --talos-version before reading a possibly large image.
   parseTalosVersion(options.talosVersion ?? DEFAULT_TALOS_VERSION);

@@ -28,7 +28,14 @@ export class RegularFileError extends Error {
   constructor(
     problem: RegularFileProblem,
     message: string,
-    options: { size?: number; what?: string; cause?: unknown } = {},
+    options: {
+      /** The file's size, when known (for `too-large`): becomes {@link RegularFileError.size}. */
+      size?: number;
+      /** What the file is (for `not-regular`): becomes {@link RegularFileError.what}. */
+      what?: string;
+      /** The error from the file system behind the refusal, kept as the error's `cause`. */
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "RegularFileError";
@@ -79,7 +86,12 @@ const BASE_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTT
 export async function openRegularFile(
   file: string,
   options: RegularFileOptions = {},
-): Promise<{ handle: FileHandle; size: number }> {
+): Promise<{
+  /** The open file, read-only; the caller closes it. */
+  handle: FileHandle;
+  /** The file's size in bytes, as `fstat` saw it on the open descriptor. */
+  size: number;
+}> {
   let handle: FileHandle;
   try {
     handle = await open(file, options.followSymlinks ? BASE_FLAGS : BASE_FLAGS | constants.O_NOFOLLOW);
@@ -153,7 +165,12 @@ export async function readRegularFile(
 /** The chunks of a regular file (see `openRegularFile`), optionally `length` bytes from `start`. */
 export async function* regularFileChunks(
   file: string,
-  range?: { start: number; length: number },
+  range?: {
+    /** Offset of the first byte to read. */
+    start: number;
+    /** How many bytes to read from `start` (0 reads nothing). */
+    length: number;
+  },
 ): AsyncGenerator<Uint8Array> {
   const { handle } = await openRegularFile(file);
   try {

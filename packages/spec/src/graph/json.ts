@@ -40,7 +40,13 @@ export interface GraphJson {
  * The package graph as JSON, optionally limited to `target`'s closure. Throws `GRAPH_*` codes when that
  * target does not resolve.
  */
-export function toGraphJson(tree: LoadedTree, options: { target?: string } = {}): GraphJson {
+export function toGraphJson(
+  tree: LoadedTree,
+  options: {
+    /** Show only this package and what it reaches through `stage:` dependencies (default: every package). */
+    target?: string;
+  } = {},
+): GraphJson {
   const shown = withoutGraphIgnored(tree);
   let names = [...shown.packages.keys()].sort(compareBytes);
   if (options.target !== undefined) {

@@ -117,7 +117,12 @@ export function resolveGraph(tree: LoadedTree, target: string): ResolvedGraph {
 }
 
 /** Resolves every package (in name order), so cycles and dangling stages anywhere are found. */
-export function resolveAll(tree: LoadedTree): { order: string[]; diagnostics: Diagnostic[] } {
+export function resolveAll(tree: LoadedTree): {
+  /** Every package resolved, dependencies first (depth-first post-order, roots taken in name order). */
+  order: string[];
+  /** Resolution problems anywhere in the tree (cycles, unknown stages), in the order the walk meets them. */
+  diagnostics: Diagnostic[];
+} {
   const resolver = new Resolver(tree.packages);
   for (const name of [...tree.packages.keys()].sort(compareBytes)) resolver.visit(name, [], []);
   return { order: resolver.order, diagnostics: resolver.diagnostics };

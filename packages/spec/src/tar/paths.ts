@@ -14,7 +14,15 @@ export type ArchiveNameProblem = "nul" | "absolute" | "parent" | "escapes";
 export function splitArchiveName(
   raw: string,
   resolveParent: boolean,
-): { path: string } | { problem: ArchiveNameProblem } {
+):
+  | {
+      /** The name's parts joined by `/`, without `.` or empty parts (and `..` resolved when allowed). */
+      path: string;
+    }
+  | {
+      /** Why the name cannot be used. */
+      problem: ArchiveNameProblem;
+    } {
   if (raw.includes("\0")) return { problem: "nul" };
   if (raw.startsWith("/")) return { problem: "absolute" };
   const out: string[] = [];

@@ -217,7 +217,12 @@ export async function openDecompressed(
   source: ByteSource,
   mapError: ErrorMapper,
   unsupported: (kind: string) => TalosExtError,
-): Promise<{ reader: ByteReader; compression: Compression }> {
+): Promise<{
+  /** The decompressed bytes (the source itself when it is not compressed). */
+  reader: ByteReader;
+  /** The compression found from the magic bytes and undone. */
+  compression: Compression;
+}> {
   const raw = new ByteReader(source, mapError);
   const head = await raw.peek(6);
   const kind = sniffCompression(head);
@@ -241,7 +246,12 @@ async function* bufferChunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<
 /** Chunks of a file (or a byte range of it: `start` inclusive, `length` bytes). */
 export function fileChunks(
   file: string,
-  range?: { start: number; length: number },
+  range?: {
+    /** Offset of the first byte to read. */
+    start: number;
+    /** How many bytes to read from `start` (0 reads nothing). */
+    length: number;
+  },
 ): AsyncIterable<Uint8Array> {
   if (range && range.length === 0) return (async function* () {})();
   const options = range ? { start: range.start, end: range.start + range.length - 1 } : {};

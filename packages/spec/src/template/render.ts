@@ -103,7 +103,12 @@ function parseError(
 /** Parses a template; throws TalosExtError TEMPLATE_PARSE on syntax errors. */
 export function parseTemplate(
   source: string,
-  options: { file: string; functions?: FunctionSet },
+  options: {
+    /** Used in error locations. */
+    file: string;
+    /** "sprig" (default): sprig's hermetic functions + Go's built-ins; "plain": Go's built-ins only (bldr eval). */
+    functions?: FunctionSet;
+  },
 ): ParsedTemplate {
   const file = options.file;
   const starts = lineStarts(source);
@@ -143,7 +148,13 @@ function errorContext(source: string, pos0: number): string {
 export function executeTemplate(
   t: ParsedTemplate,
   data: TemplateData,
-  options: { functions?: FunctionSet } = {},
+  options: {
+    /**
+     * The functions the template may call, "sprig" (default) or "plain", as for
+     * {@link parseTemplate}; a call to one outside the set is a TEMPLATE_PARSE error.
+     */
+    functions?: FunctionSet;
+  } = {},
 ): RenderResult {
   const funcs = functionMap(options.functions);
   for (const ref of t.functionRefs) {
