@@ -107,4 +107,20 @@ describe("download()", () => {
     setTimeout(() => controller.abort(reason), 50);
     await expect(p).rejects.toBe(reason);
   });
+  it("reports progress with the URL asked for, without credentials or query, whatever faults show", async () => {
+    const urls = new Set<string>();
+    const target = `${b.url}/file/d.bin?X-Amz-Signature=secret-token`;
+    const asked = new URL(`${a.url}/to?url=${encodeURIComponent(target)}`);
+    asked.username = "user";
+    asked.password = "pass";
+    const r = await download({
+      ...base,
+      url: asked,
+      show: (u) => u.href, // faults may keep everything; progress never does
+      progressStep: 64 * 1024,
+      onProgress: (e) => urls.add(e.url),
+    });
+    expect(r.size).toBe(DATA.length);
+    expect([...urls]).toEqual([`${a.url}/to`]);
+  });
 });

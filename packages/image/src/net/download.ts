@@ -19,7 +19,10 @@ import { RetryableError, withRetries } from "./retry.ts";
 
 /** One progress report of a download. */
 export interface DownloadProgress {
-  /** The URL being downloaded (display form). */
+  /**
+   * The URL asked for (for an `open` download, the URL opened), without credentials or query
+   * whatever `show` keeps: progress goes to logs, and a signed URL's token must not.
+   */
   url: string;
   /** Bytes received in this attempt. */
   bytes: number;
@@ -125,6 +128,33 @@ const DEFAULT_RETRIES = 3;
 const DEFAULT_RETRY_DELAY_MS = 500;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_PROGRESS_STEP = 256 * 1024;
+
+/** The transfer settings a caller passes through from its own options to `download()`. */
+export type TransferOptions = Pick<
+  DownloadOptions,
+  "retries" | "retryDelayMs" | "timeoutMs" | "deadlineMs" | "signal" | "proxyEnv" | "ca" | "onProgress"
+>;
+
+/** A deadline for downloads of whole files a user asked for: one hour, every attempt included. */
+export const FILE_DEADLINE_MS = 60 * 60 * 1000;
+
+/**
+ * The transfer settings of a caller's options, with the caller's own defaults for retries and
+ * the deadline; what is unset keeps `download()`'s defaults.
+ */
+export function transferOptions(
+  options: TransferOptions,
+  defaults: { retries: number; deadlineMs: number },
+): TransferOptions {
+  const out: TransferOptions = {
+    retries: options.retries ?? defaults.retries,
+    deadlineMs: options.deadlineMs ?? defaults.deadlineMs,
+  };
+  for (const key of ["retryDelayMs", "timeoutMs", "signal", "proxyEnv", "ca", "onProgress"] as const) {
+    if (options[key] !== undefined) Object.assign(out, { [key]: options[key] });
+  }
+  return out;
+}
 
 /** A writable over a file handle; with `optional`, a failed write is remembered, not thrown. */
 class FileSink extends Writable {
@@ -245,9 +275,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     const step = options.progressStep ?? DEFAULT_PROGRESS_STEP;
     let bytes = 0;
     let reported = 0;
+    const progressUrl = displayUrl(start ?? opened.url);
     const report = (done: boolean) =>
       options.onProgress?.({
-        url: shown,
+        url: progressUrl,
         bytes,
         ...(total !== undefined ? { total } : {}),
         attempt,

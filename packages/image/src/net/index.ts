@@ -14,6 +14,9 @@ export {
   type DownloadResult,
   type DownloadTarget,
   download,
+  FILE_DEADLINE_MS,
+  type TransferOptions,
+  transferOptions,
 } from "./download.ts";
 export {
   type DownloadErrorMap,

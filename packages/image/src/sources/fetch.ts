@@ -2,15 +2,13 @@ import { lstat, readdir, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { TalosExtError } from "@talos-ext/spec";
-import { type DownloadProgress, displayUrl, download } from "../net/index.ts";
+import { download, FILE_DEADLINE_MS, transferOptions } from "../net/index.ts";
 import { CacheEntryNotFile, checkSha256, checkSpec, digestFile } from "./checksums.ts";
 import { sourceError } from "./errors.ts";
 import { showSourceUrl, sourceFault } from "./http.ts";
 import type { FetchedSource, SourceCacheOptions, SourceSpec } from "./types.ts";
 
 const DEFAULT_RETRIES = 3;
-const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULT_RETRY_DELAY_MS = 500;
 const DEFAULT_CONCURRENCY = 4;
 
 /**
@@ -27,8 +25,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function cachePathFor(sha256: string, options: Pick<SourceCacheOptions, "cacheDir"> = {}): string {
   return join(options.cacheDir ?? defaultCacheDir(), "sha256", checkSha256(sha256));
 }
-
-const DEFAULT_DEADLINE_MS = 60 * 60 * 1000;
 
 interface Job {
   url: URL;
@@ -51,29 +47,7 @@ async function downloadCandidate(job: Job, url: URL, options: SourceCacheOptions
       show: showSourceUrl,
       expect: { sha256: job.sha256, sha512: job.sha512 },
       to: { file: job.final, tmpDir: job.tmpDir },
-      retries: options.retries ?? DEFAULT_RETRIES,
-      retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
-      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
-      proxyEnv: options.proxyEnv ?? process.env,
-      ...(options.ca !== undefined ? { ca: options.ca } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress
-        ? {
-            onProgress: (e: DownloadProgress) => {
-              const { bytes, total, attempt, elapsedMs, done } = e;
-              options.onProgress?.({
-                // Progress goes to logs: no query, which may carry a signed URL's token.
-                url: displayUrl(url),
-                bytes,
-                ...(total !== undefined ? { total } : {}),
-                attempt,
-                elapsedMs,
-                done,
-              });
-            },
-          }
-        : {}),
+      ...transferOptions(options, { retries: DEFAULT_RETRIES, deadlineMs: FILE_DEADLINE_MS }),
     });
   } catch (err) {
     if (err instanceof TalosExtError) throw err;

@@ -1,3 +1,5 @@
+import type { DownloadProgress } from "../net/index.ts";
+
 /** One `sources[]` item of a pkg.yaml. */
 export interface SourceSpec {
   /** Where to download from (already rendered). */
@@ -10,21 +12,8 @@ export interface SourceSpec {
   sha512: string;
 }
 
-/** Progress of one source download. */
-export interface SourceProgress {
-  /** The URL requested, without credentials or query. */
-  url: string;
-  /** Bytes received so far. */
-  bytes: number;
-  /** From Content-Length, when the server sends it. */
-  total?: number;
-  /** 0 for the first attempt. */
-  attempt: number;
-  /** Since this download started, every attempt included. */
-  elapsedMs: number;
-  /** The last report of a completed, verified download. */
-  done: boolean;
-}
+/** Progress of one source download: the download primitive's own report (URL without query). */
+export type SourceProgress = DownloadProgress;
 
 /** Where sources are cached and how they are downloaded. */
 export interface SourceCacheOptions {

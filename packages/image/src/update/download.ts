@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { isTalosExtError, type TalosExtError } from "@talos-ext/spec";
-import { type DownloadProgress, download } from "../net/index.ts";
+import { type DownloadProgress, download, FILE_DEADLINE_MS, transferOptions } from "../net/index.ts";
 import { cachePathFor } from "../sources/fetch.ts";
 import { showSourceUrl, sourceFault } from "../sources/http.ts";
 import { updateError } from "./errors.ts";
@@ -50,10 +50,8 @@ export interface Digests {
   cacheError?: string;
 }
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+/** `update` checks many URLs in a row: one retry fewer than a build's source download. */
 const DEFAULT_RETRIES = 2;
-const DEFAULT_RETRY_DELAY_MS = 500;
-const DEFAULT_DEADLINE_MS = 60 * 60 * 1000;
 
 function downloadFailed(url: string, inner: TalosExtError): TalosExtError {
   // The inner message usually starts with the URL already.
@@ -99,14 +97,7 @@ export async function downloadDigests(url: string, options: DigestDownloadOption
             },
           }
         : {}),
-      retries: options.retries ?? DEFAULT_RETRIES,
-      retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
-      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
-      proxyEnv: options.proxyEnv ?? process.env,
-      ...(options.ca !== undefined ? { ca: options.ca } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...transferOptions(options, { retries: DEFAULT_RETRIES, deadlineMs: FILE_DEADLINE_MS }),
     });
     const digests: Digests = {
       url: shown,
