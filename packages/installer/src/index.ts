@@ -37,6 +37,7 @@ export {
 } from "./extensions/desired.ts";
 export {
   checkCompatible,
+  type ExtensionMetadata,
   type ExtensionSetEntry,
   extensionEntry,
   extensionEntrySchema,

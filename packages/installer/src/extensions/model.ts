@@ -7,6 +7,25 @@ import { satisfiesConstraint } from "@talos-ext/spec";
 import { z } from "zod";
 import { installerError } from "../codes.ts";
 
+/**
+ * An extension's metadata as Talos records it: a layer of the initramfs's `extensions.yaml`, and
+ * the `metadata` of the ExtensionStatus resource a node shows for it.
+ */
+export interface ExtensionMetadata {
+  /** Manifest name. */
+  name: string;
+  /** Manifest version. */
+  version: string;
+  /** Manifest author. */
+  author?: string;
+  /** Manifest description. */
+  description?: string;
+  /** Talos constraint. */
+  talos?: string;
+  /** extraInfo (the factory's schematic extension carries the schematic YAML). */
+  extraInfo?: string;
+}
+
 /** Where an entry came from: the release's official catalog, our own build, or a node. */
 export const ORIGINS = ["official", "build", "node"] as const;
 /** One of {@link ORIGINS}. */

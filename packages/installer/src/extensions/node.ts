@@ -9,7 +9,7 @@
 import { TalosExtError } from "@talos-ext/spec";
 import { installerError } from "../codes.ts";
 import { parseSchematic, type Schematic, schematicId } from "../schematic/model.ts";
-import { type ExtensionSetEntry, extensionEntry } from "./model.ts";
+import { type ExtensionMetadata, type ExtensionSetEntry, extensionEntry } from "./model.ts";
 
 /** The node's factory schematic, from the `schematic` virtual extension. */
 export interface NodeSchematic {
@@ -39,13 +39,8 @@ export interface NodeExtensions {
   modulesDep: boolean;
 }
 
-interface Metadata {
-  name: string;
-  version: string;
-  author?: string;
-  description?: string;
-  talos?: string;
-  extraInfo?: string;
+/** One ExtensionStatus resource's metadata, and the node it came from when it says. */
+interface Metadata extends ExtensionMetadata {
   node?: string;
 }
 

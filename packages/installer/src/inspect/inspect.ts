@@ -7,29 +7,18 @@
  */
 import { ByteReader, decodeYaml, readTar, TalosExtError } from "@talos-ext/spec";
 import { installerError } from "../codes.ts";
+import type { ExtensionMetadata } from "../extensions/model.ts";
 import { type NodeExtensions, nodeExtensions } from "../extensions/node.ts";
 import { type InitramfsContents, readInitramfs } from "./initramfs.ts";
 import { readUki, type UkiInfo } from "./pe.ts";
 import { type ImageSource, type OpenSourceOptions, openImageSource } from "./sources.ts";
 
 /** One layer of `extensions.yaml`, as the node's ExtensionStatus will show it. */
-export interface InstalledExtension {
+export interface InstalledExtension extends ExtensionMetadata {
   /** The ExtensionStatus id: the squashfs name without `.sqsh` (`0`, `1`, `modules.dep`). */
   id: string;
   /** `0.sqsh`. */
   image: string;
-  /** Manifest name. */
-  name: string;
-  /** Manifest version. */
-  version: string;
-  /** Manifest author. */
-  author?: string;
-  /** Manifest description. */
-  description?: string;
-  /** Talos constraint. */
-  talos?: string;
-  /** extraInfo (the factory's schematic extension carries the schematic YAML). */
-  extraInfo?: string;
   /** Whether the squashfs named by `image` is in the initramfs. */
   present: boolean;
 }
