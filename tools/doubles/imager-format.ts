@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants, gzipSync, zstdCompressSync } from "node:zlib";
 import { type TarFile, tarArchive } from "../../packages/installer/src/archive/tar.ts";
+import type { ExtensionMetadata } from "../../packages/installer/src/extensions/model.ts";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -58,15 +59,8 @@ export function compress(kind: "zstd" | "xz", data: Uint8Array): Buffer {
   return execFileSync("xz", ["-C", "crc32", "-0", "-e", "-c"], { input: data, maxBuffer: 1 << 30 });
 }
 
-/** One extension as the imager packs it. */
-export interface PackedExtension {
-  name: string;
-  version: string;
-  author?: string;
-  description?: string;
-  /** Talos constraint; omitted when empty. */
-  talos?: string;
-  extraInfo?: string;
+/** One extension as the imager packs it: its metadata (an empty `talos` is omitted) and bytes. */
+export interface PackedExtension extends ExtensionMetadata {
   /** Stand-in squashfs bytes. */
   squashfs?: Uint8Array;
 }
