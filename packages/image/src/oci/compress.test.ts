@@ -113,6 +113,21 @@ describe("gzip blocks", () => {
     expect(digests.size).toBe(1);
   });
 
+  it("store blocks that do not compress, and deflate the rest", async () => {
+    const noise = pseudoRandom(2 * GZIP_BLOCK_SIZE);
+    const text = Buffer.from("#include <stdio.h>\nint main(void) { return 0; }\n".repeat(90_000));
+    const input = Buffer.concat([noise, text.subarray(0, GZIP_BLOCK_SIZE)]);
+    const gz = await compressAll("gzip", 6, input);
+    expect(gunzipSync(gz).equals(input)).toBe(true);
+    // Stored deflate blocks are 5 bytes of header per 64 KiB, so the noise costs ~0.008%: zlib's
+    // own level 6 would spend the CPU to end up within ~0.1% of the input.
+    const alone = await compressAll("gzip", 6, noise);
+    expect(alone.length).toBeLessThan(noise.length * 1.0002);
+    expect(alone.length).toBeGreaterThan(noise.length);
+    // The text block still compresses like text.
+    expect(gz.length - alone.length).toBeLessThan(GZIP_BLOCK_SIZE / 20);
+  });
+
   it("handle empty input and every level", async () => {
     expect(gunzipSync(await compressAll("gzip", 6, Buffer.alloc(0))).length).toBe(0);
     const part = INPUT.subarray(0, GZIP_BLOCK_SIZE + 1000);
