@@ -7,6 +7,7 @@
  * is thrown for any input.
  */
 import { didYouMean, TalosExtError } from "../errors.ts";
+import { lineColumn, lineStarts } from "../text-position.ts";
 import type { PositionMapper } from "../yaml/decode.ts";
 import { builtins } from "./builtins.ts";
 import { dataValue, Executor, Output, TemplateExecError } from "./exec.ts";
@@ -56,25 +57,8 @@ const SPRIG: FuncMap = { ...builtins, ...sprigFuncs };
 const functionMap = (set: FunctionSet | undefined): FuncMap => (set === "plain" ? PLAIN : SPRIG);
 const hasFunction = (funcs: FuncMap) => (name: string) => Object.hasOwn(funcs, name);
 
-function lineStarts(source: string): number[] {
-  const starts = [0];
-  for (let i = source.indexOf("\n"); i >= 0; i = source.indexOf("\n", i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-function lineCol(starts: readonly number[], offset: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: offset - starts[lo]! + 1 };
-}
-
 function location(t: { file: string; lineStarts: readonly number[] }, pos: number) {
-  return { file: t.file, ...lineCol(t.lineStarts, pos) };
+  return { file: t.file, ...lineColumn(t.lineStarts, pos) };
 }
 
 function unknownFunctionHint(name: string, funcs: FuncMap): string {
@@ -191,7 +175,7 @@ export function executeTemplate(
   }
   const output = out.toString();
   const starts = t.lineStarts;
-  return { output, mapPosition: (offset) => lineCol(starts, out.sourceOffset(offset)) };
+  return { output, mapPosition: (offset) => lineColumn(starts, out.sourceOffset(offset)) };
 }
 
 /** Parses and executes `source` as bldr does (Go text/template + sprig hermetic functions by default). */

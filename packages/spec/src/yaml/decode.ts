@@ -24,6 +24,7 @@ import {
   visit,
 } from "yaml";
 import { type SourceLocation, TalosExtError } from "../errors.ts";
+import { lineColumn, lineStarts } from "../text-position.ts";
 import { decodeUtf8Faithful } from "../utf8.ts";
 
 /** A path into decoded YAML: mapping keys and sequence indexes, from the document root. */
@@ -169,20 +170,7 @@ function checkUtf8(text: string, at: (offset: number) => SourceLocation): void {
 /** Offset → 1-based line/column in `text` itself; the line table is built on first use. */
 function textPositions(text: string): PositionMapper {
   let starts: number[] | undefined;
-  return (offset) => {
-    if (!starts) {
-      starts = [0];
-      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-    }
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - starts[lo]! + 1 };
-  };
+  return (offset) => lineColumn((starts ??= lineStarts(text)), offset);
 }
 
 function firstLine(message: string): string {
