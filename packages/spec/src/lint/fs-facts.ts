@@ -44,7 +44,35 @@ export function isUnder(path: string, dir: string): boolean {
 /** `path` re-rooted from `from` to `to` (both normalised, `path` under `from`). */
 function rebase(path: string, from: string, to: string): string {
   const rel = from === "/" ? path.slice(1) : path.slice(from.length + 1);
-  return rel === "" ? to : posix.join(to, rel);
+  // Both normalised and `rel` never empty or dotted: a plain join is posix.join here.
+  return rel === "" ? to : to === "/" ? `/${rel}` : `${to}/${rel}`;
+}
+
+/**
+ * Regions in the order they were recorded, each (prefix, reason) once. The set makes recording
+ * constant-time: copies along a stage chain carry every region of every stage before, and a
+ * linear duplicate check made long chains quadratic.
+ */
+class Regions {
+  list: OpaqueRegion[] = [];
+  /** Reasons recorded per prefix (no combined key: reasons get long along a chain of stages). */
+  private readonly seen = new Map<string, Set<string>>();
+
+  add(prefix: string, reason: string): void {
+    let reasons = this.seen.get(prefix);
+    if (!reasons) this.seen.set(prefix, (reasons = new Set()));
+    if (reasons.has(reason)) return;
+    reasons.add(reason);
+    this.list.push({ prefix, reason });
+  }
+
+  /** Keeps only the regions `keep` accepts. */
+  retain(keep: (o: OpaqueRegion) => boolean): void {
+    const kept = this.list.filter(keep);
+    this.list = [];
+    this.seen.clear();
+    for (const o of kept) this.add(o.prefix, o.reason);
+  }
 }
 
 /** Known paths and unknown regions of one filesystem, with BuildKit-like copies between them. */
@@ -52,9 +80,9 @@ export class FsFacts {
   /** Known paths; their ancestors are directories and exist too (kept in `dirs`). */
   private readonly entries = new Map<string, FsEntry>();
   private readonly dirs = new Set<string>(["/"]);
-  private opaque: OpaqueRegion[] = [];
+  private readonly opaque = new Regions();
   /** Regions where something may have removed known paths (a computed `rm`, a build system). */
-  private removals: OpaqueRegion[] = [];
+  private readonly removals = new Regions();
 
   /** Records that `path` exists (a later record of the same path replaces the earlier). */
   add(path: string, entry: FsEntry): void {
@@ -70,28 +98,24 @@ export class FsFacts {
 
   /** Records that anything may exist at or below `prefix` (the prefix itself included). */
   addOpaque(prefix: string, reason: string): void {
-    const p = normalizePath(prefix);
-    if (this.opaque.some((o) => o.prefix === p && o.reason === reason)) return;
-    this.opaque.push({ prefix: p, reason });
+    this.opaque.add(normalizePath(prefix), reason);
   }
 
   /** Records that known paths at or below `prefix` may have been removed. */
   addRemoval(prefix: string, reason: string): void {
-    const p = normalizePath(prefix);
-    if (this.removals.some((o) => o.prefix === p && o.reason === reason)) return;
-    this.removals.push({ prefix: p, reason });
+    this.removals.add(normalizePath(prefix), reason);
   }
 
   /** Why a known `path` may be gone after all (empty when nothing may have removed it). */
   removalsAt(path: string): string[] {
     const p = normalizePath(path);
-    return [...new Set(this.removals.filter((o) => isUnder(p, o.prefix)).map((o) => o.reason))];
+    return [...new Set(this.removals.list.filter((o) => isUnder(p, o.prefix)).map((o) => o.reason))];
   }
 
   /** The reasons of opaque regions rooted exactly at `path` (what was copied there unseen). */
   opaqueRootedAt(path: string): string[] {
     const p = normalizePath(path);
-    return [...new Set(this.opaque.filter((o) => o.prefix === p).map((o) => o.reason))];
+    return [...new Set(this.opaque.list.filter((o) => o.prefix === p).map((o) => o.reason))];
   }
 
   /** Forgets what is at or below `path` (`rm -rf`); opaque regions above it stay. */
@@ -99,8 +123,8 @@ export class FsFacts {
     const p = normalizePath(path);
     if (p === "/") return;
     for (const k of [...this.entries.keys()]) if (isUnder(k, p)) this.entries.delete(k);
-    this.opaque = this.opaque.filter((o) => !isUnder(o.prefix, p));
-    this.removals = this.removals.filter((o) => !isUnder(o.prefix, p));
+    this.opaque.retain((o) => !isUnder(o.prefix, p));
+    this.removals.retain((o) => !isUnder(o.prefix, p));
     this.dirs.clear();
     this.dirs.add("/");
     for (const [k, e] of [...this.entries]) this.add(k, e);
@@ -111,7 +135,7 @@ export class FsFacts {
     const entry = this.entries.get(p);
     if (entry) return { state: "present", entry: this.dirs.has(p) ? { ...entry, kind: "dir" } : entry };
     if (this.dirs.has(p)) return { state: "present", entry: { kind: "dir" } };
-    const reasons = this.opaque
+    const reasons = this.opaque.list
       .filter((o) => isUnder(p, o.prefix) || isUnder(o.prefix, p))
       .map((o) => o.reason);
     return reasons.length ? { state: "unknown", reasons: [...new Set(reasons)] } : { state: "absent" };
@@ -141,7 +165,7 @@ export class FsFacts {
   /** Every known path and opaque region (for tests and debugging). */
   snapshot(): { paths: string[]; opaque: OpaqueRegion[]; removals: OpaqueRegion[] } {
     const paths = new Set([...this.entries.keys(), ...this.dirs]);
-    return { paths: [...paths].sort(), opaque: [...this.opaque], removals: [...this.removals] };
+    return { paths: [...paths].sort(), opaque: [...this.opaque.list], removals: [...this.removals.list] };
   }
 
   /**
@@ -162,16 +186,29 @@ export class FsFacts {
     // Snapshots first: `src` may be this very filesystem (`cp -r /a /a/b`).
     const entries = [...src.entries];
     const dirs = [...src.dirs];
-    const opaque = [...src.opaque];
-    const removals = [...src.removals];
+    const opaque = [...src.opaque.list];
+    const removals = [...src.removals.list];
     if (at.state === "present" && at.entry.kind === "any" && !src.isDir(from)) {
       // A leaf of unknown kind (a build output): it lands at `to` whatever it is.
       this.add(to, at.entry);
     } else {
       if (to !== "/") this.add(to, { kind: "dir" });
-      for (const [k, e] of entries) if (k !== from && isUnder(k, from)) this.add(rebase(k, from, to), e);
-      for (const d of dirs)
-        if (d !== from && isUnder(d, from)) this.add(rebase(d, from, to), { kind: "dir" });
+      // What add() would do for each path, without walking each one's ancestors: `src` keeps every
+      // ancestor of its paths in `dirs`, so those below `from` arrive by the second loop, and `to`
+      // brought its own. (A copy of a whole stage's output is the common case, once per package
+      // and dependency: the walk made the stage-graph lints quadratic in path depth.)
+      for (const [k, e] of entries) {
+        if (k === from || !isUnder(k, from)) continue;
+        const p = rebase(k, from, to);
+        this.entries.set(p, e);
+        if (e.kind === "dir") this.dirs.add(p);
+      }
+      for (const d of dirs) {
+        if (d === from || !isUnder(d, from)) continue;
+        const p = rebase(d, from, to);
+        this.entries.set(p, { kind: "dir" });
+        this.dirs.add(p);
+      }
     }
     for (const o of opaque) {
       if (isUnder(o.prefix, from)) this.addOpaque(rebase(o.prefix, from, to), label(o.reason));
