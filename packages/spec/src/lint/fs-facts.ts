@@ -49,6 +49,20 @@ function rebase(path: string, from: string, to: string): string {
 }
 
 /**
+ * A `copyFrom` label that appends ` ${via}` to each reason, the same string object for the same
+ * reason: a reason travels through every later copy of a stage chain, and a string made anew
+ * each time would be hashed anew each time (its length grows along the chain).
+ */
+export function viaLabel(via: string): (reason: string) => string {
+  const made = new Map<string, string>();
+  return (reason) => {
+    let out = made.get(reason);
+    if (out === undefined) made.set(reason, (out = `${reason} ${via}`));
+    return out;
+  };
+}
+
+/**
  * Regions in the order they were recorded, each (prefix, reason) once. The set makes recording
  * constant-time: copies along a stage chain carry every region of every stage before, and a
  * linear duplicate check made long chains quadratic.
@@ -171,13 +185,19 @@ export class FsFacts {
   /**
    * Copies `from` of `src` to `to` here the way BuildKit's copy does for bldr (directory
    * contents, destination created; a file lands in `to`, or inside it when `to` is a directory
-   * or ends with `/`). `via` prefixes the reasons carried over from `src`'s opaque regions.
+   * or ends with `/`). `label` rewrites the reasons carried over from `src`'s regions (e.g. adds
+   * "via stage base"); it should return the same string for the same reason, so that reasons
+   * carried along a chain of stages are hashed once (see `viaLabel`).
    */
-  copyFrom(src: FsFacts, fromPath: string, toPath: string, via?: string): void {
+  copyFrom(
+    src: FsFacts,
+    fromPath: string,
+    toPath: string,
+    label: (reason: string) => string = (r) => r,
+  ): void {
     const from = normalizePath(fromPath);
     const to = normalizePath(toPath);
     const at = src.lookup(from);
-    const label = (r: string) => (via ? `${r} ${via}` : r);
     if (at.state === "present" && at.entry.kind === "file") {
       const target = toPath.endsWith("/") || this.isDir(to) ? posix.join(to, posix.basename(from)) : to;
       this.add(target, at.entry);

@@ -13,7 +13,7 @@ import type { ResolvedGraph } from "../graph/types.ts";
 import { listDir } from "../loader/fs-walk.ts";
 import type { LoadedPackage, LoadedTree } from "../loader/index.ts";
 import { builtinVariables } from "../loader/platform.ts";
-import { FsFacts, normalizePath } from "./fs-facts.ts";
+import { FsFacts, normalizePath, viaLabel } from "./fs-facts.ts";
 import { applyScript } from "./script-effects.ts";
 
 /** Script phases whose writes reach later steps and finalize (`test` runs detached). */
@@ -42,6 +42,14 @@ export class TreeFilesystems {
   private shipped: Promise<Map<string, string[]>> | undefined;
   /** Packages being computed: meeting one again means a cycle, whose edge has no content. */
   private readonly active = new Set<string>();
+  /** One `viaLabel` per stage, shared by every copy of that stage's output. */
+  private readonly labels = new Map<string, (reason: string) => string>();
+
+  private via(stage: string): (reason: string) => string {
+    let label = this.labels.get(stage);
+    if (!label) this.labels.set(stage, (label = viaLabel(`via stage ${stage}`)));
+    return label;
+  }
 
   constructor(tree: LoadedTree) {
     this.tree = tree;
@@ -136,7 +144,7 @@ export class TreeFilesystems {
         continue;
       }
       const dependency = await this.of(stage);
-      build.copyFrom(dependency.output, from, dep.to ?? "/", `via stage ${stage}`);
+      build.copyFrom(dependency.output, from, dep.to ?? "/", this.via(stage));
     }
   }
 
