@@ -124,9 +124,16 @@ export class CompressionThreads {
   private nextId = 0;
   private broken: Error | undefined;
 
+  /** Starts `count` threads; throws (with none left running) when threads may not be started. */
   constructor(count: number) {
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(THREAD_SOURCE, { eval: true, name: "talos-ext-compress" });
+      let worker: Worker;
+      try {
+        worker = new Worker(THREAD_SOURCE, { eval: true, name: "talos-ext-compress" });
+      } catch (err) {
+        for (const w of this.idle) w.terminate().catch(() => {});
+        throw err;
+      }
       worker.on("message", (reply: ThreadReply) => this.settle(worker, reply));
       worker.on("error", (err) => this.fail(err));
       worker.on("exit", (code) => {

@@ -195,15 +195,47 @@ describe("zstd blocks", () => {
 
 describe("failures", () => {
   /** Runs a script against the compressor in a child process, which must exit on its own. */
-  async function child(script: string) {
+  async function child(script: string, nodeFlags: string[] = []) {
     const module = new URL("./compress.ts", import.meta.url).href;
     const { stdout } = await run(
       process.execPath,
-      ["--input-type=module", "-e", `import { createCompressor } from ${JSON.stringify(module)};\n${script}`],
+      [
+        ...nodeFlags,
+        "--input-type=module",
+        "-e",
+        `import { createCompressor } from ${JSON.stringify(module)};\n${script}`,
+      ],
       { timeout: 60_000 },
     );
     return stdout.trim();
   }
+
+  it.each(["gzip", "zstd"] as const)(
+    "%s: where worker threads are refused (the permission model), blocks are compressed in place, to the same bytes",
+    async (codec) => {
+      const input = Buffer.concat([INPUT, INPUT]);
+      const file = join(dir, `threadless-${codec}.bin`);
+      await writeFile(file, input);
+      const out = await child(
+        `
+        import { createHash } from "node:crypto";
+        import { readFileSync } from "node:fs";
+        import { Worker } from "node:worker_threads";
+        try { new Worker("", { eval: true }); console.log("threads allowed"); } catch {}
+        const input = readFileSync(${JSON.stringify(file)});
+        const hash = createHash("sha256");
+        const c = createCompressor(${JSON.stringify(codec)}, { level: 3, output: (chunk) => { hash.update(chunk); } });
+        for (let off = 0; off < input.length; off += c.blockSize) {
+          const w = c.write(input.subarray(off, off + c.blockSize));
+          if (w) await w;
+        }
+        await c.end();
+        console.log(hash.digest("hex"));`,
+        ["--permission", "--allow-fs-read=*"],
+      );
+      expect(out).toBe(sha(await compressAll(codec, 3, input)));
+    },
+  );
 
   it.each(["gzip", "zstd"])(
     "%s: a failing sink fails the stream and stops the threads, so the process can exit",

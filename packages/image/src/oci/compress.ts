@@ -191,6 +191,8 @@ class ParallelBlocks implements BlockCompressor {
   /** Whether any block was written. */
   private wrote = false;
   private threads: CompressionThreads | undefined;
+  /** Whether threads could not be started, so every block is compressed here. */
+  private threadless = false;
   /** Output handed to the sink in order: each link waits for the one before. */
   private tail: Promise<void> = Promise.resolve();
   private started = false;
@@ -255,8 +257,18 @@ class ParallelBlocks implements BlockCompressor {
     if (header) this.chain(Promise.resolve(header));
   }
 
-  private dispatch({ slot, length, dictionary }: Taken): void {
-    this.threads ??= new CompressionThreads(this.jobs);
+  private dispatch(taken: Taken): void {
+    if (this.threads === undefined && !this.threadless) {
+      try {
+        this.threads = new CompressionThreads(this.jobs);
+      } catch {
+        // Worker threads refused (Node's permission model without --allow-worker): the same
+        // function compresses here, so the output is the same, only slower.
+        this.threadless = true;
+      }
+    }
+    if (!this.threads) return this.compressHere(taken);
+    const { slot, length, dictionary } = taken;
     const { codec } = this.framing;
     const job = this.threads
       .run(codec, this.level, slot.input, length, slot.output, dictionary)
