@@ -267,7 +267,10 @@ class ParallelBlocks implements BlockCompressor {
         this.threadless = true;
       }
     }
-    if (!this.threads) return this.compressHere(taken);
+    if (!this.threads) {
+      this.compressHere(taken);
+      return;
+    }
     const { slot, length, dictionary } = taken;
     const { codec } = this.framing;
     const job = this.threads
