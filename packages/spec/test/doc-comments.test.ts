@@ -7,9 +7,15 @@ test("every export of src/index.ts, every field of its interfaces (nested inline
   expect(undocumentedExports(index)).toEqual([]);
 });
 
+/** The fixture's findings, computed once: each call builds a TypeScript Program. */
+let fixture: string[] | undefined;
+const fixtureFindings = () =>
+  (fixture ??= undocumentedExports(
+    fileURLToPath(new URL("fixtures/doc-comments/src/index.ts", import.meta.url)),
+  ));
+
 test("the helper lists undocumented exports through re-exports, interface fields and class members included", () => {
-  const index = fileURLToPath(new URL("fixtures/doc-comments/src/index.ts", import.meta.url));
-  const flat = undocumentedExports(index).filter(
+  const flat = fixtureFindings().filter(
     (e) => !e.includes("src/nested.ts") && !e.includes("src/signatures.ts"),
   );
   expect(flat).toEqual([
@@ -24,8 +30,7 @@ test("the helper lists undocumented exports through re-exports, interface fields
 });
 
 test("the helper lists fields of inline object types by dotted path, through arrays, unions, intersections and wrappers, and never enters a named type", () => {
-  const index = fileURLToPath(new URL("fixtures/doc-comments/src/index.ts", import.meta.url));
-  const nested = undocumentedExports(index).filter((e) => e.includes("src/nested.ts"));
+  const nested = fixtureFindings().filter((e) => e.includes("src/nested.ts"));
   // Absent on purpose: every documented field, `Build.ok.*` (all documented), `Named.hidden`
   // (a named type, reached only through `target`, `layers` and `Extended`) and
   // `Build.onEvent.kind` (a function's parameter is not a field).
@@ -44,8 +49,7 @@ test("the helper lists fields of inline object types by dotted path, through arr
 });
 
 test("the helper lists fields of inline object types in the parameters and return types of exported functions, public class methods and constructors, and in exported consts' declared types", () => {
-  const index = fileURLToPath(new URL("fixtures/doc-comments/src/index.ts", import.meta.url));
-  const signatures = undocumentedExports(index).filter((e) => e.includes("src/signatures.ts"));
+  const signatures = fixtureFindings().filter((e) => e.includes("src/signatures.ts"));
   // Absent on purpose: every documented field; `clean` (a named parameter type, a callback's
   // parameter, a fully documented literal, a named return type); the implementation of
   // `overloadedOptions` (`impl`); `NAMED` (a named declared type); `Runner.secret`,
